@@ -1,0 +1,69 @@
+//! The session as the page tree sees it, and the guard that sends anonymous visitors to sign-in.
+
+use leptos::prelude::*;
+use leptos_router::{components::Redirect, hooks::use_location};
+
+use super::{UserView, current_user};
+use crate::error::AppError;
+
+/// The signed-in user of this page load; provided once by [`crate::App`].
+///
+/// Signing in or out reloads the page (see [`crate::ui::reload_at`]), so this is read once.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub user: Resource<Result<Option<UserView>, AppError>>,
+}
+
+impl Auth {
+    pub fn provide() -> Self {
+        // Blocking, so the server knows the user before it sends headers and can redirect.
+        let auth = Self {
+            user: Resource::new_blocking(|| (), |()| current_user()),
+        };
+        provide_context(auth);
+        auth
+    }
+
+    pub fn expect() -> Self {
+        expect_context::<Self>()
+    }
+}
+
+/// Renders `page` for the signed-in user; an anonymous visitor is sent to sign-in and back here afterwards.
+pub fn with_user<V>(page: impl Fn(UserView) -> V + Send + Sync + 'static) -> impl IntoView
+where
+    V: IntoView + 'static,
+{
+    let auth = Auth::expect();
+    let page = std::sync::Arc::new(page);
+    let location = use_location();
+    let here = move || {
+        let path = location.pathname.get_untracked();
+        let query = location.search.get_untracked();
+        if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
+        }
+    };
+    view! {
+        <Suspense fallback=|| view! { <p class="p-8 text-slate-500">"Loading…"</p> }>
+            {move || {
+                let page = page.clone();
+                Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(user)) => page(user).into_any(),
+                    Ok(None) => {
+                        let next = leptos_router::location::Url::escape(&here());
+                        view! { <Redirect path=format!("/signin?next={next}") /> }.into_any()
+                    }
+                    Err(error) => {
+                        view! { <p class="p-8 text-red-700" role="alert">{error.to_string()}</p> }
+                            .into_any()
+                    }
+                }
+            })
+            }}
+        </Suspense>
+    }
+}

@@ -1,0 +1,113 @@
+//! Server side of sign-in: sessions, password checks, throttling and user accounts.
+
+mod password;
+mod throttle;
+pub mod users;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+use sea_orm::{DatabaseConnection, EntityTrait};
+use secrecy::{ExposeSecret, SecretString};
+use tower_sessions::Session;
+
+pub use password::{hash_password, verify_password};
+pub use throttle::Throttles;
+pub use users::{NewUser, Username};
+
+use super::{Role, UserView};
+use crate::db::entity::user;
+use crate::error::AppError;
+use crate::state::app_state;
+
+/// The session key holding the signed-in user's id.
+const USER_ID: &str = "user_id";
+
+pub fn to_view(user: &user::Model) -> UserView {
+    UserView {
+        username: user.username.clone(),
+        name: user.name.clone(),
+        role: Role::parse(&user.role).unwrap_or(Role::User),
+        email: user.email.clone(),
+        notifications: user.notifications,
+    }
+}
+
+/// The browser session of the current server-function call.
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|error| {
+        tracing::error!(%error, "session layer missing");
+        AppError::Internal
+    })
+}
+
+/// The client's address as the socket saw it.
+pub async fn client_ip() -> IpAddr {
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .map(|ConnectInfo(addr)| addr.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// The user a session belongs to, if it is signed in and the account still exists.
+pub async fn session_user(
+    db: &DatabaseConnection,
+    session: &Session,
+) -> Result<Option<user::Model>, AppError> {
+    let id: Option<i64> = session.get(USER_ID).await.map_err(session_error)?;
+    match id {
+        Some(id) => Ok(user::Entity::find_by_id(id).one(db).await?),
+        None => Ok(None),
+    }
+}
+
+/// The signed-in user of the current server-function call, or [`AppError::Unauthenticated`].
+pub async fn require_user() -> Result<user::Model, AppError> {
+    let state = app_state()?;
+    session_user(&state.db, &session().await?)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// Checks a username/password pair. Unknown users cost as much as known ones.
+pub async fn authenticate_password(
+    db: &DatabaseConnection,
+    username: &str,
+    password: &SecretString,
+) -> Result<user::Model, AppError> {
+    let user = users::find_by_username(db, username).await?;
+    let hash = user.as_ref().map(|user| user.password_hash.clone());
+    if verify_password(hash, password.expose_secret().to_owned()).await? {
+        user.ok_or(AppError::InvalidCredentials)
+    } else {
+        Err(AppError::InvalidCredentials)
+    }
+}
+
+/// Signs the caller in: throttle, check, then a fresh session id (no fixation).
+#[tracing::instrument(skip_all, err)]
+pub async fn sign_in(username: String, password: SecretString) -> Result<(), AppError> {
+    let state = app_state()?;
+    state
+        .throttles
+        .check_sign_in(client_ip().await, &username)?;
+    let user = authenticate_password(&state.db, &username, &password).await?;
+    let session = session().await?;
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(USER_ID, user.id)
+        .await
+        .map_err(session_error)?;
+    tracing::info!(user_id = user.id, "signed in");
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn sign_out() -> Result<(), AppError> {
+    session().await?.flush().await.map_err(session_error)
+}
+
+fn session_error(error: tower_sessions::session::Error) -> AppError {
+    tracing::error!(%error, "session store failed");
+    AppError::Internal
+}

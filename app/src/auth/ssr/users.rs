@@ -1,0 +1,147 @@
+//! User accounts: validated fields, creation, and the first administrator.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, SqlErr};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::hash_password;
+use crate::auth::Role;
+use crate::db::entity::user;
+use crate::error::AppError;
+use crate::profile::email_settings::ssr::EmailAddress;
+
+/// A login name: 1–64 characters of ASCII letters, digits, `.`, `_`, `-`; stored as given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(value: &str) -> Result<Self, AppError> {
+        let value = value.trim();
+        if value.is_empty() || value.len() > 64 {
+            return Err(AppError::invalid("username", "The username must have 1 to 64 characters."));
+        }
+        if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+            return Err(AppError::invalid(
+                "username",
+                "The username may contain only letters, digits, '.', '_' and '-'.",
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A request to create a user, as sent to `POST /rest/users`.
+#[derive(Debug, serde::Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    pub password: SecretString,
+    pub role: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// The shortest password accepted for a new account.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Validates and stores a new user. A taken username is a [`AppError::Conflict`].
+#[tracing::instrument(skip_all, err)]
+pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Model, AppError> {
+    let username = Username::parse(&new.username)?;
+    let role = Role::parse(new.role.trim())
+        .ok_or_else(|| AppError::invalid("role", "The role must be \"admin\" or \"user\"."))?;
+    let password = new.password.expose_secret();
+    if password.chars().count() < MIN_PASSWORD_LEN || password.len() > 1024 {
+        return Err(AppError::invalid(
+            "password",
+            format!("The password must have {MIN_PASSWORD_LEN} to 1024 characters."),
+        ));
+    }
+    let name = new.name.as_deref().map(str::trim).unwrap_or_default();
+    if name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(AppError::invalid("name", "The name must be at most 200 printable characters."));
+    }
+    let email = match new.email.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(EmailAddress::parse(raw)?.into_string()),
+    };
+    let user = user::ActiveModel {
+        username: Set(username.as_str().to_owned()),
+        name: Set(if name.is_empty() { username.as_str().to_owned() } else { name.to_owned() }),
+        role: Set(role.as_str().to_owned()),
+        password_hash: Set(hash_password(password.to_owned()).await?),
+        email: Set(email),
+        notifications: Set(true),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    user.insert(db).await.map_err(|error| match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::Conflict(format!("The username \"{}\" is already taken.", username.as_str()))
+        }
+        _ => error.into(),
+    })
+}
+
+pub async fn find_by_username(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<user::Model>, AppError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Username.eq(username.trim()))
+        .one(db)
+        .await?)
+}
+
+/// On first start (no users at all) creates `admin`. Returns the generated password when none was
+/// configured, for the caller to print once.
+pub async fn ensure_admin(
+    db: &impl ConnectionTrait,
+    configured: Option<&SecretString>,
+) -> Result<Option<SecretString>, AppError> {
+    if user::Entity::find().count(db).await? > 0 {
+        return Ok(None);
+    }
+    let generated = configured.is_none().then(|| SecretString::from(random_password()));
+    let password = configured.or(generated.as_ref()).cloned().unwrap_or_default();
+    create_user(
+        db,
+        NewUser {
+            username: "admin".into(),
+            password,
+            role: "admin".into(),
+            name: Some("Administrator".into()),
+            email: None,
+        },
+    )
+    .await?;
+    Ok(generated)
+}
+
+fn random_password() -> String {
+    use rand::{Rng, TryRngCore};
+    rand::rngs::OsRng
+        .unwrap_err()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_parsed() {
+        assert_eq!(Username::parse(" alice ").unwrap().as_str(), "alice");
+        assert!(Username::parse("a.b_c-1").is_ok());
+        for bad in ["", "with space", "ünï", "a/b", &"x".repeat(65)] {
+            let error = Username::parse(bad).unwrap_err();
+            assert_eq!(error.field(), Some("username"), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Table definitions. Each entity is one table; relations are by foreign key with cascade delete.
+
+pub mod api_key;
+pub mod api_key_event;
+pub mod session;
+pub mod user;

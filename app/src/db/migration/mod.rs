@@ -1,0 +1,18 @@
+//! Schema migrations, applied in order at start-up. Never edit a released migration; add a new one.
+
+mod m0001_accounts;
+mod m0002_api_keys;
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m0001_accounts::Migration),
+            Box::new(m0002_api_keys::Migration),
+        ]
+    }
+}

@@ -1,0 +1,179 @@
+//! The console's one error type, shared by server functions, pages and the REST API.
+//!
+//! Policy: a client only ever sees a stable machine code ([`AppError::code`]) and a human message
+//! (the `Display` text). Causes — database errors, hashing failures, I/O — are logged on the server
+//! where they happen and reach the client as [`AppError::Internal`], never verbatim.
+
+use serde::{Deserialize, Serialize};
+use server_fn_error::{FromServerFnError, JsonEncoding, ServerFnErrorErr};
+
+/// Re-exported so the rest of the crate names the server-function error API in one place.
+mod server_fn_error {
+    pub use leptos::server_fn::codec::JsonEncoding;
+    pub use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+}
+
+/// Everything that can go wrong in a request, as a client may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// No valid credentials were presented.
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    /// A username/password pair did not match.
+    #[error("Wrong username or password.")]
+    InvalidCredentials,
+    /// An `X-API-KEY` header was present but is not a valid, current key.
+    #[error("The API key is not valid. Generate a new one on your profile page.")]
+    InvalidApiKey,
+    /// Signed in, but not allowed to do this.
+    #[error("You are not allowed to do this.")]
+    Forbidden,
+    /// The request looked like a cross-site forgery and was refused.
+    #[error("This request came from another site and was refused.")]
+    CrossSite,
+    #[error("Not found.")]
+    NotFound,
+    /// The change conflicts with what is stored (for example a taken username).
+    #[error("{0}")]
+    Conflict(String),
+    /// A field of the request is invalid; `message` says why in plain words.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    /// Too many failed attempts from this client; try again after the given number of seconds.
+    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// Something failed on the server; the cause is in the server log.
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// The request never completed (network failure, undecodable answer).
+    #[error("The server could not be reached: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// A field-level validation error.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// Stable machine-readable code, used as `error` in REST bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidApiKey => "invalid_api_key",
+            Self::Forbidden => "forbidden",
+            Self::CrossSite => "cross_site_request",
+            Self::NotFound => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Invalid { .. } => "invalid_request",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Internal => "internal_error",
+            Self::Transport(_) => "transport_error",
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidApiKey => 401,
+            Self::Forbidden | Self::CrossSite => 403,
+            Self::NotFound => 404,
+            Self::Conflict(_) => 409,
+            Self::Invalid { .. } => 400,
+            Self::TooManyRequests { .. } => 429,
+            Self::Internal => 500,
+            Self::Transport(_) => 502,
+        }
+    }
+
+    /// The field this error is about, if it is a validation error.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
+                Self::invalid("request", format!("The form could not be read: {message}"))
+            }
+            other => Self::Transport(other.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::{IntoResponse, Response};
+
+    impl From<sea_orm::DbErr> for AppError {
+        fn from(error: sea_orm::DbErr) -> Self {
+            tracing::error!(error = %error, "database error");
+            Self::Internal
+        }
+    }
+
+    /// The REST rendering: status, `{"error", "message"}`, and the headers RFC 7235 / RFC 6585 ask for.
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            let status =
+                StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
+            if let Some(field) = self.field() {
+                body["field"] = field.into();
+            }
+            let mut response = (status, axum::Json(body)).into_response();
+            let headers = response.headers_mut();
+            if status == StatusCode::UNAUTHORIZED {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Basic realm="console", charset="UTF-8""#),
+                );
+            }
+            if let Self::TooManyRequests { retry_after_secs } = self {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_a_client_status() {
+        for (error, status) in [
+            (AppError::Unauthenticated, 401),
+            (AppError::InvalidApiKey, 401),
+            (AppError::Forbidden, 403),
+            (AppError::invalid("email", "bad"), 400),
+            (AppError::Conflict("taken".into()), 409),
+            (AppError::TooManyRequests { retry_after_secs: 3 }, 429),
+            (AppError::Internal, 500),
+        ] {
+            assert_eq!(error.status(), status, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn internal_error_message_reveals_nothing() {
+        assert_eq!(
+            AppError::Internal.to_string(),
+            "Something went wrong on our side. Please try again."
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! The console's user interface: the app shell, its routes and every feature's components and
+//! server functions. Compiled for the server (`ssr`) and for the browser (`hydrate`).
+
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod db;
+pub mod error;
+#[cfg(feature = "ssr")]
+pub mod http;
+pub mod profile;
+mod shell;
+#[cfg(feature = "ssr")]
+pub mod state;
+mod ui;
+
+use leptos::prelude::*;
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
+use leptos_router::{
+    StaticSegment,
+    components::{A, Route, Router, Routes},
+};
+
+use crate::auth::{Auth, SignInPage, with_user};
+use crate::profile::ProfilePage;
+use crate::shell::TopBar;
+
+/// The HTML document the server renders around [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options=options.clone() />
+                <HashedStylesheet options id="leptos" />
+                <link rel="icon" href="/favicon.ico" />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-slate-100">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The product name shown in the top bar and titles, from the server's settings.
+#[server(endpoint = "product_name")]
+pub async fn product_name() -> Result<String, error::AppError> {
+    Ok(state::app_state()?.config.product_name.clone())
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    Auth::provide();
+    let name = OnceResource::new_blocking(product_name());
+
+    view! {
+        <Router>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    let name = name.await.unwrap_or_else(|_| "AIP Console".to_owned());
+                    view! {
+                        <Title text=name.clone() />
+                        <TopBar product_name=name />
+                    }
+                })}
+            </Suspense>
+            <Routes fallback=NotFound>
+                <Route path=StaticSegment("") view=HomePage />
+                <Route path=StaticSegment("signin") view=SignInPage />
+                <Route path=StaticSegment("profile") view=ProfilePage />
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn HomePage() -> impl IntoView {
+    with_user(|user| {
+        view! {
+            <main class="mx-auto max-w-3xl p-6">
+                <h1 class="text-2xl font-semibold text-slate-800">
+                    "Welcome, " {user.name}
+                </h1>
+                <p class="mt-2 text-slate-600">
+                    "Manage your API key and email notifications on your "
+                    <A href="/profile" attr:class="text-blue-700 underline">"profile"</A>"."
+                </p>
+            </main>
+        }
+    })
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="mx-auto max-w-3xl p-6">
+            <h1 class="text-2xl font-semibold text-slate-800">"Page not found"</h1>
+            <A href="/" attr:class="text-blue-700 underline">"Back to the console"</A>
+        </main>
+    }
+}

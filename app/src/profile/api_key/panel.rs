@@ -1,0 +1,152 @@
+//! The API Key panel: the stored key's public details, Generate and Delete (each confirmed when
+//! a key exists), and a new key shown once with a copy button. Plain forms throughout, so it all
+//! works before hydration.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+
+use super::copy::CopyButton;
+use super::{ApiKeyInfo, DeleteApiKey, GenerateApiKey, NO_KEY_TEXT, get_api_key};
+use crate::ui::{ErrorText, primary_button_class, secondary_button_class};
+
+const REPLACE_WARNING: &str = "Your current key stops working immediately.";
+
+#[component]
+pub fn ApiKeyPanel() -> impl IntoView {
+    let generate = ServerAction::<GenerateApiKey>::new();
+    let delete = ServerAction::<DeleteApiKey>::new();
+    let stored = Resource::new(
+        move || (generate.version().get(), delete.version().get()),
+        |_| get_api_key(),
+    );
+    // A key generated in this page's life; the resource carries one flashed by a plain post.
+    let generated = RwSignal::new(None::<String>);
+    Effect::new(move || {
+        if let Some(Ok(state)) = generate.value().get() {
+            generated.set(state.new_key);
+        }
+    });
+    Effect::new(move || {
+        if let Some(Ok(())) = delete.value().get() {
+            generated.set(None);
+        }
+    });
+
+    let state = move || stored.get().and_then(Result::ok);
+    let info = move || state().and_then(|state| state.info);
+    let new_key = move || generated.get().or_else(|| state().and_then(|state| state.new_key));
+    let error = Signal::derive(move || {
+        let failed = |value: Option<Result<_, _>>| value.and_then(Result::err);
+        failed(generate.value().get().map(|r| r.map(drop)))
+            .or_else(|| failed(delete.value().get()))
+            .or_else(|| stored.get().and_then(Result::err))
+    });
+
+    view! {
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || new_key().map(|key| view! { <NewKey key /> })}
+            {move || match info() {
+                Some(info) => view! { <KeyDetails info /> }.into_any(),
+                None => view! { <p class="text-slate-600" data-testid="no-api-key">{NO_KEY_TEXT}</p> }.into_any(),
+            }}
+            {move || {
+                let has_key = info().is_some();
+                view! {
+                    <div class="mt-4 flex flex-wrap items-start gap-3">
+                        {if has_key {
+                            view! {
+                                <Confirm label="Delete" warning=REPLACE_WARNING>
+                                    <ActionForm action=delete>
+                                        <button type="submit" class=primary_button_class()>"Yes, delete"</button>
+                                    </ActionForm>
+                                </Confirm>
+                                <Confirm label="Generate" warning=REPLACE_WARNING>
+                                    <ActionForm action=generate>
+                                        <button type="submit" class=primary_button_class()>"Generate new key"</button>
+                                    </ActionForm>
+                                </Confirm>
+                            }
+                                .into_any()
+                        } else {
+                            view! {
+                                <button type="button" class=secondary_button_class() disabled>"Delete"</button>
+                                <ActionForm action=generate>
+                                    <button type="submit" class=primary_button_class()>"Generate"</button>
+                                </ActionForm>
+                            }
+                                .into_any()
+                        }}
+                    </div>
+                }
+            }}
+        </Transition>
+        <ErrorText error />
+    }
+}
+
+/// A freshly generated key: shown once, with a copy button.
+#[component]
+fn NewKey(key: String) -> impl IntoView {
+    view! {
+        <div class="mb-4 rounded border border-amber-300 bg-amber-50 p-4" data-testid="new-api-key">
+            <p class="mb-2 text-sm font-semibold text-amber-900">
+                "Copy your new API key now. It will not be shown again."
+            </p>
+            <div class="flex items-center gap-2">
+                <input
+                    id="new-api-key"
+                    class="w-full rounded border border-slate-300 bg-white px-3 py-2 font-mono text-sm"
+                    type="text"
+                    readonly
+                    aria-label="New API key"
+                    value=key.clone()
+                />
+                <CopyButton text=key fallback_input_id="new-api-key" />
+            </div>
+        </div>
+    }
+}
+
+/// What can be said about a stored key without its secret.
+#[component]
+fn KeyDetails(info: ApiKeyInfo) -> impl IntoView {
+    let last_used = match (info.last_used_at, info.last_used_ip) {
+        (Some(at), Some(ip)) => format!("{} from {ip}", when(at)),
+        (Some(at), None) => when(at),
+        (None, _) => "never".to_owned(),
+    };
+    view! {
+        <dl class="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 text-sm" data-testid="api-key-details">
+            <dt class="text-slate-500">"Key"</dt>
+            <dd class="font-mono" data-testid="api-key-prefix">{format!("{}.••••", info.prefix)}</dd>
+            <dt class="text-slate-500">"Created"</dt>
+            <dd>{when(info.created_at)}</dd>
+            <dt class="text-slate-500">"Last used"</dt>
+            <dd data-testid="api-key-last-used">{last_used}</dd>
+        </dl>
+    }
+}
+
+/// A button that opens a confirmation with the real submit button inside (no JavaScript needed).
+#[component]
+fn Confirm(label: &'static str, warning: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <details class="relative">
+            <summary class=format!("{} list-none cursor-pointer [&::-webkit-details-marker]:hidden", secondary_button_class())>
+                {label}
+            </summary>
+            <div
+                class="absolute left-0 z-10 mt-2 w-72 space-y-3 rounded bg-white p-4 shadow-lg ring-1 ring-black/10"
+                role="group"
+                aria-label=format!("Confirm: {label}")
+            >
+                <p class="text-sm text-slate-700">{warning}</p>
+                {children()}
+            </div>
+        </details>
+    }
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}

@@ -1,0 +1,201 @@
+//! Server side of API keys: generating, deleting, describing, and authenticating with them.
+//!
+//! Rules: one key per user (unique `user_id`); a new key replaces the old one in the same
+//! statement, so the old key fails on the very next request to any instance (every request reads
+//! the database; nothing is cached). Key changes are audited in `api_key_events`.
+
+mod flash;
+mod key;
+
+use std::net::IpAddr;
+
+use chrono::{TimeDelta, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
+    TransactionTrait,
+};
+
+pub use flash::{flash_key, flashed_key, take_flashed_key};
+pub use key::ApiKey;
+
+use super::ApiKeyInfo;
+use crate::db::entity::{api_key, api_key_event, user};
+use crate::error::AppError;
+
+/// Last-used time and address are written at most this often per key.
+const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::seconds(60);
+
+/// Attempts at drawing a key whose prefix is not taken (a collision is ~1 in 10^14).
+const PREFIX_ATTEMPTS: usize = 3;
+
+pub fn to_info(row: &api_key::Model) -> ApiKeyInfo {
+    ApiKeyInfo {
+        prefix: row.prefix.clone(),
+        created_at: row.created_at,
+        last_used_at: row.last_used_at,
+        last_used_ip: row.last_used_ip.clone(),
+    }
+}
+
+pub async fn find(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<api_key::Model>, AppError> {
+    Ok(api_key::Entity::find()
+        .filter(api_key::Column::UserId.eq(user_id))
+        .one(db)
+        .await?)
+}
+
+/// Creates the user's key, replacing any previous one. Returns the key in clear — the only time
+/// it exists outside the caller's hands.
+#[tracing::instrument(skip(db), err)]
+pub async fn generate(
+    db: &DatabaseConnection,
+    user_id: i64,
+    ip: Option<IpAddr>,
+) -> Result<(ApiKey, ApiKeyInfo), AppError> {
+    for _ in 0..PREFIX_ATTEMPTS {
+        let key = ApiKey::generate();
+        let txn = db.begin().await?;
+        lock_user(&txn, user_id).await?;
+        let replaced = find(&txn, user_id).await?.is_some();
+        let row = api_key::ActiveModel {
+            user_id: Set(user_id),
+            prefix: Set(key.prefix().to_owned()),
+            digest: Set(key.digest().to_vec()),
+            created_at: Set(Utc::now()),
+            last_used_at: Set(None),
+            last_used_ip: Set(None),
+            ..Default::default()
+        };
+        let upsert = api_key::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(api_key::Column::UserId)
+                    .update_columns([
+                        api_key::Column::Prefix,
+                        api_key::Column::Digest,
+                        api_key::Column::CreatedAt,
+                        api_key::Column::LastUsedAt,
+                        api_key::Column::LastUsedIp,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&txn)
+            .await;
+        match upsert {
+            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                tracing::warn!("API key prefix collision; drawing another key");
+                continue;
+            }
+            other => other?,
+        };
+        audit(&txn, user_id, if replaced { "replaced" } else { "created" }, ip).await?;
+        let stored = find(&txn, user_id).await?.ok_or(AppError::Internal)?;
+        txn.commit().await?;
+        tracing::info!(user_id, prefix = key.prefix(), replaced, "API key generated");
+        return Ok((key, to_info(&stored)));
+    }
+    Err(AppError::Internal)
+}
+
+/// Deletes the user's key. Returns whether there was one.
+#[tracing::instrument(skip(db), err)]
+pub async fn delete(db: &DatabaseConnection, user_id: i64, ip: Option<IpAddr>) -> Result<bool, AppError> {
+    let txn = db.begin().await?;
+    lock_user(&txn, user_id).await?;
+    let deleted = api_key::Entity::delete_many()
+        .filter(api_key::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        > 0;
+    if deleted {
+        audit(&txn, user_id, "deleted", ip).await?;
+    }
+    txn.commit().await?;
+    Ok(deleted)
+}
+
+/// The owner of the key in `header`, if it is a current key. Malformed, unknown and wrong keys
+/// are all `None` and cost one indexed lookup at most — the same as a valid key.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    header: &[u8],
+    ip: IpAddr,
+) -> Result<Option<user::Model>, AppError> {
+    let Some(key) = ApiKey::parse(header) else {
+        return Ok(None);
+    };
+    let found = api_key::Entity::find()
+        .filter(api_key::Column::Prefix.eq(key.prefix()))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?;
+    let Some((row, Some(owner))) = found else {
+        return Ok(None);
+    };
+    if !key.matches(&row.digest) {
+        return Ok(None);
+    }
+    record_use(db, &row, ip);
+    Ok(Some(owner))
+}
+
+/// Notes when and from where the key was used, at most once per [`LAST_USED_RESOLUTION`], off
+/// the request path. The update is conditional, so concurrent requests write once.
+fn record_use(db: &DatabaseConnection, row: &api_key::Model, ip: IpAddr) {
+    let now = Utc::now();
+    let stale_before = now - LAST_USED_RESOLUTION;
+    if row.last_used_at.is_some_and(|at| at > stale_before) {
+        return;
+    }
+    let db = db.clone();
+    let id = row.id;
+    tokio::spawn(async move {
+        let result = api_key::Entity::update_many()
+            .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
+            .col_expr(api_key::Column::LastUsedIp, Expr::value(ip.to_string()))
+            .filter(api_key::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(api_key::Column::LastUsedAt.is_null())
+                    .add(api_key::Column::LastUsedAt.lt(stale_before)),
+            )
+            .exec(&db)
+            .await;
+        if let Err(error) = result {
+            tracing::warn!(%error, "could not record API key use");
+        }
+    });
+}
+
+/// Serialises key changes of one user: a no-op write to the user's row takes its row lock on
+/// PostgreSQL and the write lock on SQLite, before anything is read.
+async fn lock_user(txn: &impl ConnectionTrait, user_id: i64) -> Result<(), AppError> {
+    let locked = user::Entity::update_many()
+        .col_expr(user::Column::Id, Expr::col(user::Column::Id).into())
+        .filter(user::Column::Id.eq(user_id))
+        .exec(txn)
+        .await?;
+    if locked.rows_affected == 0 {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(())
+}
+
+async fn audit(
+    txn: &impl ConnectionTrait,
+    user_id: i64,
+    action: &'static str,
+    ip: Option<IpAddr>,
+) -> Result<(), AppError> {
+    api_key_event::Entity::insert(api_key_event::ActiveModel {
+        user_id: Set(user_id),
+        action: Set(action.to_owned()),
+        at: Set(Utc::now()),
+        ip: Set(ip.map(|ip| ip.to_string())),
+        ..Default::default()
+    })
+    .exec(txn)
+    .await?;
+    Ok(())
+}

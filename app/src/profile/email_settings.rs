@@ -1,0 +1,225 @@
+//! Email Settings: the address notifications go to and whether the user wants them.
+//!
+//! Validation is on the server ([`ssr::EmailAddress`]); the form is a plain HTML form, so it works
+//! before hydration, and shows success and errors next to itself either way.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::UserView;
+use crate::error::AppError;
+use crate::ui::{ErrorText, SuccessText, input_class, primary_button_class};
+
+/// The saved settings, as the form shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailSettings {
+    pub email: Option<String>,
+    pub notifications: bool,
+}
+
+/// The query flag a plain form post is redirected with after a successful update.
+const SAVED_FLAG: &str = "email_settings";
+
+const SAVED_TEXT: &str = "Email settings saved.";
+
+/// Saves the signed-in user's email address and notification choice.
+#[server(endpoint = "update_email_settings")]
+pub async fn update_email_settings(
+    email: String,
+    #[server(default)] notifications: bool,
+) -> Result<EmailSettings, AppError> {
+    let saved = ssr::update(&email, notifications).await?;
+    crate::http::redirect_plain_form_to(&format!("/profile?{SAVED_FLAG}=saved#email-settings"));
+    Ok(saved)
+}
+
+#[component]
+pub fn EmailSettingsPanel(user: UserView) -> impl IntoView {
+    let update = ServerAction::<UpdateEmailSettings>::new();
+    let query = use_query_map();
+    let error = Signal::derive(move || update.value().get().and_then(Result::err));
+    let saved = Signal::derive(move || match update.value().get() {
+        Some(Ok(_)) => Some(SAVED_TEXT.to_owned()),
+        Some(Err(_)) => None,
+        None => query
+            .read()
+            .get(SAVED_FLAG)
+            .is_some()
+            .then(|| SAVED_TEXT.to_owned()),
+    });
+
+    view! {
+        <ActionForm action=update attr:class="space-y-4" attr:aria-label="Email settings" attr:novalidate=true>
+            <label class="block">
+                <span class="text-sm text-slate-700">"Email *"</span>
+                <input
+                    class=input_class()
+                    type="email"
+                    name="email"
+                    autocomplete="email"
+                    maxlength="254"
+                    value=user.email.unwrap_or_default()
+                    aria-describedby="email-settings-status"
+                />
+            </label>
+            <label class="flex cursor-pointer items-center gap-3">
+                <input
+                    class="peer sr-only"
+                    type="checkbox"
+                    role="switch"
+                    name="notifications"
+                    value="true"
+                    checked=user.notifications
+                />
+                <span class="relative h-6 w-11 rounded-full bg-slate-300 transition-colors \
+                after:absolute after:left-0.5 after:top-0.5 after:h-5 after:w-5 after:rounded-full \
+                after:bg-white after:transition-transform peer-checked:bg-blue-600 \
+                peer-checked:after:translate-x-5 peer-focus-visible:ring-2 peer-focus-visible:ring-blue-600 \
+                peer-focus-visible:ring-offset-2"></span>
+                <span class="text-sm text-slate-700">"I want to receive email notifications"</span>
+            </label>
+            <div id="email-settings-status" class="min-h-5">
+                <ErrorText error />
+                <SuccessText message=saved />
+            </div>
+            <button class=primary_button_class() type="submit" disabled=update.pending()>
+                "Update"
+            </button>
+        </ActionForm>
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! Server side of Email Settings: the address type and the update.
+
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+
+    use super::EmailSettings;
+    use crate::auth::ssr::require_user;
+    use crate::error::AppError;
+    use crate::state::app_state;
+
+    /// The longest address SMTP allows in a path (RFC 5321 §4.5.3.1.3).
+    const MAX_LEN: usize = 254;
+
+    /// A syntactically valid email address that is safe to put in a mail header.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct EmailAddress(String);
+
+    impl EmailAddress {
+        pub fn parse(raw: &str) -> Result<Self, AppError> {
+            let value = raw.trim();
+            if value.is_empty() {
+                return Err(AppError::invalid("email", "Enter an email address."));
+            }
+            if value.len() > MAX_LEN {
+                return Err(AppError::invalid(
+                    "email",
+                    format!("The email address may have at most {MAX_LEN} characters."),
+                ));
+            }
+            if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(AppError::invalid(
+                    "email",
+                    "The email address may not contain spaces or line breaks.",
+                ));
+            }
+            let parsed = email_address::EmailAddress::parse_with_options(
+                value,
+                email_address::Options::default()
+                    .without_display_text()
+                    .without_domain_literal(),
+            )
+            .map_err(|_| {
+                AppError::invalid("email", format!("\"{value}\" is not a valid email address."))
+            })?;
+            if !parsed.domain().contains('.') {
+                return Err(AppError::invalid(
+                    "email",
+                    format!("\"{value}\" is not a valid email address."),
+                ));
+            }
+            Ok(Self(value.to_owned()))
+        }
+
+        pub fn as_str(&self) -> &str {
+            &self.0
+        }
+
+        pub fn into_string(self) -> String {
+            self.0
+        }
+    }
+
+    /// Only the domain, so logs never hold a whole address.
+    impl std::fmt::Debug for EmailAddress {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let domain = self.0.rsplit_once('@').map_or("", |(_, domain)| domain);
+            write!(f, "EmailAddress(…@{domain})")
+        }
+    }
+
+    /// Validates and saves the signed-in user's settings. Notifications need an address.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn update(email: &str, notifications: bool) -> Result<EmailSettings, AppError> {
+        let email = match email.trim() {
+            "" if notifications => {
+                return Err(AppError::invalid(
+                    "email",
+                    "Enter an email address to receive notifications.",
+                ));
+            }
+            "" => None,
+            raw => Some(EmailAddress::parse(raw)?),
+        };
+        let state = app_state()?;
+        let mut user = require_user().await?.into_active_model();
+        user.email = Set(email.map(EmailAddress::into_string));
+        user.notifications = Set(notifications);
+        let user = user.update(&state.db).await?;
+        Ok(EmailSettings {
+            email: user.email,
+            notifications: user.notifications,
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn valid_addresses_are_kept_trimmed() {
+            for ok in ["jane@example.com", " j.doe+aip@mail.example.org ", "a@b.co"] {
+                assert_eq!(EmailAddress::parse(ok).unwrap().as_str(), ok.trim());
+            }
+        }
+
+        #[test]
+        fn invalid_addresses_are_refused_with_a_message() {
+            let long = format!("{}@example.com", "a".repeat(250));
+            for bad in [
+                "",
+                "plainaddress",
+                "@example.com",
+                "jane@",
+                "jane@localhost",
+                "jane doe@example.com",
+                "jane@example.com\r\nBcc: x@evil.example",
+                "Jane <jane@example.com>",
+                long.as_str(),
+            ] {
+                let error = EmailAddress::parse(bad).unwrap_err();
+                assert_eq!(error.field(), Some("email"), "{bad:?}");
+                assert!(!error.to_string().is_empty());
+            }
+        }
+
+        #[test]
+        fn debug_hides_the_local_part() {
+            let email = EmailAddress::parse("jane@example.com").unwrap();
+            assert_eq!(format!("{email:?}"), "EmailAddress(…@example.com)");
+        }
+    }
+}

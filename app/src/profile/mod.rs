@@ -1,0 +1,51 @@
+//! The profile page: avatar, name, and the API Key and Email Settings panels.
+
+pub mod api_key;
+pub mod email_settings;
+
+use leptos::prelude::*;
+
+use crate::auth::with_user;
+use crate::ui::Section;
+use api_key::ApiKeyPanel;
+use email_settings::EmailSettingsPanel;
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    with_user(|user| {
+        view! {
+            <main class="mx-auto max-w-3xl p-6">
+                <div class="flex flex-col items-center gap-2 py-6">
+                    <Avatar />
+                    <h1 class="text-2xl font-semibold text-slate-800" data-testid="profile-name">
+                        {user.name.clone()}
+                    </h1>
+                    <p class="text-sm text-slate-500">{user.username.clone()}</p>
+                </div>
+                <Section title="API Key" id="api-key">
+                    <ApiKeyPanel />
+                </Section>
+                <Section title="Email Settings" id="email-settings">
+                    <EmailSettingsPanel user=user.clone() />
+                </Section>
+            </main>
+        }
+    })
+}
+
+/// A blue circle with a white person silhouette.
+#[component]
+fn Avatar() -> impl IntoView {
+    view! {
+        <div
+            class="flex h-24 w-24 items-center justify-center rounded-full bg-blue-600"
+            role="img"
+            aria-label="Avatar"
+            data-testid="avatar"
+        >
+            <svg class="h-14 w-14 text-white" viewBox="0 0 24 24" fill="currentColor" aria-hidden="true">
+                <path d="M12 12a5 5 0 1 0 0-10 5 5 0 0 0 0 10zm0 2c-4.42 0-8 2.24-8 5v1.5c0 .83.67 1.5 1.5 1.5h13c.83 0 1.5-.67 1.5-1.5V19c0-2.76-3.58-5-8-5z" />
+            </svg>
+        </div>
+    }
+}

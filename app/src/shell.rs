@@ -1,0 +1,80 @@
+//! The top bar: product name and, upper right, the signed-in user's menu.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::auth::{Auth, SignOut, UserView};
+use crate::ui::reload_at;
+
+#[component]
+pub fn TopBar(product_name: String) -> impl IntoView {
+    let auth = Auth::expect();
+    view! {
+        <header class="flex items-center justify-between bg-slate-900 px-6 py-3 text-white">
+            <A href="/" attr:class="text-lg font-semibold tracking-wide">
+                {product_name}
+            </A>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    auth.user.await.ok().flatten().map(|user| view! { <UserMenu user /> })
+                })}
+            </Suspense>
+        </header>
+    }
+}
+
+/// The login name; opens a menu with Profile and Sign out. A `<details>` disclosure, so it works
+/// with the keyboard (Enter/Space) and before hydration; Escape closes it.
+#[component]
+fn UserMenu(user: UserView) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    Effect::new(move || {
+        if matches!(sign_out.value().get(), Some(Ok(()))) {
+            reload_at("/signin");
+        }
+    });
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let close = move || {
+        if let Some(menu) = menu.get() {
+            menu.set_open(false);
+        }
+    };
+    let item = "block w-full px-4 py-2 text-left text-sm text-slate-700 hover:bg-slate-100 \
+                focus:bg-slate-100 focus:outline-none";
+    view! {
+        <details
+            node_ref=menu
+            class="relative"
+            on:keydown=move |event| {
+                if event.key() == "Escape" {
+                    close();
+                }
+            }
+        >
+            <summary
+                class="flex cursor-pointer list-none items-center gap-1 rounded px-2 py-1 \
+                hover:bg-slate-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-white \
+                [&::-webkit-details-marker]:hidden"
+                aria-label=format!("Account menu for {}", user.username)
+            >
+                <span data-testid="login-name">{user.username.clone()}</span>
+                <svg class="h-4 w-4" viewBox="0 0 20 20" fill="currentColor" aria-hidden="true">
+                    <path d="M5.23 7.21a.75.75 0 011.06.02L10 11.17l3.71-3.94a.75.75 0 111.08 1.04l-4.25 4.5a.75.75 0 01-1.08 0l-4.25-4.5a.75.75 0 01.02-1.06z" />
+                </svg>
+            </summary>
+            <nav
+                class="absolute right-0 z-10 mt-2 w-44 rounded bg-white py-1 shadow-lg ring-1 ring-black/5"
+                aria-label="Account"
+            >
+                <A href="/profile" attr:class=item on:click=move |_| close()>
+                    "Profile"
+                </A>
+                <ActionForm action=sign_out>
+                    <button type="submit" class=item>
+                        "Sign out"
+                    </button>
+                </ActionForm>
+            </nav>
+        </details>
+    }
+}

@@ -1,0 +1,36 @@
+//! The server's shared state, handed to axum and to every server function (server only).
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::*;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::ssr::Throttles;
+use crate::error::AppError;
+
+/// Values the pages and server functions need from the operator's settings.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// Shown in the top bar and the page title.
+    pub product_name: String,
+    /// Whether cookies the app sets itself must be `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+}
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: DatabaseConnection,
+    pub config: Arc<AppConfig>,
+    pub throttles: Arc<Throttles>,
+}
+
+/// The state inside a server function or component rendered on the server.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        AppError::Internal
+    })
+}

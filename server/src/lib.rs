@@ -1,0 +1,10 @@
+//! The console's server: settings, start-up wiring, sessions, CSRF defence, static files and the
+//! REST API. `main.rs` and the tests build the same [`startup::Application`].
+
+mod csrf;
+mod rest;
+mod session_store;
+pub mod settings;
+pub mod startup;
+mod static_files;
+pub mod telemetry;

@@ -1,0 +1,110 @@
+//! Who is calling the REST API.
+//!
+//! Order and policy: `X-API-KEY`, when present, decides alone (a bad key is 401, never a
+//! fallback); then `Authorization: Basic`; then the browser session. Failed key and password
+//! checks count against the client's address, which is answered 429 once it fails too often.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine;
+use secrecy::SecretString;
+use tower_sessions::Session;
+
+use app::auth::ssr::{authenticate_password, session_user};
+use app::db::entity::user;
+use app::error::AppError;
+use app::state::AppState;
+
+use crate::csrf::API_KEY_HEADER;
+
+/// The authenticated user of a REST request.
+pub struct Caller {
+    pub user: user::Model,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let ip = client_ip(parts);
+        let failed = |error| state.throttles.rest_failure(ip, error);
+
+        if let Some(key) = parts.headers.get(API_KEY_HEADER) {
+            let user = app::profile::api_key::ssr::authenticate(&state.db, key.as_bytes(), ip)
+                .await?
+                .ok_or_else(|| failed(AppError::InvalidApiKey))?;
+            return Ok(Self { user });
+        }
+        if let Some(value) = parts.headers.get(AUTHORIZATION) {
+            let (username, password) = basic_credentials(value.as_bytes())
+                .ok_or_else(|| failed(AppError::Unauthenticated))?;
+            let user = match authenticate_password(&state.db, &username, &password).await {
+                Err(AppError::InvalidCredentials) => Err(failed(AppError::InvalidCredentials)),
+                other => other,
+            }?;
+            return Ok(Self { user });
+        }
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::Unauthenticated)?;
+        session_user(&state.db, &session)
+            .await?
+            .map(|user| Self { user })
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+impl Caller {
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.user.role == app::auth::Role::Admin.as_str() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+fn client_ip(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip())
+}
+
+/// `Basic base64(username:password)` → the pair; anything else → `None`.
+fn basic_credentials(header: &[u8]) -> Option<(String, SecretString)> {
+    let header = std::str::from_utf8(header).ok()?;
+    let (scheme, encoded) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (username, password) = decoded.split_once(':')?;
+    Some((username.to_owned(), SecretString::from(password.to_owned())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn basic_header_is_decoded() {
+        let (user, password) = basic_credentials(b"Basic YWxpY2U6czNjcjN0OndpdGg6Y29sb25z").unwrap();
+        assert_eq!(user, "alice");
+        assert_eq!(password.expose_secret(), "s3cr3t:with:colons");
+    }
+
+    #[test]
+    fn other_schemes_and_garbage_are_refused() {
+        for bad in [&b"Bearer abc"[..], b"Basic !!!", b"Basic", b"", b"Basic bm9jb2xvbg=="] {
+            assert!(basic_credentials(bad).is_none(), "{bad:?}");
+        }
+    }
+}

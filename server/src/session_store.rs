@@ -1,0 +1,107 @@
+//! Browser sessions kept in the database (`sessions` table), so they survive restarts and every
+//! server instance on one database sees the same sessions. A `tower-sessions` store over SeaORM.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+use app::db::entity::session;
+
+#[derive(Clone, Debug)]
+pub struct DbSessionStore {
+    db: DatabaseConnection,
+}
+
+impl DbSessionStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Removes sessions whose expiry has passed. Returns how many were removed.
+    pub async fn delete_expired(&self) -> Result<u64, sea_orm::DbErr> {
+        let result = session::Entity::delete_many()
+            .filter(session::Column::ExpiresAt.lt(Utc::now()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
+    fn row(record: &Record) -> session_store::Result<session::ActiveModel> {
+        let data = serde_json::to_string(&record.data)
+            .map_err(|error| session_store::Error::Encode(error.to_string()))?;
+        Ok(session::ActiveModel {
+            id: Set(record.id.to_string()),
+            data: Set(data),
+            expires_at: Set(to_chrono(record.expiry_date)),
+        })
+    }
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        loop {
+            match session::Entity::insert(Self::row(record)?).exec(&self.db).await {
+                Ok(_) => return Ok(()),
+                Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                    record.id = Id::default();
+                }
+                Err(error) => return Err(backend(error)),
+            }
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        session::Entity::insert(Self::row(record)?)
+            .on_conflict(
+                OnConflict::column(session::Column::Id)
+                    .update_columns([session::Column::Data, session::Column::ExpiresAt])
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await
+            .map(drop)
+            .map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row = session::Entity::find_by_id(id.to_string())
+            .filter(session::Column::ExpiresAt.gt(Utc::now()))
+            .one(&self.db)
+            .await
+            .map_err(backend)?;
+        row.map(|row| {
+            Ok(Record {
+                id: *id,
+                data: serde_json::from_str(&row.data)
+                    .map_err(|error| session_store::Error::Decode(error.to_string()))?,
+                expiry_date: to_time(row.expires_at)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        session::Entity::delete_by_id(id.to_string())
+            .exec(&self.db)
+            .await
+            .map(drop)
+            .map_err(backend)
+    }
+}
+
+fn backend(error: sea_orm::DbErr) -> session_store::Error {
+    session_store::Error::Backend(error.to_string())
+}
+
+fn to_chrono(at: time::OffsetDateTime) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.unix_timestamp(), at.nanosecond()).unwrap_or_default()
+}
+
+fn to_time(at: DateTime<Utc>) -> session_store::Result<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp(at.timestamp())
+        .map_err(|error| session_store::Error::Decode(error.to_string()))
+}

@@ -1,0 +1,179 @@
+//! Builds the whole application from [`Settings`]: database, first admin, state, routes, listener.
+//! `main.rs` runs it; the tests spawn the very same thing on port 0.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use app::auth::ssr::Throttles;
+use app::profile::api_key::ssr::take_flashed_key;
+use app::state::{AppConfig, AppState};
+use app::{App, shell};
+
+use crate::session_store::DbSessionStore;
+use crate::settings::Settings;
+use crate::{csrf, rest, static_files};
+
+/// How long a browser session lasts without use.
+const SESSION_IDLE: time::Duration = time::Duration::days(7);
+
+/// How often expired sessions and idle throttle entries are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("creating the first administrator: {0}")]
+    Bootstrap(app::error::AppError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        if settings.database_url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&settings.data_dir)?;
+        }
+        let db = app::db::connect(&settings.database_url).await?;
+        let generated = app::auth::ssr::users::ensure_admin(&db, settings.admin_password.as_ref())
+            .await
+            .map_err(StartupError::Bootstrap)?;
+        if let Some(password) = generated {
+            // Printed once, on the console of whoever started the first run; never logged.
+            eprintln!(
+                "\nCreated the administrator account.\n  username: admin\n  password: {}\n\
+                 Set CONSOLE_ADMIN_PASSWORD to choose it yourself.\n",
+                password.expose_secret()
+            );
+        }
+        let state = AppState {
+            leptos_options: settings.leptos.clone(),
+            db,
+            config: Arc::new(AppConfig {
+                product_name: settings.product_name.clone(),
+                secure_cookies: settings.secure_cookies(),
+            }),
+            throttles: Arc::new(Throttles::default()),
+        };
+        let listener = TcpListener::bind(&settings.leptos.site_addr).await?;
+        let router = router(state.clone(), &settings);
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address().port()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, sweeping expired sessions in the background.
+    pub async fn run_until_stopped(self) -> Result<(), StartupError> {
+        let sweeper = tokio::spawn(sweep(self.state.clone()));
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+        sweeper.abort();
+        Ok(served?)
+    }
+}
+
+fn router(state: AppState, settings: &Settings) -> Router {
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name("console_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/rest", rest::router())
+        .merge(static_files::routes(&state.leptos_options))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(take_flashed_key))
+        .layer(axum::middleware::from_fn(csrf::reject_cross_site))
+        .layer(sessions)
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+/// 200 when the database answers, 503 otherwise.
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (StatusCode, &'static str) {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(error) => {
+            tracing::error!(%error, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+async fn sweep(state: AppState) {
+    let store = DbSessionStore::new(state.db.clone());
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tick.tick().await;
+        state.throttles.forget_idle();
+        if let Err(error) = store.delete_expired().await {
+            tracing::warn!(%error, "could not sweep expired sessions");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
