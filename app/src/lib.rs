@@ -16,7 +16,7 @@ mod ui;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    SsrMode, StaticSegment,
     components::{A, Route, Router, Routes},
 };
 
@@ -69,9 +69,11 @@ pub fn App() -> impl IntoView {
                 })}
             </Suspense>
             <Routes fallback=NotFound>
-                <Route path=StaticSegment("") view=HomePage />
-                <Route path=StaticSegment("signin") view=SignInPage />
-                <Route path=StaticSegment("profile") view=ProfilePage />
+                // Async: the whole page is rendered before the first byte is sent, so a redirect
+                // can still be a 302 and every section works without JavaScript.
+                <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
+                <Route path=StaticSegment("signin") view=SignInPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("profile") view=ProfilePage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -1,0 +1,242 @@
+//! Sign-in, sessions, the first administrator, and the REST base (`/rest/user`, `/rest/users`).
+
+use reqwest::StatusCode;
+use reqwest::header::{LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
+use serde_json::json;
+
+use crate::helpers::{ADMIN_PASSWORD, Backend, TestApp, TestDatabase, json};
+use crate::on_both_databases;
+
+on_both_databases!(
+    health_check_answers_when_the_database_does,
+    first_start_creates_the_administrator,
+    anonymous_rest_call_is_401_with_a_json_error_and_challenge,
+    wrong_basic_password_is_401,
+    admin_creates_users_and_the_new_user_can_sign_in,
+    duplicate_username_is_409,
+    bad_user_fields_are_400_naming_the_field,
+    users_may_not_create_users,
+    sign_in_sets_a_session_cookie_that_authenticates_rest_calls,
+    wrong_password_gets_a_clear_message_and_repeats_are_throttled,
+    sign_out_ends_the_session,
+    sessions_survive_a_restart_and_are_shared_between_instances,
+    cross_site_form_posts_are_refused,
+);
+
+async fn health_check_answers_when_the_database_does(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let response = app.browser().get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "ok");
+}
+
+async fn first_start_creates_the_administrator(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let response = reqwest::Client::new()
+        .get(app.url("/rest/user"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json(response).await;
+    assert_eq!(body["username"], "admin");
+    assert_eq!(body["role"], "admin");
+    assert_eq!(body["notifications"], true);
+    assert!(body.get("password_hash").is_none());
+}
+
+async fn anonymous_rest_call_is_401_with_a_json_error_and_challenge(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let response = app.browser().rest_user().await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers()[WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic"));
+    let body = json(response).await;
+    assert_eq!(body["error"], "unauthenticated");
+    assert!(body["message"].as_str().unwrap().contains("sign in"));
+}
+
+async fn wrong_basic_password_is_401(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    for (user, password) in [("admin", "not-the-password"), ("nobody", "whatever-it-is")] {
+        let response = reqwest::Client::new()
+            .get(app.url("/rest/user"))
+            .basic_auth(user, Some(password))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{user}");
+        assert!(response.headers().contains_key(WWW_AUTHENTICATE));
+        assert_eq!(json(response).await["error"], "invalid_credentials");
+    }
+}
+
+async fn admin_creates_users_and_the_new_user_can_sign_in(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let response = reqwest::Client::new()
+        .post(app.url("/rest/users"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&json!({
+            "username": "jane", "password": "jane-secret-1", "role": "user",
+            "name": "Jane Doe", "email": "jane@example.com"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body = json(response).await;
+    assert_eq!(
+        body,
+        json!({ "username": "jane", "name": "Jane Doe", "role": "user",
+                "email": "jane@example.com", "notifications": true })
+    );
+    let browser = app.browser();
+    browser.sign_in("jane", "jane-secret-1").await;
+    assert_eq!(json(browser.rest_user().await).await["name"], "Jane Doe");
+}
+
+async fn duplicate_username_is_409(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    app.create_user("twice", "user").await;
+    let response = reqwest::Client::new()
+        .post(app.url("/rest/users"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&json!({ "username": "twice", "password": "another-password", "role": "admin" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body = json(response).await;
+    assert_eq!(body["error"], "conflict");
+    assert!(body["message"].as_str().unwrap().contains("twice"));
+}
+
+async fn bad_user_fields_are_400_naming_the_field(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let cases = [
+        (json!({ "username": "a b", "password": "long-enough", "role": "user" }), "username"),
+        (json!({ "username": "ok", "password": "short", "role": "user" }), "password"),
+        (json!({ "username": "ok", "password": "long-enough", "role": "root" }), "role"),
+        (json!({ "username": "ok", "password": "long-enough", "role": "user", "email": "nope" }), "email"),
+        (json!({ "username": "ok", "role": "user" }), "password"),
+    ];
+    for (body, field) in cases {
+        let response = reqwest::Client::new()
+            .post(app.url("/rest/users"))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let error = json(response).await;
+        assert_eq!(error["error"], "invalid_request", "{body}");
+        assert_eq!(error["field"], field, "{body}: {error}");
+        assert!(error["message"].as_str().unwrap().len() > 10);
+    }
+    // Nothing was created by the refused requests.
+    let browser = app.browser();
+    let response = browser.server_fn("sign_in", &[("username", "ok"), ("password", "long-enough")]).await;
+    assert_ne!(response.status(), StatusCode::OK);
+}
+
+async fn users_may_not_create_users(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let password = app.create_user("plain", "user").await;
+    let response = reqwest::Client::new()
+        .post(app.url("/rest/users"))
+        .basic_auth("plain", Some(&password))
+        .json(&json!({ "username": "sneaky", "password": "long-enough", "role": "admin" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(json(response).await["error"], "forbidden");
+}
+
+async fn sign_in_sets_a_session_cookie_that_authenticates_rest_calls(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.browser();
+    let response = browser
+        .server_fn("sign_in", &[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("console_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain-http console must not set Secure: {cookie}");
+    assert_eq!(json(browser.rest_user().await).await["username"], "admin");
+}
+
+async fn wrong_password_gets_a_clear_message_and_repeats_are_throttled(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.browser();
+    let response = browser
+        .server_fn("sign_in", &[("username", "admin"), ("password", "wrong")])
+        .await;
+    assert_eq!(json(response).await, json!("InvalidCredentials"));
+    for _ in 0..4 {
+        browser.server_fn("sign_in", &[("username", "admin"), ("password", "wrong")]).await;
+    }
+    // The sixth attempt is refused before the password is even checked — even the right one.
+    let response = browser
+        .server_fn("sign_in", &[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .await;
+    let body = json(response).await;
+    assert!(body["TooManyRequests"]["retry_after_secs"].as_u64().unwrap() >= 1, "{body}");
+    assert_eq!(browser.rest_user().await.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn sign_out_ends_the_session(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.signed_in("leaving", "user").await;
+    assert_eq!(browser.rest_user().await.status(), StatusCode::OK);
+    let response = browser.server_fn("sign_out", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(browser.rest_user().await.status(), StatusCode::UNAUTHORIZED);
+    let page = browser.get("/profile").await;
+    assert_eq!(page.status(), StatusCode::FOUND);
+    assert_eq!(page.headers()[LOCATION], "/signin?next=%2Fprofile");
+}
+
+async fn sessions_survive_a_restart_and_are_shared_between_instances(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let first = TestApp::spawn(&database).await;
+    let browser = first.browser();
+    browser.sign_in("admin", ADMIN_PASSWORD).await;
+    let cookie = browser.cookie_header();
+    drop(first);
+
+    // A restart (new process state, same database) and a second instance both accept the cookie.
+    let restarted = TestApp::spawn(&database).await;
+    let second = TestApp::spawn(&database).await;
+    for app in [&restarted, &second] {
+        let response = reqwest::Client::new()
+            .get(app.url("/rest/user"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(json(response).await["username"], "admin");
+    }
+}
+
+async fn cross_site_form_posts_are_refused(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.signed_in("victim", "user").await;
+    let response = browser
+        .client
+        .post(browser.url("/api/update_email_settings"))
+        .header("origin", "https://evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=attacker%40evil.example&notifications=true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(json(response).await["error"], "cross_site_request");
+    let user = json(browser.rest_user().await).await;
+    assert_eq!(user["email"], serde_json::Value::Null);
+}

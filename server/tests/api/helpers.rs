@@ -1,0 +1,289 @@
+//! Spawns the real application (the same `Application::build` as `main`) on port 0 against a
+//! fresh database, and talks to it over HTTP.
+//!
+//! Every test runs twice, on SQLite (a temporary file) and on PostgreSQL (a fresh database on the
+//! server named by `TEST_POSTGRES_URL`, which `scripts/test.sh` starts).
+
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use reqwest::cookie::{CookieStore, Jar};
+
+use leptos::prelude::LeptosOptions;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::{Client, Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use server::settings::Settings;
+use server::startup::Application;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(Backend)` test against both databases.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// A database for one test; the SQLite file is removed when this is dropped.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    data_dir: PathBuf,
+}
+
+impl TestDatabase {
+    pub async fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data_dir = dir.path().to_owned();
+        match backend {
+            Backend::Sqlite => Self {
+                url: server::settings::sqlite_url(&data_dir),
+                _dir: Some(dir),
+                data_dir,
+            },
+            Backend::Postgres => {
+                let admin_url = std::env::var("TEST_POSTGRES_URL").expect(
+                    "TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL",
+                );
+                let name = format!("console_test_{}", rand::random::<u64>());
+                let admin = Database::connect(&admin_url).await.expect("connect to PostgreSQL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+                Self {
+                    url: format!("{base}/{name}"),
+                    _dir: Some(dir),
+                    data_dir,
+                }
+            }
+        }
+    }
+}
+
+/// The running application.
+pub struct TestApp {
+    pub address: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(database: &TestDatabase) -> Self {
+        server::telemetry::init();
+        let settings = Settings {
+            database_url: database.url.clone(),
+            data_dir: database.data_dir.clone(),
+            leptos: LeptosOptions::builder()
+                .output_name("console")
+                .site_addr(([127, 0, 0, 1], 0))
+                .build(),
+            product_name: "AIP Console".into(),
+            public_url: None,
+            admin_password: Some(ADMIN_PASSWORD.to_owned().into()),
+        };
+        let application = Application::build(settings).await.expect("application builds");
+        let port = application.port();
+        let server = tokio::spawn(async move {
+            application.run_until_stopped().await.expect("server runs");
+        });
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            server,
+        }
+    }
+
+    /// A fresh database and the application on it.
+    pub async fn on(backend: Backend) -> (TestDatabase, Self) {
+        let database = TestDatabase::new(backend).await;
+        let app = Self::spawn(&database).await;
+        (database, app)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A browser with an empty cookie jar.
+    pub fn browser(&self) -> Browser {
+        let jar = Arc::new(Jar::default());
+        Browser {
+            address: self.address.clone(),
+            client: Client::builder()
+                .cookie_provider(jar.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            jar,
+        }
+    }
+
+    /// Creates a user through the REST API as the administrator; returns the password.
+    pub async fn create_user(&self, username: &str, role: &str) -> String {
+        let password = format!("{username}-password");
+        let response = Client::new()
+            .post(self.url("/rest/users"))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .json(&json!({ "username": username, "password": password, "role": role }))
+            .send()
+            .await
+            .expect("create user");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        password
+    }
+
+    /// A browser signed in as a new user of the given role.
+    pub async fn signed_in(&self, username: &str, role: &str) -> Browser {
+        let password = self.create_user(username, role).await;
+        let browser = self.browser();
+        browser.sign_in(username, &password).await;
+        browser
+    }
+
+    /// `GET /rest/user` with the given API key.
+    pub async fn rest_user_with_key(&self, key: &str) -> Response {
+        rest_user_with_key_from(&self.address, key, None).await
+    }
+}
+
+/// A client with a cookie jar that does not follow redirects, like a browser tab we can inspect.
+pub struct Browser {
+    pub address: String,
+    pub client: Client,
+    jar: Arc<Jar>,
+}
+
+impl Browser {
+    /// The `Cookie` header this browser sends to the app.
+    pub fn cookie_header(&self) -> String {
+        let url = self.address.parse().expect("app URL");
+        self.jar
+            .cookies(&url)
+            .and_then(|value| value.to_str().ok().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A page load: browsers ask for HTML (which is also what makes server redirects 302s).
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .header(ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+            .await
+            .expect("page answers")
+    }
+
+    /// Calls a server function the way the hydrated app does (form-encoded in, JSON out).
+    pub async fn server_fn(&self, name: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(&format!("/api/{name}")))
+            .header(ACCEPT, "application/json")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form_encode(form))
+            .send()
+            .await
+            .expect("server function answers")
+    }
+
+    /// Posts a form the way a browser does before hydration.
+    pub async fn plain_form(&self, name: &str, form: &[(&str, &str)], referer: &str) -> Response {
+        self.client
+            .post(self.url(&format!("/api/{name}")))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("referer", self.url(referer))
+            .header("origin", &self.address)
+            .body(form_encode(form))
+            .send()
+            .await
+            .expect("form post answers")
+    }
+
+    pub async fn sign_in(&self, username: &str, password: &str) {
+        let response = self
+            .server_fn("sign_in", &[("username", username), ("password", password)])
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+
+    /// The signed-in user as `GET /rest/user` reports it.
+    pub async fn rest_user(&self) -> Response {
+        self.get("/rest/user").await
+    }
+}
+
+/// `GET /rest/user` with `X-API-KEY`, optionally from another loopback address.
+pub async fn rest_user_with_key_from(base: &str, key: &str, from: Option<IpAddr>) -> Response {
+    let mut builder = Client::builder();
+    if let Some(ip) = from {
+        builder = builder.local_address(ip);
+    }
+    builder
+        .build()
+        .expect("client")
+        .get(format!("{base}/rest/user"))
+        .header("X-API-KEY", key)
+        .send()
+        .await
+        .expect("REST answers")
+}
+
+pub async fn json(response: Response) -> Value {
+    response.json().await.expect("JSON body")
+}
+
+fn form_encode(form: &[(&str, &str)]) -> String {
+    form.iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}

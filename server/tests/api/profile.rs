@@ -1,0 +1,163 @@
+//! The profile page and Email Settings, through the hydrated app's calls and plain form posts.
+
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, json};
+use crate::on_both_databases;
+
+on_both_databases!(
+    anonymous_visitors_are_sent_to_sign_in_and_back,
+    profile_shows_avatar_name_and_both_sections,
+    email_settings_are_saved,
+    invalid_email_is_refused_and_nothing_is_saved,
+    notifications_without_an_email_are_refused,
+    plain_form_post_saves_and_comes_back_with_a_confirmation,
+    plain_form_post_with_bad_input_comes_back_with_the_error,
+);
+
+async fn anonymous_visitors_are_sent_to_sign_in_and_back(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.browser();
+    let response = browser.get("/profile").await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.headers()[LOCATION], "/signin?next=%2Fprofile");
+    let page = browser.get("/signin?next=%2Fprofile").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign in"), "{html}");
+    // A plain-form sign-in then lands on `next`.
+    let response = browser
+        .plain_form(
+            "sign_in",
+            &[("username", "admin"), ("password", crate::helpers::ADMIN_PASSWORD), ("next", "/profile")],
+            "/signin?next=%2Fprofile",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.headers()[LOCATION], "/profile");
+    assert_eq!(browser.get("/profile").await.status(), StatusCode::OK);
+}
+
+async fn profile_shows_avatar_name_and_both_sections(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.signed_in("viewer", "user").await;
+    let response = browser.get("/profile").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    for expected in [
+        "data-testid=\"avatar\"",
+        "data-testid=\"login-name\"",
+        ">viewer<",
+        "API Key",
+        "Email Settings",
+        "No API Key found, click generate to create a new one",
+        "I want to receive email notifications",
+        "Update",
+        "AIP Console",
+    ] {
+        assert!(html.contains(expected), "missing {expected:?}");
+    }
+}
+
+async fn email_settings_are_saved(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.signed_in("mailer", "user").await;
+    let response = browser
+        .server_fn(
+            "update_email_settings",
+            &[("email", " mailer@example.com "), ("notifications", "true")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        json(response).await,
+        json!({ "email": "mailer@example.com", "notifications": true })
+    );
+    // Turning notifications off (unchecked box: field absent) keeps the address.
+    let response = browser
+        .server_fn("update_email_settings", &[("email", "mailer@example.com")])
+        .await;
+    assert_eq!(json(response).await["notifications"], false);
+    let user = json(browser.rest_user().await).await;
+    assert_eq!(user["email"], "mailer@example.com");
+    assert_eq!(user["notifications"], false);
+    // The page renders what was saved.
+    let html = browser.get("/profile").await.text().await.unwrap();
+    assert!(html.contains("value=\"mailer@example.com\""));
+}
+
+async fn invalid_email_is_refused_and_nothing_is_saved(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.signed_in("careful", "user").await;
+    browser
+        .server_fn("update_email_settings", &[("email", "careful@example.com"), ("notifications", "true")])
+        .await;
+    for bad in ["not-an-address", "careful@example.com\r\nBcc: x@evil.example", "a@b", &format!("{}@example.com", "x".repeat(260))] {
+        let response = browser
+            .server_fn("update_email_settings", &[("email", bad), ("notifications", "false")])
+            .await;
+        let error = json(response).await;
+        assert_eq!(error["Invalid"]["field"], "email", "{bad:?}: {error}");
+        assert!(!error["Invalid"]["message"].as_str().unwrap().is_empty());
+    }
+    let user = json(browser.rest_user().await).await;
+    assert_eq!(user["email"], "careful@example.com");
+    assert_eq!(user["notifications"], true);
+}
+
+async fn notifications_without_an_email_are_refused(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.signed_in("nomail", "user").await;
+    let response = browser
+        .server_fn("update_email_settings", &[("email", ""), ("notifications", "true")])
+        .await;
+    let error = json(response).await;
+    assert!(
+        error["Invalid"]["message"].as_str().unwrap().contains("to receive notifications"),
+        "{error}"
+    );
+    // Without notifications an empty address is fine.
+    let response = browser
+        .server_fn("update_email_settings", &[("email", "")])
+        .await;
+    assert_eq!(json(response).await, json!({ "email": Value::Null, "notifications": false }));
+}
+
+async fn plain_form_post_saves_and_comes_back_with_a_confirmation(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.signed_in("nojs", "user").await;
+    let response = browser
+        .plain_form(
+            "update_email_settings",
+            &[("email", "nojs@example.com"), ("notifications", "true")],
+            "/profile",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(location, "/profile?email_settings=saved#email-settings");
+    let html = browser.get(&location).await.text().await.unwrap();
+    assert!(html.contains("Email settings saved."));
+    assert!(html.contains("value=\"nojs@example.com\""));
+}
+
+async fn plain_form_post_with_bad_input_comes_back_with_the_error(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.signed_in("nojsbad", "user").await;
+    let response = browser
+        .plain_form(
+            "update_email_settings",
+            &[("email", "broken"), ("notifications", "true")],
+            "/profile",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(location.contains("__err="), "{location}");
+    let path = location.trim_start_matches(&browser.address);
+    let html = browser.get(path).await.text().await.unwrap();
+    assert!(html.contains("is not a valid email address"), "{html}");
+    assert_eq!(json(browser.rest_user().await).await["email"], Value::Null);
+}
