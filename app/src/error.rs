@@ -162,7 +162,12 @@ mod tests {
             (AppError::Forbidden, 403),
             (AppError::invalid("email", "bad"), 400),
             (AppError::Conflict("taken".into()), 409),
-            (AppError::TooManyRequests { retry_after_secs: 3 }, 429),
+            (
+                AppError::TooManyRequests {
+                    retry_after_secs: 3,
+                },
+                429,
+            ),
             (AppError::Internal, 500),
         ] {
             assert_eq!(error.status(), status, "{error:?}");

@@ -55,6 +55,7 @@ pub async fn product_name() -> Result<String, error::AppError> {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     Auth::provide();
+    ui::mark_hydrated();
     let name = OnceResource::new_blocking(product_name());
 
     view! {

@@ -91,3 +91,17 @@ pub fn reload_at(path: &str) {
     #[cfg(not(feature = "hydrate"))]
     let _ = path;
 }
+
+/// Marks `<body data-hydrated="true">` once the app has hydrated, so browser tests (and curious
+/// people) can tell the page is interactive.
+pub fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    Effect::new(|| {
+        if let Some(body) = web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|document| document.body())
+        {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}

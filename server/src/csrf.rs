@@ -17,7 +17,10 @@ use app::error::AppError;
 pub const API_KEY_HEADER: &str = "x-api-key";
 
 pub async fn reject_cross_site(request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     let headers = request.headers();
     let token_auth =
         headers.contains_key(API_KEY_HEADER) || headers.contains_key(header::AUTHORIZATION);
@@ -28,7 +31,11 @@ pub async fn reject_cross_site(request: Request, next: Next) -> Response {
 }
 
 fn is_cross_site(headers: &HeaderMap) -> bool {
-    let text = |name| headers.get(name).and_then(|value: &header::HeaderValue| value.to_str().ok());
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|value: &header::HeaderValue| value.to_str().ok())
+    };
     if text("sec-fetch-site") == Some("cross-site") {
         return true;
     }
@@ -42,7 +49,9 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
 
 /// `host[:port]` of an origin such as `https://console.example:8443`.
 fn origin_host(origin: &str) -> Option<&str> {
-    origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'))
+    origin
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'))
 }
 
 #[cfg(test)]
@@ -59,15 +68,27 @@ mod tests {
 
     #[test]
     fn same_origin_and_headerless_requests_pass() {
-        assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")])));
+        assert!(!is_cross_site(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000")
+        ])));
         assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:3000")])));
-        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!is_cross_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
     }
 
     #[test]
     fn foreign_origins_are_cross_site() {
-        assert!(is_cross_site(&headers(&[("host", "127.0.0.1:3000"), ("origin", "https://evil.example")])));
-        assert!(is_cross_site(&headers(&[("host", "127.0.0.1:3000"), ("origin", "null")])));
+        assert!(is_cross_site(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "https://evil.example")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "null")
+        ])));
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
     }
 }

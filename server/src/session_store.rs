@@ -44,9 +44,14 @@ impl DbSessionStore {
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         loop {
-            match session::Entity::insert(Self::row(record)?).exec(&self.db).await {
+            match session::Entity::insert(Self::row(record)?)
+                .exec(&self.db)
+                .await
+            {
                 Ok(_) => return Ok(()),
-                Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Err(error)
+                    if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+                {
                     record.id = Id::default();
                 }
                 Err(error) => return Err(backend(error)),

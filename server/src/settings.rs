@@ -59,9 +59,14 @@ impl Settings {
 
 /// The embedded default: an SQLite file in the data directory, created if missing.
 pub fn sqlite_url(data_dir: &std::path::Path) -> String {
-    format!("sqlite://{}?mode=rwc", data_dir.join("console.db").display())
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("console.db").display()
+    )
 }
 
 fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }

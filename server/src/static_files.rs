@@ -17,9 +17,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Rout
     } else {
         "no-cache"
     };
-    let files = ServeDir::new(dir)
-        .precompressed_br()
-        .precompressed_gzip();
+    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
     Router::new()
         .nest_service(&format!("/{}", options.site_pkg_dir), files)
         .layer(SetResponseHeaderLayer::overriding(

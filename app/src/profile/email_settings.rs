@@ -133,7 +133,10 @@ pub mod ssr {
                     .without_domain_literal(),
             )
             .map_err(|_| {
-                AppError::invalid("email", format!("\"{value}\" is not a valid email address."))
+                AppError::invalid(
+                    "email",
+                    format!("\"{value}\" is not a valid email address."),
+                )
             })?;
             if !parsed.domain().contains('.') {
                 return Err(AppError::invalid(

@@ -96,14 +96,21 @@ mod tests {
 
     #[test]
     fn basic_header_is_decoded() {
-        let (user, password) = basic_credentials(b"Basic YWxpY2U6czNjcjN0OndpdGg6Y29sb25z").unwrap();
+        let (user, password) =
+            basic_credentials(b"Basic YWxpY2U6czNjcjN0OndpdGg6Y29sb25z").unwrap();
         assert_eq!(user, "alice");
         assert_eq!(password.expose_secret(), "s3cr3t:with:colons");
     }
 
     #[test]
     fn other_schemes_and_garbage_are_refused() {
-        for bad in [&b"Bearer abc"[..], b"Basic !!!", b"Basic", b"", b"Basic bm9jb2xvbg=="] {
+        for bad in [
+            &b"Bearer abc"[..],
+            b"Basic !!!",
+            b"Basic",
+            b"",
+            b"Basic bm9jb2xvbg==",
+        ] {
             assert!(basic_credentials(bad).is_none(), "{bad:?}");
         }
     }

@@ -50,7 +50,12 @@ async fn anonymous_rest_call_is_401_with_a_json_error_and_challenge(backend: Bac
     let (_db, app) = TestApp::on(backend).await;
     let response = app.browser().rest_user().await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.headers()[WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic"));
+    assert!(
+        response.headers()[WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
     let body = json(response).await;
     assert_eq!(body["error"], "unauthenticated");
     assert!(body["message"].as_str().unwrap().contains("sign in"));
@@ -114,10 +119,22 @@ async fn duplicate_username_is_409(backend: Backend) {
 async fn bad_user_fields_are_400_naming_the_field(backend: Backend) {
     let (_db, app) = TestApp::on(backend).await;
     let cases = [
-        (json!({ "username": "a b", "password": "long-enough", "role": "user" }), "username"),
-        (json!({ "username": "ok", "password": "short", "role": "user" }), "password"),
-        (json!({ "username": "ok", "password": "long-enough", "role": "root" }), "role"),
-        (json!({ "username": "ok", "password": "long-enough", "role": "user", "email": "nope" }), "email"),
+        (
+            json!({ "username": "a b", "password": "long-enough", "role": "user" }),
+            "username",
+        ),
+        (
+            json!({ "username": "ok", "password": "short", "role": "user" }),
+            "password",
+        ),
+        (
+            json!({ "username": "ok", "password": "long-enough", "role": "root" }),
+            "role",
+        ),
+        (
+            json!({ "username": "ok", "password": "long-enough", "role": "user", "email": "nope" }),
+            "email",
+        ),
         (json!({ "username": "ok", "role": "user" }), "password"),
     ];
     for (body, field) in cases {
@@ -136,7 +153,12 @@ async fn bad_user_fields_are_400_naming_the_field(backend: Backend) {
     }
     // Nothing was created by the refused requests.
     let browser = app.browser();
-    let response = browser.server_fn("sign_in", &[("username", "ok"), ("password", "long-enough")]).await;
+    let response = browser
+        .server_fn(
+            "sign_in",
+            &[("username", "ok"), ("password", "long-enough")],
+        )
+        .await;
     assert_ne!(response.status(), StatusCode::OK);
 }
 
@@ -158,14 +180,20 @@ async fn sign_in_sets_a_session_cookie_that_authenticates_rest_calls(backend: Ba
     let (_db, app) = TestApp::on(backend).await;
     let browser = app.browser();
     let response = browser
-        .server_fn("sign_in", &[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .server_fn(
+            "sign_in",
+            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("console_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain-http console must not set Secure: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain-http console must not set Secure: {cookie}"
+    );
     assert_eq!(json(browser.rest_user().await).await["username"], "admin");
 }
 
@@ -177,14 +205,25 @@ async fn wrong_password_gets_a_clear_message_and_repeats_are_throttled(backend: 
         .await;
     assert_eq!(json(response).await, json!("InvalidCredentials"));
     for _ in 0..4 {
-        browser.server_fn("sign_in", &[("username", "admin"), ("password", "wrong")]).await;
+        browser
+            .server_fn("sign_in", &[("username", "admin"), ("password", "wrong")])
+            .await;
     }
     // The sixth attempt is refused before the password is even checked — even the right one.
     let response = browser
-        .server_fn("sign_in", &[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .server_fn(
+            "sign_in",
+            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
+        )
         .await;
     let body = json(response).await;
-    assert!(body["TooManyRequests"]["retry_after_secs"].as_u64().unwrap() >= 1, "{body}");
+    assert!(
+        body["TooManyRequests"]["retry_after_secs"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{body}"
+    );
     assert_eq!(browser.rest_user().await.status(), StatusCode::UNAUTHORIZED);
 }
 

@@ -40,7 +40,12 @@ fn assert_key_shape(key: &str) {
     let (prefix, secret) = key.split_once('.').expect("a dot");
     assert_eq!(key.len(), 41);
     assert_eq!(prefix.len(), 8);
-    assert!(prefix.chars().chain(secret.chars()).all(|c| c.is_ascii_alphanumeric()));
+    assert!(
+        prefix
+            .chars()
+            .chain(secret.chars())
+            .all(|c| c.is_ascii_alphanumeric())
+    );
 }
 
 async fn assert_rejected(response: reqwest::Response) {
@@ -86,7 +91,10 @@ async fn wrong_and_malformed_keys_are_401(backend: Backend) {
     // Non-ASCII bytes in the header value.
     let response = reqwest::Client::new()
         .get(app.url("/rest/user"))
-        .header("X-API-KEY", reqwest::header::HeaderValue::from_bytes(b"\xe9t\xe9.\xff").unwrap())
+        .header(
+            "X-API-KEY",
+            reqwest::header::HeaderValue::from_bytes(b"\xe9t\xe9.\xff").unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -158,7 +166,10 @@ async fn concurrent_generates_leave_exactly_one_working_key(backend: Backend) {
             working += 1;
         }
     }
-    assert_eq!(working, 1, "exactly one of 50 concurrently generated keys works");
+    assert_eq!(
+        working, 1,
+        "exactly one of 50 concurrently generated keys works"
+    );
 }
 
 async fn replacing_on_one_instance_invalidates_on_another(backend: Backend) {
@@ -167,10 +178,16 @@ async fn replacing_on_one_instance_invalidates_on_another(backend: Backend) {
     let second = TestApp::spawn(&database).await;
     let browser = first.signed_in("twoplaces", "user").await;
     let old = generate(&browser).await;
-    assert_eq!(second.rest_user_with_key(&old).await.status(), StatusCode::OK);
+    assert_eq!(
+        second.rest_user_with_key(&old).await.status(),
+        StatusCode::OK
+    );
     let new = generate(&browser).await;
     assert_rejected(second.rest_user_with_key(&old).await).await;
-    assert_eq!(second.rest_user_with_key(&new).await.status(), StatusCode::OK);
+    assert_eq!(
+        second.rest_user_with_key(&new).await.status(),
+        StatusCode::OK
+    );
 }
 
 async fn failing_clients_are_throttled_while_others_keep_working(backend: Backend) {
@@ -184,7 +201,11 @@ async fn failing_clients_are_throttled_while_others_keep_working(backend: Backen
         let guess = format!("{}{:032}", &key[..9], attempt);
         let response = rest_user_with_key_from(&app.address, &guess, Some(abuser)).await;
         if response.status() == StatusCode::TOO_MANY_REQUESTS {
-            let retry_after: u64 = response.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+            let retry_after: u64 = response.headers()[RETRY_AFTER]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
             assert!(retry_after >= 1);
             assert_eq!(json(response).await["error"], "too_many_requests");
             statuses.push(429);
@@ -210,7 +231,10 @@ async fn only_prefix_and_digest_are_stored_and_changes_are_audited(backend: Back
     let db = Database::connect(&database.url).await.unwrap();
     let backend = db.get_database_backend();
     let rows = db
-        .query_all_raw(Statement::from_string(backend, "SELECT prefix, digest FROM api_keys"))
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT prefix, digest FROM api_keys",
+        ))
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
@@ -230,7 +254,10 @@ async fn only_prefix_and_digest_are_stored_and_changes_are_audited(backend: Back
         ))
         .await
         .unwrap();
-    let actions: Vec<String> = events.iter().map(|row| row.try_get("", "action").unwrap()).collect();
+    let actions: Vec<String> = events
+        .iter()
+        .map(|row| row.try_get("", "action").unwrap())
+        .collect();
     assert_eq!(actions, ["created", "replaced", "deleted", "created"]);
     let ip: Option<String> = events[0].try_get("", "ip").unwrap();
     assert_eq!(ip.as_deref(), Some("127.0.0.1"));
@@ -257,17 +284,25 @@ async fn last_use_is_recorded(backend: Backend) {
     assert_eq!(recorded["last_used_ip"], "127.0.0.9");
     assert!(recorded["last_used_at"].is_string());
     // The secret is never part of what the panel is told afterwards.
-    assert_eq!(json(browser.server_fn("api_key", &[]).await).await["new_key"], Value::Null);
+    assert_eq!(
+        json(browser.server_fn("api_key", &[]).await).await["new_key"],
+        Value::Null
+    );
 }
 
 async fn plain_form_generate_shows_the_key_exactly_once(backend: Backend) {
     let (_db, app) = TestApp::on(backend).await;
     let browser = app.signed_in("formuser", "user").await;
-    let response = browser.plain_form("generate_api_key", &[], "/profile").await;
+    let response = browser
+        .plain_form("generate_api_key", &[], "/profile")
+        .await;
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(response.headers()[LOCATION], "/profile#api-key");
     let flash = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-    assert!(flash.contains("HttpOnly") && flash.contains("Path=/profile"), "{flash}");
+    assert!(
+        flash.contains("HttpOnly") && flash.contains("Path=/profile"),
+        "{flash}"
+    );
 
     let page = browser.get("/profile").await;
     let html = page.text().await.unwrap();

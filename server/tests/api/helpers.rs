@@ -4,7 +4,6 @@
 //! Every test runs twice, on SQLite (a temporary file) and on PostgreSQL (a fresh database on the
 //! server named by `TEST_POSTGRES_URL`, which `scripts/test.sh` starts).
 
-
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,12 +68,16 @@ impl TestDatabase {
                     "TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL",
                 );
                 let name = format!("console_test_{}", rand::random::<u64>());
-                let admin = Database::connect(&admin_url).await.expect("connect to PostgreSQL");
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connect to PostgreSQL");
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE {name}"))
                     .await
                     .expect("create test database");
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(base, _)| base);
                 Self {
                     url: format!("{base}/{name}"),
                     _dir: Some(dir),
@@ -111,7 +114,9 @@ impl TestApp {
             public_url: None,
             admin_password: Some(ADMIN_PASSWORD.to_owned().into()),
         };
-        let application = Application::build(settings).await.expect("application builds");
+        let application = Application::build(settings)
+            .await
+            .expect("application builds");
         let port = application.port();
         let server = tokio::spawn(async move {
             application.run_until_stopped().await.expect("server runs");

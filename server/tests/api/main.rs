@@ -1,6 +1,12 @@
 //! Integration tests: the real server on port 0, driven over HTTP, on SQLite and PostgreSQL.
 //! One binary (modules below) so it links once.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly on anything unexpected"
+)]
+
 mod helpers;
 
 mod accounts;

@@ -31,7 +31,11 @@ async fn anonymous_visitors_are_sent_to_sign_in_and_back(backend: Backend) {
     let response = browser
         .plain_form(
             "sign_in",
-            &[("username", "admin"), ("password", crate::helpers::ADMIN_PASSWORD), ("next", "/profile")],
+            &[
+                ("username", "admin"),
+                ("password", crate::helpers::ADMIN_PASSWORD),
+                ("next", "/profile"),
+            ],
             "/signin?next=%2Fprofile",
         )
         .await;
@@ -92,11 +96,22 @@ async fn invalid_email_is_refused_and_nothing_is_saved(backend: Backend) {
     let (_db, app) = TestApp::on(backend).await;
     let browser = app.signed_in("careful", "user").await;
     browser
-        .server_fn("update_email_settings", &[("email", "careful@example.com"), ("notifications", "true")])
+        .server_fn(
+            "update_email_settings",
+            &[("email", "careful@example.com"), ("notifications", "true")],
+        )
         .await;
-    for bad in ["not-an-address", "careful@example.com\r\nBcc: x@evil.example", "a@b", &format!("{}@example.com", "x".repeat(260))] {
+    for bad in [
+        "not-an-address",
+        "careful@example.com\r\nBcc: x@evil.example",
+        "a@b",
+        &format!("{}@example.com", "x".repeat(260)),
+    ] {
         let response = browser
-            .server_fn("update_email_settings", &[("email", bad), ("notifications", "false")])
+            .server_fn(
+                "update_email_settings",
+                &[("email", bad), ("notifications", "false")],
+            )
             .await;
         let error = json(response).await;
         assert_eq!(error["Invalid"]["field"], "email", "{bad:?}: {error}");
@@ -111,18 +126,27 @@ async fn notifications_without_an_email_are_refused(backend: Backend) {
     let (_db, app) = TestApp::on(backend).await;
     let browser = app.signed_in("nomail", "user").await;
     let response = browser
-        .server_fn("update_email_settings", &[("email", ""), ("notifications", "true")])
+        .server_fn(
+            "update_email_settings",
+            &[("email", ""), ("notifications", "true")],
+        )
         .await;
     let error = json(response).await;
     assert!(
-        error["Invalid"]["message"].as_str().unwrap().contains("to receive notifications"),
+        error["Invalid"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("to receive notifications"),
         "{error}"
     );
     // Without notifications an empty address is fine.
     let response = browser
         .server_fn("update_email_settings", &[("email", "")])
         .await;
-    assert_eq!(json(response).await, json!({ "email": Value::Null, "notifications": false }));
+    assert_eq!(
+        json(response).await,
+        json!({ "email": Value::Null, "notifications": false })
+    );
 }
 
 async fn plain_form_post_saves_and_comes_back_with_a_confirmation(backend: Backend) {

@@ -1,7 +1,9 @@
 //! Argon2id password hashing. Hashing is deliberately slow, so it runs off the async threads.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use std::sync::LazyLock;
 
 use crate::error::AppError;
@@ -67,8 +69,16 @@ mod tests {
     async fn hash_verifies_only_its_password() {
         let hash = hash_password("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password(Some(hash.clone()), "correct horse".into()).await.unwrap());
-        assert!(!verify_password(Some(hash), "wrong horse".into()).await.unwrap());
+        assert!(
+            verify_password(Some(hash.clone()), "correct horse".into())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password(Some(hash), "wrong horse".into())
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

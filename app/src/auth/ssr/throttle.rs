@@ -33,7 +33,9 @@ impl Throttles {
     /// Counts a sign-in attempt; refuses it when this client has tried this username too often.
     pub fn check_sign_in(&self, ip: IpAddr, username: &str) -> Result<(), AppError> {
         let key = (ip, username.trim().to_lowercase());
-        self.sign_in.check_key(&key).map_err(|not_until| too_many(&not_until))
+        self.sign_in
+            .check_key(&key)
+            .map_err(|not_until| too_many(&not_until))
     }
 
     /// Counts a failed REST authentication. Returns the error to answer with: 401 as a rule,
@@ -78,9 +80,15 @@ mod tests {
             assert!(throttles.check_sign_in(ip, "Alice").is_ok());
         }
         let refused = throttles.check_sign_in(ip, "alice").unwrap_err();
-        assert!(matches!(refused, AppError::TooManyRequests { retry_after_secs } if retry_after_secs >= 1));
+        assert!(
+            matches!(refused, AppError::TooManyRequests { retry_after_secs } if retry_after_secs >= 1)
+        );
         // Another address is not affected.
-        assert!(throttles.check_sign_in(IpAddr::from([10, 0, 0, 2]), "alice").is_ok());
+        assert!(
+            throttles
+                .check_sign_in(IpAddr::from([10, 0, 0, 2]), "alice")
+                .is_ok()
+        );
     }
 
     #[test]
@@ -88,10 +96,23 @@ mod tests {
         let throttles = Throttles::default();
         let abuser = IpAddr::from([10, 0, 0, 3]);
         for _ in 0..20 {
-            assert_eq!(throttles.rest_failure(abuser, AppError::InvalidApiKey), AppError::InvalidApiKey);
+            assert_eq!(
+                throttles.rest_failure(abuser, AppError::InvalidApiKey),
+                AppError::InvalidApiKey
+            );
         }
-        assert_eq!(throttles.rest_failure(abuser, AppError::InvalidApiKey).status(), 429);
+        assert_eq!(
+            throttles
+                .rest_failure(abuser, AppError::InvalidApiKey)
+                .status(),
+            429
+        );
         let other = IpAddr::from([10, 0, 0, 4]);
-        assert_eq!(throttles.rest_failure(other, AppError::InvalidApiKey).status(), 401);
+        assert_eq!(
+            throttles
+                .rest_failure(other, AppError::InvalidApiKey)
+                .status(),
+            401
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! User accounts: validated fields, creation, and the first administrator.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    SqlErr,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::hash_password;
@@ -18,9 +21,15 @@ impl Username {
     pub fn parse(value: &str) -> Result<Self, AppError> {
         let value = value.trim();
         if value.is_empty() || value.len() > 64 {
-            return Err(AppError::invalid("username", "The username must have 1 to 64 characters."));
+            return Err(AppError::invalid(
+                "username",
+                "The username must have 1 to 64 characters.",
+            ));
         }
-        if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
             return Err(AppError::invalid(
                 "username",
                 "The username may contain only letters, digits, '.', '_' and '-'.",
@@ -62,7 +71,10 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user
     }
     let name = new.name.as_deref().map(str::trim).unwrap_or_default();
     if name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(AppError::invalid("name", "The name must be at most 200 printable characters."));
+        return Err(AppError::invalid(
+            "name",
+            "The name must be at most 200 printable characters.",
+        ));
     }
     let email = match new.email.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -70,7 +82,11 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user
     };
     let user = user::ActiveModel {
         username: Set(username.as_str().to_owned()),
-        name: Set(if name.is_empty() { username.as_str().to_owned() } else { name.to_owned() }),
+        name: Set(if name.is_empty() {
+            username.as_str().to_owned()
+        } else {
+            name.to_owned()
+        }),
         role: Set(role.as_str().to_owned()),
         password_hash: Set(hash_password(password.to_owned()).await?),
         email: Set(email),
@@ -78,12 +94,15 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user
         created_at: Set(Utc::now()),
         ..Default::default()
     };
-    user.insert(db).await.map_err(|error| match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::Conflict(format!("The username \"{}\" is already taken.", username.as_str()))
-        }
-        _ => error.into(),
-    })
+    user.insert(db)
+        .await
+        .map_err(|error| match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(format!(
+                "The username \"{}\" is already taken.",
+                username.as_str()
+            )),
+            _ => error.into(),
+        })
 }
 
 pub async fn find_by_username(
@@ -105,8 +124,13 @@ pub async fn ensure_admin(
     if user::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }
-    let generated = configured.is_none().then(|| SecretString::from(random_password()));
-    let password = configured.or(generated.as_ref()).cloned().unwrap_or_default();
+    let generated = configured
+        .is_none()
+        .then(|| SecretString::from(random_password()));
+    let password = configured
+        .or(generated.as_ref())
+        .cloned()
+        .unwrap_or_default();
     create_user(
         db,
         NewUser {

@@ -40,7 +40,10 @@ pub struct ApiKeyState {
 pub async fn get_api_key() -> Result<ApiKeyState, AppError> {
     let state = crate::state::app_state()?;
     let user = crate::auth::ssr::require_user().await?;
-    let info = ssr::find(&state.db, user.id).await?.as_ref().map(ssr::to_info);
+    let info = ssr::find(&state.db, user.id)
+        .await?
+        .as_ref()
+        .map(ssr::to_info);
     let new_key = ssr::flashed_key().filter(|_| info.is_some());
     Ok(ApiKeyState { info, new_key })
 }

@@ -34,7 +34,11 @@ pub fn ApiKeyPanel() -> impl IntoView {
 
     let state = move || stored.get().and_then(Result::ok);
     let info = move || state().and_then(|state| state.info);
-    let new_key = move || generated.get().or_else(|| state().and_then(|state| state.new_key));
+    let new_key = move || {
+        generated
+            .get()
+            .or_else(|| state().and_then(|state| state.new_key))
+    };
     let error = Signal::derive(move || {
         let failed = |value: Option<Result<_, _>>| value.and_then(Result::err);
         failed(generate.value().get().map(|r| r.map(drop)))

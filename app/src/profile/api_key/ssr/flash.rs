@@ -56,7 +56,9 @@ pub async fn take_flashed_key(mut request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     response.headers_mut().append(
         header::SET_COOKIE,
-        HeaderValue::from_static("console_new_api_key=; Path=/profile; Max-Age=0; HttpOnly; SameSite=Strict"),
+        HeaderValue::from_static(
+            "console_new_api_key=; Path=/profile; Max-Age=0; HttpOnly; SameSite=Strict",
+        ),
     );
     response
 }

@@ -81,7 +81,10 @@ mod tests {
         key.len() == 41
             && prefix.len() == 8
             && secret.len() == 32
-            && prefix.chars().chain(secret.chars()).all(|c| c.is_ascii_alphanumeric())
+            && prefix
+                .chars()
+                .chain(secret.chars())
+                .all(|c| c.is_ascii_alphanumeric())
     }
 
     #[test]
@@ -101,7 +104,11 @@ mod tests {
         let prefixes: HashSet<&str> = keys.iter().map(ApiKey::prefix).collect();
         assert_eq!(prefixes.len(), keys.len(), "8-character prefixes collided");
         let alphabet: HashSet<char> = keys.iter().flat_map(|k| k.expose().chars()).collect();
-        assert_eq!(alphabet.len(), 62 + 1, "all 62 alphanumerics and the dot appear");
+        assert_eq!(
+            alphabet.len(),
+            62 + 1,
+            "all 62 alphanumerics and the dot appear"
+        );
     }
 
     #[test]
@@ -122,7 +129,8 @@ mod tests {
     #[test]
     fn digest_is_sha256_of_the_whole_key() {
         let key = ApiKey::parse(b"06935MrA.G7LStH3Ck9sgeHBYokzIjTdv2DTbicsT").unwrap();
-        let expected: [u8; 32] = Sha256::digest(b"06935MrA.G7LStH3Ck9sgeHBYokzIjTdv2DTbicsT").into();
+        let expected: [u8; 32] =
+            Sha256::digest(b"06935MrA.G7LStH3Ck9sgeHBYokzIjTdv2DTbicsT").into();
         assert_eq!(key.digest(), expected);
         assert_eq!(key.prefix(), "06935MrA");
     }
@@ -133,7 +141,10 @@ mod tests {
         assert!(key.matches(&key.digest()));
         let other = ApiKey::generate();
         assert!(!key.matches(&other.digest()));
-        assert!(!key.matches(&key.digest()[..31]), "a truncated digest never matches");
+        assert!(
+            !key.matches(&key.digest()[..31]),
+            "a truncated digest never matches"
+        );
         assert!(!key.matches(&[]));
     }
 

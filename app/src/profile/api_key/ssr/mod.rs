@@ -12,8 +12,8 @@ use std::net::IpAddr;
 use chrono::{TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
-    TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    SqlErr, TransactionTrait,
 };
 
 pub use flash::{flash_key, flashed_key, take_flashed_key};
@@ -38,7 +38,10 @@ pub fn to_info(row: &api_key::Model) -> ApiKeyInfo {
     }
 }
 
-pub async fn find(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<api_key::Model>, AppError> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Option<api_key::Model>, AppError> {
     Ok(api_key::Entity::find()
         .filter(api_key::Column::UserId.eq(user_id))
         .one(db)
@@ -88,10 +91,21 @@ pub async fn generate(
             }
             other => other?,
         };
-        audit(&txn, user_id, if replaced { "replaced" } else { "created" }, ip).await?;
+        audit(
+            &txn,
+            user_id,
+            if replaced { "replaced" } else { "created" },
+            ip,
+        )
+        .await?;
         let stored = find(&txn, user_id).await?.ok_or(AppError::Internal)?;
         txn.commit().await?;
-        tracing::info!(user_id, prefix = key.prefix(), replaced, "API key generated");
+        tracing::info!(
+            user_id,
+            prefix = key.prefix(),
+            replaced,
+            "API key generated"
+        );
         return Ok((key, to_info(&stored)));
     }
     Err(AppError::Internal)
@@ -99,7 +113,11 @@ pub async fn generate(
 
 /// Deletes the user's key. Returns whether there was one.
 #[tracing::instrument(skip(db), err)]
-pub async fn delete(db: &DatabaseConnection, user_id: i64, ip: Option<IpAddr>) -> Result<bool, AppError> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    user_id: i64,
+    ip: Option<IpAddr>,
+) -> Result<bool, AppError> {
     let txn = db.begin().await?;
     lock_user(&txn, user_id).await?;
     let deleted = api_key::Entity::delete_many()
@@ -172,7 +190,7 @@ fn record_use(db: &DatabaseConnection, row: &api_key::Model, ip: IpAddr) {
 /// PostgreSQL and the write lock on SQLite, before anything is read.
 async fn lock_user(txn: &impl ConnectionTrait, user_id: i64) -> Result<(), AppError> {
     let locked = user::Entity::update_many()
-        .col_expr(user::Column::Id, Expr::col(user::Column::Id).into())
+        .col_expr(user::Column::Id, Expr::col(user::Column::Id))
         .filter(user::Column::Id.eq(user_id))
         .exec(txn)
         .await?;

@@ -1,0 +1,33 @@
+import { expect, type Page, type APIRequestContext } from '@playwright/test';
+import { adminPassword, baseURL } from '../playwright.config';
+
+/** Waits until the WASM app has hydrated the server-rendered page. */
+export async function hydrated(page: Page) {
+  await page.locator('body[data-hydrated="true"]').waitFor({ state: 'attached' });
+}
+
+let counter = 0;
+
+/** Creates a fresh user through the REST API (as the administrator) and returns its credentials. */
+export async function newUser(request: APIRequestContext, prefix: string, role = 'user') {
+  const username = `${prefix}${Date.now().toString(36)}${counter++}`;
+  const password = `${username}-password`;
+  const response = await request.post(`${baseURL}/rest/users`, {
+    headers: { Authorization: 'Basic ' + Buffer.from(`admin:${adminPassword}`).toString('base64') },
+    data: { username, password, role, name: `Name of ${username}` },
+  });
+  expect(response.status()).toBe(201);
+  return { username, password, name: `Name of ${username}` };
+}
+
+/** Signs in through the sign-in page, as a person would. */
+export async function signIn(page: Page, username: string, password: string, path = '/profile') {
+  await page.goto(path);
+  await expect(page).toHaveURL(/\/signin\?next=/);
+  await hydrated(page);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(new RegExp(`${path.replace('/', '\\/')}$`));
+  await hydrated(page);
+}

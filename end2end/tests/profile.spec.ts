@@ -1,0 +1,89 @@
+import { test, expect } from '@playwright/test';
+import { hydrated, newUser, signIn } from './helpers';
+
+test('sign in, open the profile from the login-name menu, and save email settings', async ({ page, request }) => {
+  const user = await newUser(request, 'profile');
+  await signIn(page, user.username, user.password, '/');
+
+  // Upper right: the login name opens a menu with Profile and Sign out.
+  await page.getByTestId('login-name').click();
+  await expect(page.getByRole('link', { name: 'Profile' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+  await page.getByRole('link', { name: 'Profile' }).click();
+  await expect(page).toHaveURL(/\/profile$/);
+
+  await expect(page.getByTestId('avatar')).toBeVisible();
+  await expect(page.getByTestId('profile-name')).toHaveText(user.name);
+
+  // Both sections collapse and expand with their arrow toggles.
+  for (const [title, inside] of [
+    ['API Key', page.getByTestId('no-api-key')],
+    ['Email Settings', page.getByRole('button', { name: 'Update' })],
+  ] as const) {
+    await expect(inside).toBeVisible();
+    await page.getByRole('heading', { name: title }).click();
+    await expect(inside).toBeHidden();
+    await page.getByRole('heading', { name: title }).click();
+    await expect(inside).toBeVisible();
+  }
+  await expect(page.getByTestId('no-api-key')).toHaveText('No API Key found, click generate to create a new one');
+
+  // Change the address and the toggle, Update, reload: persisted.
+  const email = page.getByLabel('Email *');
+  const toggle = page.getByRole('switch', { name: 'I want to receive email notifications' });
+  await expect(toggle).toBeChecked();
+  await email.fill(`${user.username}@example.com`);
+  await toggle.uncheck({ force: true });
+  await page.getByRole('button', { name: 'Update' }).click();
+  await expect(page.getByText('Email settings saved.')).toBeVisible();
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByLabel('Email *')).toHaveValue(`${user.username}@example.com`);
+  await expect(page.getByRole('switch', { name: 'I want to receive email notifications' })).not.toBeChecked();
+
+  // An invalid address: the error is shown next to the form and nothing is saved.
+  await page.getByLabel('Email *').fill('not an address');
+  await page.getByRole('button', { name: 'Update' }).click();
+  await expect(page.getByRole('alert')).toContainText('email address');
+  await page.reload();
+  await expect(page.getByLabel('Email *')).toHaveValue(`${user.username}@example.com`);
+
+  // Notifications on without an address are refused with a message.
+  await hydrated(page);
+  await page.getByLabel('Email *').fill('');
+  await page.getByRole('switch', { name: 'I want to receive email notifications' }).check({ force: true });
+  await page.getByRole('button', { name: 'Update' }).click();
+  await expect(page.getByRole('alert')).toContainText('to receive notifications');
+
+  // Sign out from the menu; the profile then sends us to sign-in.
+  await page.getByTestId('login-name').click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/signin$/);
+  await page.goto('/profile');
+  await expect(page).toHaveURL(/\/signin\?next=%2Fprofile$/);
+});
+
+test('the login-name menu works with the keyboard', async ({ page, request }) => {
+  const user = await newUser(request, 'keyboard');
+  await signIn(page, user.username, user.password, '/');
+  await page.getByTestId('login-name').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('link', { name: 'Profile' })).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('link', { name: 'Profile' })).toBeHidden();
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('link', { name: 'Profile' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/profile$/);
+});
+
+test('wrong credentials get a clear message', async ({ page }) => {
+  await page.goto('/signin');
+  await hydrated(page);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('certainly-wrong');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('Wrong username or password.');
+  await expect(page).toHaveURL(/\/signin$/);
+});

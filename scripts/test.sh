@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every test of the console: formatting, lints (server and browser builds), unit and
+# integration tests on SQLite and on a PostgreSQL it starts itself, then the release build driven
+# by Playwright in headless Chromium. Installs what is missing first (scripts/setup.sh test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/postgres.sh
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+scripts/setup.sh test
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy: server build (ssr)"
+cargo clippy -p app -p server --all-targets --locked -- -D warnings
+
+step "clippy: browser build (hydrate, wasm32)"
+cargo clippy -p frontend -p app --target wasm32-unknown-unknown --locked -- -D warnings
+
+step "the WASM bundle carries no server-only crates"
+if cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none \
+  | grep -E '^(sea-orm|sqlx|tokio|argon2|lettre|governor|tower-sessions) '; then
+  echo "server-only crates leaked into the browser build" >&2
+  exit 1
+fi
+
+PG_DIR=$(mktemp -d /tmp/console-test-pg.XXXXXX)
+E2E_DATA_DIR=$(mktemp -d /tmp/console-e2e.XXXXXX)
+export E2E_DATA_DIR
+trap 'stop_postgres "$PG_DIR"; rm -rf "$E2E_DATA_DIR"' EXIT
+step "start PostgreSQL"
+start_postgres "$PG_DIR" "${TEST_POSTGRES_PORT:-55439}"
+
+step "unit and integration tests (SQLite and PostgreSQL)"
+RUST_BACKTRACE=0 cargo test -p app -p server --locked
+
+step "release build"
+cargo leptos build --release --precompress
+
+step "browser tests (Playwright, headless Chromium)"
+(cd end2end && npx playwright test)
