@@ -8,6 +8,7 @@
 //! | `CONSOLE_PRODUCT_NAME` | `AIP Console` |
 //! | `CONSOLE_PUBLIC_URL` | none; an `https://` URL makes the session cookie `Secure` |
 //! | `CONSOLE_ADMIN_PASSWORD` | none; the first start then prints a random one |
+//! | `CONSOLE_AUTH_FAILURE_BURST` | 20 failed REST authentications per client before 429s |
 
 use std::path::PathBuf;
 
@@ -24,6 +25,8 @@ pub struct Settings {
     pub product_name: String,
     pub public_url: Option<String>,
     pub admin_password: Option<SecretString>,
+    /// Failed REST authentications a client may make at once before it gets 429s.
+    pub auth_failure_burst: u32,
 }
 
 impl Settings {
@@ -46,6 +49,14 @@ impl Settings {
             product_name: var("CONSOLE_PRODUCT_NAME").unwrap_or_else(|| "AIP Console".into()),
             public_url: var("CONSOLE_PUBLIC_URL"),
             admin_password: var("CONSOLE_ADMIN_PASSWORD").map(SecretString::from),
+            auth_failure_burst: match var("CONSOLE_AUTH_FAILURE_BURST") {
+                None => app::auth::ssr::DEFAULT_REST_FAILURE_BURST,
+                Some(value) => value.parse().map_err(|_| {
+                    StartupError::Config(format!(
+                        "CONSOLE_AUTH_FAILURE_BURST must be a positive whole number, not {value:?}"
+                    ))
+                })?,
+            },
         })
     }
 

@@ -73,7 +73,7 @@ impl Application {
                 product_name: settings.product_name.clone(),
                 secure_cookies: settings.secure_cookies(),
             }),
-            throttles: Arc::new(Throttles::default()),
+            throttles: Arc::new(Throttles::new(settings.auth_failure_burst)),
         };
         let listener = TcpListener::bind(&settings.leptos.site_addr).await?;
         let router = router(state.clone(), &settings);

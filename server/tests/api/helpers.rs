@@ -113,6 +113,7 @@ impl TestApp {
             product_name: "AIP Console".into(),
             public_url: None,
             admin_password: Some(ADMIN_PASSWORD.to_owned().into()),
+            auth_failure_burst: app::auth::ssr::DEFAULT_REST_FAILURE_BURST,
         };
         let application = Application::build(settings)
             .await

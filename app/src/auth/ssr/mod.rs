@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tower_sessions::Session;
 
 pub use password::{hash_password, verify_password};
-pub use throttle::Throttles;
+pub use throttle::{DEFAULT_REST_FAILURE_BURST, Throttles};
 pub use users::{NewUser, Username};
 
 use super::{Role, UserView};

@@ -18,18 +18,25 @@ pub struct Throttles {
     rest_failures: DefaultKeyedRateLimiter<IpAddr>,
 }
 
+/// Failed REST authentications a client may make at once before it is throttled.
+pub const DEFAULT_REST_FAILURE_BURST: u32 = 20;
+
 impl Default for Throttles {
-    /// Five sign-in attempts at once, then one every 12 s; twenty failed REST authentications at
-    /// once, then one every 3 s.
     fn default() -> Self {
-        Self {
-            sign_in: RateLimiter::keyed(quota(5, Duration::from_secs(12))),
-            rest_failures: RateLimiter::keyed(quota(20, Duration::from_secs(3))),
-        }
+        Self::new(DEFAULT_REST_FAILURE_BURST)
     }
 }
 
 impl Throttles {
+    /// Five sign-in attempts at once, then one every 12 s; `rest_failure_burst` failed REST
+    /// authentications at once, then one every 3 s.
+    pub fn new(rest_failure_burst: u32) -> Self {
+        Self {
+            sign_in: RateLimiter::keyed(quota(5, Duration::from_secs(12))),
+            rest_failures: RateLimiter::keyed(quota(rest_failure_burst, Duration::from_secs(3))),
+        }
+    }
+
     /// Counts a sign-in attempt; refuses it when this client has tried this username too often.
     pub fn check_sign_in(&self, ip: IpAddr, username: &str) -> Result<(), AppError> {
         let key = (ip, username.trim().to_lowercase());
