@@ -34,7 +34,7 @@ step "start PostgreSQL"
 start_postgres "$PG_DIR" "${TEST_POSTGRES_PORT:-55439}"
 
 step "unit and integration tests (SQLite and PostgreSQL)"
-RUST_BACKTRACE=0 cargo test -p app -p server --locked
+RUST_BACKTRACE=0 cargo test -p app -p server --features app/ssr --locked
 
 step "release build"
 cargo leptos build --release --precompress

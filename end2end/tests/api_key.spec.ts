@@ -37,8 +37,9 @@ test('generate a key, copy it, use it, and see it only once; delete it', async (
 
   // Generating again asks first; the old key stops working at once.
   await page.getByText('Generate', { exact: true }).click();
-  await expect(page.getByText('Your current key stops working immediately.').first()).toBeVisible();
-  await page.getByRole('button', { name: 'Generate new key' }).click();
+  const confirmGenerate = page.getByRole('group', { name: 'Confirm: Generate' });
+  await expect(confirmGenerate).toContainText('Your current key stops working immediately.');
+  await confirmGenerate.getByRole('button', { name: 'Generate new key' }).click();
   await expect(page.getByLabel('New API key')).not.toHaveValue(key);
   const second = await page.getByLabel('New API key').inputValue();
   expect(second).toMatch(KEY);
@@ -46,7 +47,9 @@ test('generate a key, copy it, use it, and see it only once; delete it', async (
 
   // Delete, confirmed: the no-key text is back and the key is refused.
   await page.getByText('Delete', { exact: true }).click();
-  await page.getByRole('button', { name: 'Yes, delete' }).click();
+  const confirmDelete = page.getByRole('group', { name: 'Confirm: Delete' });
+  await expect(confirmDelete).toContainText('stops working immediately');
+  await confirmDelete.getByRole('button', { name: 'Yes, delete' }).click();
   await expect(page.getByTestId('no-api-key')).toHaveText('No API Key found, click generate to create a new one');
   await expect(page.getByLabel('New API key')).toHaveCount(0);
   const refused = await request.get(`${baseURL}/rest/user`, { headers: { 'X-API-KEY': second } });

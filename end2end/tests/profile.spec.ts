@@ -7,9 +7,9 @@ test('sign in, open the profile from the login-name menu, and save email setting
 
   // Upper right: the login name opens a menu with Profile and Sign out.
   await page.getByTestId('login-name').click();
-  await expect(page.getByRole('link', { name: 'Profile' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Profile', exact: true })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
-  await page.getByRole('link', { name: 'Profile' }).click();
+  await page.getByRole('link', { name: 'Profile', exact: true }).click();
   await expect(page).toHaveURL(/\/profile$/);
 
   await expect(page.getByTestId('avatar')).toBeVisible();
@@ -66,14 +66,14 @@ test('sign in, open the profile from the login-name menu, and save email setting
 test('the login-name menu works with the keyboard', async ({ page, request }) => {
   const user = await newUser(request, 'keyboard');
   await signIn(page, user.username, user.password, '/');
-  await page.getByTestId('login-name').focus();
+  await page.locator('summary', { has: page.getByTestId('login-name') }).focus();
   await page.keyboard.press('Enter');
-  await expect(page.getByRole('link', { name: 'Profile' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Profile', exact: true })).toBeVisible();
   await page.keyboard.press('Escape');
-  await expect(page.getByRole('link', { name: 'Profile' })).toBeHidden();
+  await expect(page.getByRole('link', { name: 'Profile', exact: true })).toBeHidden();
   await page.keyboard.press('Enter');
   await page.keyboard.press('Tab');
-  await expect(page.getByRole('link', { name: 'Profile' })).toBeFocused();
+  await expect(page.getByRole('link', { name: 'Profile', exact: true })).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/\/profile$/);
 });

@@ -85,7 +85,7 @@ pub async fn authenticate_password(
 }
 
 /// Signs the caller in: throttle, check, then a fresh session id (no fixation).
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn sign_in(username: String, password: SecretString) -> Result<(), AppError> {
     let state = app_state()?;
     state
