@@ -33,7 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options=options.clone() />
+                <HydrationScripts options=options.clone() islands=true />
                 <HashedStylesheet options id="leptos" />
                 <link rel="icon" href="/favicon.ico" />
                 <MetaTags />
@@ -55,7 +55,6 @@ pub async fn product_name() -> Result<String, error::AppError> {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     Auth::provide();
-    ui::mark_hydrated();
     let name = OnceResource::new_blocking(product_name());
 
     view! {

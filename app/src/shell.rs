@@ -1,19 +1,18 @@
 //! The top bar: product name and, upper right, the signed-in user's menu.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::auth::{Auth, SignOut, UserView};
-use crate::ui::reload_at;
+use crate::ui::{hydrated_signal, reload_at};
 
 #[component]
 pub fn TopBar(product_name: String) -> impl IntoView {
     let auth = Auth::expect();
     view! {
         <header class="flex items-center justify-between bg-slate-900 px-6 py-3 text-white">
-            <A href="/" attr:class="text-lg font-semibold tracking-wide">
+            <a href="/" class="text-lg font-semibold tracking-wide">
                 {product_name}
-            </A>
+            </a>
             <Suspense>
                 {move || Suspend::new(async move {
                     auth.user.await.ok().flatten().map(|user| view! { <UserMenu user /> })
@@ -24,9 +23,10 @@ pub fn TopBar(product_name: String) -> impl IntoView {
 }
 
 /// The login name; opens a menu with Profile and Sign out. A `<details>` disclosure, so it works
-/// with the keyboard (Enter/Space) and before hydration; Escape closes it.
-#[component]
+/// with the keyboard (Enter/Space) and without JavaScript; as an island it also closes on Escape.
+#[island]
 fn UserMenu(user: UserView) -> impl IntoView {
+    let ready = hydrated_signal();
     let sign_out = ServerAction::<SignOut>::new();
     Effect::new(move || {
         if matches!(sign_out.value().get(), Some(Ok(()))) {
@@ -45,6 +45,7 @@ fn UserMenu(user: UserView) -> impl IntoView {
         <details
             node_ref=menu
             class="relative"
+            data-ready=move || ready.get().to_string()
             on:keydown=move |event| {
                 if event.key() == "Escape" {
                     close();
@@ -66,9 +67,9 @@ fn UserMenu(user: UserView) -> impl IntoView {
                 class="absolute right-0 z-10 mt-2 w-44 rounded bg-white py-1 shadow-lg ring-1 ring-black/5"
                 aria-label="Account"
             >
-                <A href="/profile" attr:class=item on:click=move |_| close()>
+                <a href="/profile" class=item>
                     "Profile"
-                </A>
+                </a>
                 <ActionForm action=sign_out>
                     <button type="submit" class=item>
                         "Sign out"

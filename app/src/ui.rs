@@ -92,16 +92,10 @@ pub fn reload_at(path: &str) {
     let _ = path;
 }
 
-/// Marks `<body data-hydrated="true">` once the app has hydrated, so browser tests (and curious
-/// people) can tell the page is interactive.
-pub fn mark_hydrated() {
-    #[cfg(feature = "hydrate")]
-    Effect::new(|| {
-        if let Some(body) = web_sys::window()
-            .and_then(|window| window.document())
-            .and_then(|document| document.body())
-        {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
+/// Whether this island has hydrated: `false` when rendered on the server, `true` once the browser
+/// has made it interactive. Islands put it in a `data-ready` attribute for tests and styling.
+pub fn hydrated_signal() -> ReadSignal<bool> {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move || set_ready.set(true));
+    ready
 }

@@ -1,9 +1,13 @@
 import { expect, type Page, type APIRequestContext } from '@playwright/test';
 import { adminPassword, baseURL } from '../playwright.config';
 
-/** Waits until the WASM app has hydrated the server-rendered page. */
+/**
+ * Waits until the page's islands (the interactive parts: account menu, copy button) have
+ * hydrated; they carry data-ready="false" until then. Everything else is plain HTML and forms.
+ */
 export async function hydrated(page: Page) {
-  await page.locator('body[data-hydrated="true"]').waitFor({ state: 'attached' });
+  await page.waitForLoadState('load');
+  await expect(page.locator('[data-ready="false"]')).toHaveCount(0);
 }
 
 let counter = 0;

@@ -1,10 +1,10 @@
-//! The sign-in page: a plain form that works before (and without) hydration.
+//! The sign-in page: a plain form; the server answers it with a redirect to `next`.
 
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_query_map};
 
 use super::{Auth, SignIn, next_or_home};
-use crate::ui::{ErrorText, input_class, primary_button_class, reload_at};
+use crate::ui::{ErrorText, input_class, primary_button_class};
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -13,11 +13,6 @@ pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    Effect::new(move || {
-        if matches!(sign_in.value().get(), Some(Ok(()))) {
-            reload_at(&next_or_home(Some(&next())));
-        }
-    });
     let error = Signal::derive(move || sign_in.value().get().and_then(Result::err));
 
     view! {

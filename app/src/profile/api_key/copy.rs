@@ -1,21 +1,28 @@
-//! The copy-to-clipboard button for a new key.
+//! The copy-to-clipboard button for a new key: an island, the one part of the profile that needs
+//! JavaScript.
 
 use leptos::prelude::*;
+
+use crate::ui::hydrated_signal;
 
 /// Copies `text` to the clipboard and confirms with "Copied". Uses the asynchronous Clipboard
 /// API; where it is missing (insecure origins, old browsers) falls back to selecting the field
 /// `fallback_input_id` and `document.execCommand("copy")`.
-#[component]
-pub fn CopyButton(text: String, fallback_input_id: &'static str) -> impl IntoView {
+#[island]
+pub fn CopyButton(text: String, fallback_input_id: String) -> impl IntoView {
+    let ready = hydrated_signal();
     let (copied, set_copied) = signal(None::<bool>);
     let copy = move |_| {
         let text = text.clone();
+        let fallback_input_id = fallback_input_id.clone();
         leptos::task::spawn_local(async move {
-            set_copied.set(Some(write_clipboard(&text, fallback_input_id).await));
+            set_copied.set(Some(write_clipboard(&text, &fallback_input_id).await));
         });
     };
     view! {
         <button
+            data-ready=move || ready.get().to_string()
+            disabled=move || !ready.get()
             type="button"
             class="rounded p-2 text-slate-600 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-600"
             aria-label="Copy API key"

@@ -10,7 +10,6 @@ pub mod ssr;
 
 pub use panel::ApiKeyPanel;
 
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -19,12 +18,13 @@ use crate::error::AppError;
 /// Shown while the user has no key.
 pub const NO_KEY_TEXT: &str = "No API Key found, click generate to create a new one";
 
-/// What may be shown about a stored key: never the secret.
+/// What may be shown about a stored key: never the secret. Times are formatted on the server
+/// (UTC), which keeps date handling out of the WASM bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyInfo {
     pub prefix: String,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
     pub last_used_ip: Option<String>,
 }
 
@@ -55,6 +55,7 @@ pub async fn generate_api_key() -> Result<ApiKeyState, AppError> {
     let user = crate::auth::ssr::require_user().await?;
     let ip = crate::auth::ssr::client_ip().await;
     let (key, info) = ssr::generate(&state.db, user.id, Some(ip)).await?;
+    // A script caller gets the key in this answer; a form post gets it on the next page load.
     if crate::http::is_plain_form_post() {
         ssr::flash_key(&key, state.config.secure_cookies);
         leptos_axum::redirect("/profile#api-key");

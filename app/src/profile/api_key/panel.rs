@@ -1,8 +1,7 @@
 //! The API Key panel: the stored key's public details, Generate and Delete (each confirmed when
-//! a key exists), and a new key shown once with a copy button. Plain forms throughout, so it all
-//! works before hydration.
+//! a key exists), and a new key shown once with a copy button. Plain forms posting to server
+//! functions; only the copy button is an island.
 
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
 use super::copy::CopyButton;
@@ -15,30 +14,11 @@ const REPLACE_WARNING: &str = "Your current key stops working immediately.";
 pub fn ApiKeyPanel() -> impl IntoView {
     let generate = ServerAction::<GenerateApiKey>::new();
     let delete = ServerAction::<DeleteApiKey>::new();
-    let stored = Resource::new(
-        move || (generate.version().get(), delete.version().get()),
-        |_| get_api_key(),
-    );
-    // A key generated in this page's life; the resource carries one flashed by a plain post.
-    let generated = RwSignal::new(None::<String>);
-    Effect::new(move || {
-        if let Some(Ok(state)) = generate.value().get() {
-            generated.set(state.new_key);
-        }
-    });
-    Effect::new(move || {
-        if let Some(Ok(())) = delete.value().get() {
-            generated.set(None);
-        }
-    });
-
+    let stored = Resource::new(|| (), |()| get_api_key());
     let state = move || stored.get().and_then(Result::ok);
     let info = move || state().and_then(|state| state.info);
-    let new_key = move || {
-        generated
-            .get()
-            .or_else(|| state().and_then(|state| state.new_key))
-    };
+    // Set right after a Generate: the form post hands the new key to this page load only.
+    let new_key = move || state().and_then(|state| state.new_key);
     let error = Signal::derive(move || {
         let failed = |value: Option<Result<_, _>>| value.and_then(Result::err);
         failed(generate.value().get().map(|r| r.map(drop)))
@@ -105,7 +85,7 @@ fn NewKey(key: String) -> impl IntoView {
                     aria-label="New API key"
                     value=key.clone()
                 />
-                <CopyButton text=key fallback_input_id="new-api-key" />
+                <CopyButton text=key fallback_input_id="new-api-key".to_owned() />
             </div>
         </div>
     }
@@ -115,8 +95,8 @@ fn NewKey(key: String) -> impl IntoView {
 #[component]
 fn KeyDetails(info: ApiKeyInfo) -> impl IntoView {
     let last_used = match (info.last_used_at, info.last_used_ip) {
-        (Some(at), Some(ip)) => format!("{} from {ip}", when(at)),
-        (Some(at), None) => when(at),
+        (Some(at), Some(ip)) => format!("{at} from {ip}"),
+        (Some(at), None) => at,
         (None, _) => "never".to_owned(),
     };
     view! {
@@ -124,7 +104,7 @@ fn KeyDetails(info: ApiKeyInfo) -> impl IntoView {
             <dt class="text-slate-500">"Key"</dt>
             <dd class="font-mono" data-testid="api-key-prefix">{format!("{}.••••", info.prefix)}</dd>
             <dt class="text-slate-500">"Created"</dt>
-            <dd>{when(info.created_at)}</dd>
+            <dd>{info.created_at}</dd>
             <dt class="text-slate-500">"Last used"</dt>
             <dd data-testid="api-key-last-used">{last_used}</dd>
         </dl>
@@ -149,8 +129,4 @@ fn Confirm(label: &'static str, warning: &'static str, children: Children) -> im
             </div>
         </details>
     }
-}
-
-fn when(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }

@@ -9,7 +9,7 @@ mod key;
 
 use std::net::IpAddr;
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
@@ -30,10 +30,11 @@ const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::seconds(60);
 const PREFIX_ATTEMPTS: usize = 3;
 
 pub fn to_info(row: &api_key::Model) -> ApiKeyInfo {
+    let when = |at: DateTime<Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
     ApiKeyInfo {
         prefix: row.prefix.clone(),
-        created_at: row.created_at,
-        last_used_at: row.last_used_at,
+        created_at: when(row.created_at),
+        last_used_at: row.last_used_at.map(when),
         last_used_ip: row.last_used_ip.clone(),
     }
 }
