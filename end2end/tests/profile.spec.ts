@@ -85,5 +85,6 @@ test('wrong credentials get a clear message', async ({ page }) => {
   await page.getByLabel('Password').fill('certainly-wrong');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('alert')).toHaveText('Wrong username or password.');
-  await expect(page).toHaveURL(/\/signin$/);
+  await expect(page).toHaveURL(/\/signin(\?|$)/);
+  await expect(page.getByLabel('Username')).toBeVisible();
 });

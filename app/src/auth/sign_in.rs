@@ -25,7 +25,7 @@ pub fn SignInPage() -> impl IntoView {
         <main class="mx-auto mt-16 max-w-sm rounded-lg bg-white p-8 shadow">
             <h1 class="mb-6 text-2xl font-semibold text-slate-800">"Sign in"</h1>
             <ActionForm action=sign_in attr:class="space-y-4" attr:aria-label="Sign in">
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <label class="block">
                     <span class="text-sm text-slate-700">"Username"</span>
                     <input

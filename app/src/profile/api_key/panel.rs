@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::copy::CopyButton;
-use super::{ApiKeyInfo, DeleteApiKey, GenerateApiKey, NO_KEY_TEXT, get_api_key};
+use super::{ApiKeyInfo, ApiKeyState, DeleteApiKey, GenerateApiKey, NO_KEY_TEXT, get_api_key};
 use crate::ui::{ErrorText, primary_button_class, secondary_button_class};
 
 const REPLACE_WARNING: &str = "Your current key stops working immediately.";
@@ -14,28 +14,28 @@ const REPLACE_WARNING: &str = "Your current key stops working immediately.";
 pub fn ApiKeyPanel() -> impl IntoView {
     let generate = ServerAction::<GenerateApiKey>::new();
     let delete = ServerAction::<DeleteApiKey>::new();
-    let stored = Resource::new(|| (), |()| get_api_key());
-    let state = move || stored.get().and_then(Result::ok);
-    let info = move || state().and_then(|state| state.info);
-    // Set right after a Generate: the form post hands the new key to this page load only.
-    let new_key = move || state().and_then(|state| state.new_key);
-    let error = Signal::derive(move || {
-        let failed = |value: Option<Result<_, _>>| value.and_then(Result::err);
-        failed(generate.value().get().map(|r| r.map(drop)))
-            .or_else(|| failed(delete.value().get()))
-            .or_else(|| stored.get().and_then(Result::err))
-    });
+    // An error of the form post that led here (read by the actions from the URL).
+    let failed = move || {
+        let generate = generate.value().get_untracked().and_then(Result::err);
+        generate.or_else(|| delete.value().get_untracked().and_then(Result::err))
+    };
+    let stored = Resource::new_blocking(|| (), |()| get_api_key());
 
     view! {
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || new_key().map(|key| view! { <NewKey key /> })}
-            {move || match info() {
-                Some(info) => view! { <KeyDetails info /> }.into_any(),
-                None => view! { <p class="text-slate-600" data-testid="no-api-key">{NO_KEY_TEXT}</p> }.into_any(),
-            }}
-            {move || {
-                let has_key = info().is_some();
+        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let (state, error) = match stored.await {
+                    Ok(state) => (state, failed()),
+                    Err(error) => (ApiKeyState { info: None, new_key: None }, Some(error)),
+                };
+                let has_key = state.info.is_some();
                 view! {
+                    // Set right after a Generate: the form post hands the new key to this page load only.
+                    {state.new_key.map(|key| view! { <NewKey key /> })}
+                    {match state.info {
+                        Some(info) => view! { <KeyDetails info /> }.into_any(),
+                        None => view! { <p class="text-slate-600" data-testid="no-api-key">{NO_KEY_TEXT}</p> }.into_any(),
+                    }}
                     <div class="mt-4 flex flex-wrap items-start gap-3">
                         {if has_key {
                             view! {
@@ -61,10 +61,10 @@ pub fn ApiKeyPanel() -> impl IntoView {
                                 .into_any()
                         }}
                     </div>
+                    <ErrorText error=Signal::stored(error) />
                 }
-            }}
-        </Transition>
-        <ErrorText error />
+            })}
+        </Suspense>
     }
 }
 
