@@ -26,7 +26,7 @@ start_server() { # $1: failure burst
   for _ in $(seq 100); do curl -sf "$BASE/healthz" >/dev/null && return; sleep 0.1; done
   echo "server did not start" >&2; exit 1
 }
-stop_server() { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true; }
+stop_server() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
 trap 'stop_server; rm -rf "$DATA"' EXIT
 
 # wrk → "requests_per_second p99_ms status_summary"

@@ -53,5 +53,5 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 if [ "${1:-}" = "test" ]; then
-  apt_install chromium postgresql wrk brotli
+  apt_install chromium postgresql wrk curl python3
 fi

@@ -107,6 +107,14 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
                 Self::invalid("request", format!("The form could not be read: {message}"))
             }
+            // On the server these are our own failures (encoding an answer, a broken request):
+            // log them, tell the client nothing internal.
+            #[cfg(feature = "ssr")]
+            other => {
+                tracing::error!(error = %other, "server function failed");
+                Self::Internal
+            }
+            #[cfg(not(feature = "ssr"))]
             other => Self::Transport(other.to_string()),
         }
     }

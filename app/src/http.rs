@@ -2,15 +2,15 @@
 
 use axum::http::{HeaderMap, header};
 
-/// Whether the current server-function call came from a plain form post rather than from the
-/// hydrated app (which asks for JSON).
+/// Whether the current server-function call came from a plain form post rather than from a
+/// script (an island or a tool, which ask for JSON).
 pub fn is_plain_form_post() -> bool {
     leptos::prelude::use_context::<axum::http::request::Parts>()
         .is_some_and(|parts| accepts_html(&parts.headers))
 }
 
 /// After a plain form post, sends the browser to `path` (instead of back to the referring page).
-/// The hydrated app handles the result itself, so it gets no redirect.
+/// Script callers handle the result themselves, so they get no redirect.
 pub fn redirect_plain_form_to(path: &str) {
     if is_plain_form_post() {
         leptos_axum::redirect(path);

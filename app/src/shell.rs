@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::auth::{Auth, SignOut, UserView};
+use crate::auth::{Auth, SignOut};
 use crate::ui::{hydrated_signal, reload_at};
 
 #[component]
@@ -15,7 +15,7 @@ pub fn TopBar(product_name: String) -> impl IntoView {
             </a>
             <Suspense>
                 {move || Suspend::new(async move {
-                    auth.user.await.ok().flatten().map(|user| view! { <UserMenu user /> })
+                    auth.user.await.ok().flatten().map(|user| view! { <UserMenu username=user.username /> })
                 })}
             </Suspense>
         </header>
@@ -25,7 +25,7 @@ pub fn TopBar(product_name: String) -> impl IntoView {
 /// The login name; opens a menu with Profile and Sign out. A `<details>` disclosure, so it works
 /// with the keyboard (Enter/Space) and without JavaScript; as an island it also closes on Escape.
 #[island]
-fn UserMenu(user: UserView) -> impl IntoView {
+fn UserMenu(username: String) -> impl IntoView {
     let ready = hydrated_signal();
     let sign_out = ServerAction::<SignOut>::new();
     Effect::new(move || {
@@ -56,9 +56,9 @@ fn UserMenu(user: UserView) -> impl IntoView {
                 class="flex cursor-pointer list-none items-center gap-1 rounded px-2 py-1 \
                 hover:bg-slate-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-white \
                 [&::-webkit-details-marker]:hidden"
-                aria-label=format!("Account menu for {}", user.username)
+                aria-label=format!("Account menu for {username}")
             >
-                <span data-testid="login-name">{user.username.clone()}</span>
+                <span data-testid="login-name">{username.clone()}</span>
                 <svg class="h-4 w-4" viewBox="0 0 20 20" fill="currentColor" aria-hidden="true">
                     <path d="M5.23 7.21a.75.75 0 011.06.02L10 11.17l3.71-3.94a.75.75 0 111.08 1.04l-4.25 4.5a.75.75 0 01-1.08 0l-4.25-4.5a.75.75 0 01.02-1.06z" />
                 </svg>

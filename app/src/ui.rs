@@ -81,8 +81,8 @@ pub fn Section(
     }
 }
 
-/// Leaves the single-page app for a full page load, so everything (the signed-in user above all)
-/// is rendered afresh by the server. Does nothing on the server.
+/// Navigates with a full page load, so everything (the signed-in user above all) is rendered
+/// afresh by the server. Used by islands; does nothing on the server.
 pub fn reload_at(path: &str) {
     #[cfg(feature = "hydrate")]
     if let Some(window) = web_sys::window() {

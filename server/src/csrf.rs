@@ -1,10 +1,12 @@
 //! Cross-site request forgery defence for cookie-authenticated requests.
 //!
 //! Policy: a state-changing request (anything but GET/HEAD/OPTIONS) that a browser marks as
-//! cross-site — `Sec-Fetch-Site: cross-site`, or an `Origin` whose host differs from `Host` — is
-//! refused with 403. Requests that authenticate with `X-API-KEY` or `Authorization` carry no
-//! ambient credentials and are exempt, so are tools that send neither header. The session cookie
-//! is also `SameSite=Lax`, which keeps it off cross-site posts in the first place.
+//! cross-site — `Sec-Fetch-Site: cross-site`, or an `Origin` whose host differs from the one it
+//! was sent to — is refused with 403. Requests carrying `X-API-KEY` are exempt: a browser cannot
+//! attach that header cross-site without a CORS preflight we never grant, and a key is no ambient
+//! credential. (`Authorization` is not exempt: browsers replay cached Basic credentials.) Tools
+//! send no `Origin`/`Sec-Fetch-Site`, so they pass. The session cookie is also `SameSite=Lax`,
+//! which keeps it off cross-site posts in the first place.
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, Method, header};
@@ -22,24 +24,26 @@ pub async fn reject_cross_site(request: Request, next: Next) -> Response {
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     let headers = request.headers();
-    let token_auth =
-        headers.contains_key(API_KEY_HEADER) || headers.contains_key(header::AUTHORIZATION);
-    if !safe && !token_auth && is_cross_site(headers) {
+    // HTTP/1.1 names the target in `Host`, HTTP/2 in the URI's authority.
+    let target = request
+        .uri()
+        .authority()
+        .map(|authority| authority.as_str());
+    if !safe && !headers.contains_key(API_KEY_HEADER) && is_cross_site(headers, target) {
         return AppError::CrossSite.into_response();
     }
     next.run(request).await
 }
 
-fn is_cross_site(headers: &HeaderMap) -> bool {
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|value: &header::HeaderValue| value.to_str().ok())
-    };
-    if text("sec-fetch-site") == Some("cross-site") {
+fn is_cross_site(headers: &HeaderMap, target: Option<&str>) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|value| value.to_str().ok());
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|value| value == "cross-site")
+    {
         return true;
     }
-    match (text(header::ORIGIN.as_str()), text(header::HOST.as_str())) {
+    match (text(header::ORIGIN), text(header::HOST).or(target)) {
         (Some("null"), _) => true,
         (Some(origin), Some(host)) => origin_host(origin) != Some(host),
         (Some(_), None) => true,
@@ -68,27 +72,38 @@ mod tests {
 
     #[test]
     fn same_origin_and_headerless_requests_pass() {
-        assert!(!is_cross_site(&headers(&[
+        let same = headers(&[
             ("host", "127.0.0.1:3000"),
-            ("origin", "http://127.0.0.1:3000")
-        ])));
-        assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:3000")])));
-        assert!(!is_cross_site(&headers(&[(
-            "sec-fetch-site",
-            "same-origin"
-        )])));
+            ("origin", "http://127.0.0.1:3000"),
+        ]);
+        assert!(!is_cross_site(&same, None));
+        assert!(!is_cross_site(
+            &headers(&[("host", "127.0.0.1:3000")]),
+            None
+        ));
+        assert!(!is_cross_site(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            None
+        ));
+        // HTTP/2: no Host header, the authority comes from the URI.
+        let h2 = headers(&[("origin", "https://console.example")]);
+        assert!(!is_cross_site(&h2, Some("console.example")));
     }
 
     #[test]
     fn foreign_origins_are_cross_site() {
-        assert!(is_cross_site(&headers(&[
+        let foreign = headers(&[
             ("host", "127.0.0.1:3000"),
-            ("origin", "https://evil.example")
-        ])));
-        assert!(is_cross_site(&headers(&[
-            ("host", "127.0.0.1:3000"),
-            ("origin", "null")
-        ])));
-        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+            ("origin", "https://evil.example"),
+        ]);
+        assert!(is_cross_site(&foreign, None));
+        let opaque = headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]);
+        assert!(is_cross_site(&opaque, None));
+        assert!(is_cross_site(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            None
+        ));
+        let h2 = headers(&[("origin", "https://evil.example")]);
+        assert!(is_cross_site(&h2, Some("console.example")));
     }
 }

@@ -35,7 +35,7 @@ impl DbSessionStore {
         Ok(session::ActiveModel {
             id: Set(record.id.to_string()),
             data: Set(data),
-            expires_at: Set(to_chrono(record.expiry_date)),
+            expires_at: Set(to_chrono(record.expiry_date)?),
         })
     }
 }
@@ -102,11 +102,13 @@ fn backend(error: sea_orm::DbErr) -> session_store::Error {
     session_store::Error::Backend(error.to_string())
 }
 
-fn to_chrono(at: time::OffsetDateTime) -> DateTime<Utc> {
-    DateTime::from_timestamp(at.unix_timestamp(), at.nanosecond()).unwrap_or_default()
+fn to_chrono(at: time::OffsetDateTime) -> session_store::Result<DateTime<Utc>> {
+    DateTime::from_timestamp(at.unix_timestamp(), at.nanosecond())
+        .ok_or_else(|| session_store::Error::Encode(format!("expiry out of range: {at}")))
 }
 
 fn to_time(at: DateTime<Utc>) -> session_store::Result<time::OffsetDateTime> {
     time::OffsetDateTime::from_unix_timestamp(at.timestamp())
+        .and_then(|seconds| seconds.replace_nanosecond(at.timestamp_subsec_nanos()))
         .map_err(|error| session_store::Error::Decode(error.to_string()))
 }

@@ -10,6 +10,7 @@
 //! | `CONSOLE_ADMIN_PASSWORD` | none; the first start then prints a random one |
 //! | `CONSOLE_AUTH_FAILURE_BURST` | 20 failed REST authentications per client before 429s |
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use leptos::prelude::LeptosOptions;
@@ -26,7 +27,7 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub admin_password: Option<SecretString>,
     /// Failed REST authentications a client may make at once before it gets 429s.
-    pub auth_failure_burst: u32,
+    pub auth_failure_burst: NonZeroU32,
 }
 
 impl Settings {

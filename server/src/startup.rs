@@ -25,8 +25,9 @@ use crate::session_store::DbSessionStore;
 use crate::settings::Settings;
 use crate::{csrf, rest, static_files};
 
-/// How long a browser session lasts without use.
-const SESSION_IDLE: time::Duration = time::Duration::days(7);
+/// How long a browser session lasts after it last changed (signing in). Sessions are written
+/// only when they change, so page views cost no database write.
+const SESSION_LIFETIME: time::Duration = time::Duration::days(7);
 
 /// How often expired sessions and idle throttle entries are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
@@ -60,7 +61,8 @@ impl Application {
             .await
             .map_err(StartupError::Bootstrap)?;
         if let Some(password) = generated {
-            // Printed once, on the console of whoever started the first run; never logged.
+            // Printed once to the terminal of whoever started the first run (stderr, beside the
+            // log lines); it is not stored anywhere.
             eprintln!(
                 "\nCreated the administrator account.\n  username: admin\n  password: {}\n\
                  Set CONSOLE_ADMIN_PASSWORD to choose it yourself.\n",
@@ -116,7 +118,7 @@ fn router(state: AppState, settings: &Settings) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(settings.secure_cookies())
-        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+        .with_expiry(Expiry::OnInactivity(SESSION_LIFETIME));
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
 

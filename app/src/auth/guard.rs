@@ -8,7 +8,7 @@ use crate::error::AppError;
 
 /// The signed-in user of this page load; provided once by [`crate::App`].
 ///
-/// Signing in or out reloads the page (see [`crate::ui::reload_at`]), so this is read once.
+/// Signing in or out always ends in a new page load, so this is read once per page.
 #[derive(Clone, Copy)]
 pub struct Auth {
     pub user: Resource<Result<Option<UserView>, AppError>>,

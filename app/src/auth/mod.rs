@@ -61,8 +61,7 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
         .map(|user| ssr::to_view(&user)))
 }
 
-/// Checks the password and starts a session. A plain form post is then sent on to `next`; the
-/// hydrated sign-in page reloads there itself.
+/// Checks the password and starts a session; a form post is then sent on to `next`.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(
     username: String,
@@ -74,7 +73,8 @@ pub async fn sign_in(
     Ok(())
 }
 
-/// Ends the session. The page then reloads at the sign-in page.
+/// Ends the session; a form post is then sent to the sign-in page (the account menu island
+/// reloads there itself).
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     ssr::sign_out().await?;

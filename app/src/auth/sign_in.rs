@@ -9,7 +9,7 @@ use crate::ui::{ErrorText, input_class, primary_button_class};
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let auth = Auth::expect();
-    // Created here, under the router, so a failed plain-form post shows its error after the redirect.
+    // Created here, under the router, so a failed post shows its error after the redirect back.
     let sign_in = ServerAction::<SignIn>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
@@ -48,7 +48,7 @@ pub fn SignInPage() -> impl IntoView {
                     />
                 </label>
                 <ErrorText error />
-                <button class=primary_button_class() type="submit" disabled=sign_in.pending()>
+                <button class=primary_button_class() type="submit">
                     "Sign in"
                 </button>
             </ActionForm>

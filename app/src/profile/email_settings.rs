@@ -1,7 +1,8 @@
 //! Email Settings: the address notifications go to and whether the user wants them.
 //!
-//! Validation is on the server ([`ssr::EmailAddress`]); the form is a plain HTML form, so it works
-//! before hydration, and shows success and errors next to itself either way.
+//! Validation is on the server ([`ssr::EmailAddress`]). The form is a plain HTML form posting to
+//! a server function, which redirects back with a confirmation or the error; both are shown next
+//! to the form.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -38,15 +39,12 @@ pub async fn update_email_settings(
 pub fn EmailSettingsPanel(user: UserView) -> impl IntoView {
     let update = ServerAction::<UpdateEmailSettings>::new();
     let query = use_query_map();
+    // A failed post comes back with its error in the URL (read by the action); a successful
+    // one comes back with the saved flag.
     let error = Signal::derive(move || update.value().get().and_then(Result::err));
-    let saved = Signal::derive(move || match update.value().get() {
-        Some(Ok(_)) => Some(SAVED_TEXT.to_owned()),
-        Some(Err(_)) => None,
-        None => query
-            .read()
-            .get(SAVED_FLAG)
-            .is_some()
-            .then(|| SAVED_TEXT.to_owned()),
+    let saved = Signal::derive(move || {
+        let flagged = query.read().get(SAVED_FLAG).is_some();
+        (flagged && error.get().is_none()).then(|| SAVED_TEXT.to_owned())
     });
 
     view! {
@@ -83,7 +81,7 @@ pub fn EmailSettingsPanel(user: UserView) -> impl IntoView {
                 <ErrorText error />
                 <SuccessText message=saved />
             </div>
-            <button class=primary_button_class() type="submit" disabled=update.pending()>
+            <button class=primary_button_class() type="submit">
                 "Update"
             </button>
         </ActionForm>
@@ -132,17 +130,9 @@ pub mod ssr {
                     .without_display_text()
                     .without_domain_literal(),
             )
-            .map_err(|_| {
-                AppError::invalid(
-                    "email",
-                    format!("\"{value}\" is not a valid email address."),
-                )
-            })?;
+            .map_err(|_| not_an_address())?;
             if !parsed.domain().contains('.') {
-                return Err(AppError::invalid(
-                    "email",
-                    format!("\"{value}\" is not a valid email address."),
-                ));
+                return Err(not_an_address());
             }
             Ok(Self(value.to_owned()))
         }
@@ -156,6 +146,14 @@ pub mod ssr {
         }
     }
 
+    /// The message never repeats the address: errors are logged, addresses must not be.
+    fn not_an_address() -> AppError {
+        AppError::invalid(
+            "email",
+            "This is not a valid email address (expected something like name@example.com).",
+        )
+    }
+
     /// Only the domain, so logs never hold a whole address.
     impl std::fmt::Debug for EmailAddress {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -165,7 +163,7 @@ pub mod ssr {
     }
 
     /// Validates and saves the signed-in user's settings. Notifications need an address.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "info"))]
     pub async fn update(email: &str, notifications: bool) -> Result<EmailSettings, AppError> {
         let email = match email.trim() {
             "" if notifications => {

@@ -2,7 +2,8 @@
 //!
 //! Order and policy: `X-API-KEY`, when present, decides alone (a bad key is 401, never a
 //! fallback); then `Authorization: Basic`; then the browser session. Failed key and password
-//! checks count against the client's address, which is answered 429 once it fails too often.
+//! checks count against the client's address; once it fails too often it is answered 429,
+//! before any check, until its quota refills.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -13,17 +14,14 @@ use base64::Engine;
 use secrecy::SecretString;
 use tower_sessions::Session;
 
-use app::auth::ssr::{authenticate_password, session_user};
-use app::db::entity::user;
+use app::auth::ssr::{Principal, authenticate_password, session_user};
 use app::error::AppError;
 use app::state::AppState;
 
 use crate::csrf::API_KEY_HEADER;
 
 /// The authenticated user of a REST request.
-pub struct Caller {
-    pub user: user::Model,
-}
+pub struct Caller(pub Principal);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
@@ -31,12 +29,17 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let ip = client_ip(parts);
         let failed = |error| state.throttles.rest_failure(ip, error);
+        let presents_credentials =
+            parts.headers.contains_key(API_KEY_HEADER) || parts.headers.contains_key(AUTHORIZATION);
+        if presents_credentials {
+            state.throttles.check_rest_client(ip)?;
+        }
 
         if let Some(key) = parts.headers.get(API_KEY_HEADER) {
-            let user = app::profile::api_key::ssr::authenticate(&state.db, key.as_bytes(), ip)
+            let principal = app::profile::api_key::ssr::authenticate(&state.db, key.as_bytes(), ip)
                 .await?
                 .ok_or_else(|| failed(AppError::InvalidApiKey))?;
-            return Ok(Self { user });
+            return Ok(Self(principal));
         }
         if let Some(value) = parts.headers.get(AUTHORIZATION) {
             let (username, password) = basic_credentials(value.as_bytes())
@@ -45,21 +48,21 @@ impl FromRequestParts<AppState> for Caller {
                 Err(AppError::InvalidCredentials) => Err(failed(AppError::InvalidCredentials)),
                 other => other,
             }?;
-            return Ok(Self { user });
+            return Ok(Self(Principal::from(&user)));
         }
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::Unauthenticated)?;
         session_user(&state.db, &session)
             .await?
-            .map(|user| Self { user })
+            .map(|user| Self(Principal::from(&user)))
             .ok_or(AppError::Unauthenticated)
     }
 }
 
 impl Caller {
     pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.user.role == app::auth::Role::Admin.as_str() {
+        if self.0.is_admin() {
             Ok(())
         } else {
             Err(AppError::Forbidden)

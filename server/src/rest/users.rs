@@ -12,11 +12,11 @@ use app::state::AppState;
 use super::caller::Caller;
 use super::json::Json;
 
-pub async fn me(caller: Caller) -> axum::Json<UserView> {
-    axum::Json(to_view(&caller.user))
+pub async fn me(Caller(principal): Caller) -> axum::Json<UserView> {
+    axum::Json(principal.user)
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -24,6 +24,6 @@ pub async fn create(
 ) -> Result<impl IntoResponse, AppError> {
     caller.require_admin()?;
     let user = create_user(&state.db, new).await?;
-    tracing::info!(user_id = user.id, by = caller.user.id, "user created");
+    tracing::info!(user_id = user.id, by = caller.0.id, "user created");
     Ok((StatusCode::CREATED, axum::Json(to_view(&user))))
 }

@@ -161,8 +161,14 @@ async fn concurrent_generates_leave_exactly_one_working_key(backend: Backend) {
         keys.push(task.await.expect("generate task"));
     }
     let mut working = 0;
-    for key in &keys {
-        if app.rest_user_with_key(key).await.status() == StatusCode::OK {
+    for (i, key) in (1u8..).zip(&keys) {
+        // Each from its own address, so 49 refused keys do not get the checker throttled.
+        let from = IpAddr::from([127, 0, 1, i]);
+        if rest_user_with_key_from(&app.address, key, Some(from))
+            .await
+            .status()
+            == StatusCode::OK
+        {
             working += 1;
         }
     }
@@ -218,6 +224,9 @@ async fn failing_clients_are_throttled_while_others_keep_working(backend: Backen
     }
     assert!(statuses[..20].iter().all(|s| *s == 401), "{statuses:?}");
     assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
+    // While throttled, the abuser is refused before any check — even with a valid key.
+    let refused = rest_user_with_key_from(&app.address, &key, Some(abuser)).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 async fn only_prefix_and_digest_are_stored_and_changes_are_audited(backend: Backend) {

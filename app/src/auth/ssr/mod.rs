@@ -23,6 +23,28 @@ use crate::state::app_state;
 /// The session key holding the signed-in user's id.
 const USER_ID: &str = "user_id";
 
+/// An authenticated user as request handling needs it: the id for lookups and what may be shown.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub id: i64,
+    pub user: UserView,
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        self.user.role == Role::Admin
+    }
+}
+
+impl From<&user::Model> for Principal {
+    fn from(user: &user::Model) -> Self {
+        Self {
+            id: user.id,
+            user: to_view(user),
+        }
+    }
+}
+
 pub fn to_view(user: &user::Model) -> UserView {
     UserView {
         username: user.username.clone(),

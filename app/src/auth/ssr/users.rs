@@ -57,7 +57,7 @@ pub struct NewUser {
 pub const MIN_PASSWORD_LEN: usize = 8;
 
 /// Validates and stores a new user. A taken username is a [`AppError::Conflict`].
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Model, AppError> {
     let username = Username::parse(&new.username)?;
     let role = Role::parse(new.role.trim())
@@ -116,7 +116,8 @@ pub async fn find_by_username(
 }
 
 /// On first start (no users at all) creates `admin`. Returns the generated password when none was
-/// configured, for the caller to print once.
+/// configured, for the caller to print once. Two instances starting at once on one database:
+/// the one that loses the race finds `admin` taken and carries on.
 pub async fn ensure_admin(
     db: &impl ConnectionTrait,
     configured: Option<&SecretString>,
@@ -131,7 +132,7 @@ pub async fn ensure_admin(
         .or(generated.as_ref())
         .cloned()
         .unwrap_or_default();
-    create_user(
+    let created = create_user(
         db,
         NewUser {
             username: "admin".into(),
@@ -141,8 +142,12 @@ pub async fn ensure_admin(
             email: None,
         },
     )
-    .await?;
-    Ok(generated)
+    .await;
+    match created {
+        Ok(_) => Ok(generated),
+        Err(AppError::Conflict(_)) => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 fn random_password() -> String {

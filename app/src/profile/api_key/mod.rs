@@ -40,12 +40,17 @@ pub struct ApiKeyState {
 pub async fn get_api_key() -> Result<ApiKeyState, AppError> {
     let state = crate::state::app_state()?;
     let user = crate::auth::ssr::require_user().await?;
-    let info = ssr::find(&state.db, user.id)
-        .await?
-        .as_ref()
-        .map(ssr::to_info);
-    let new_key = ssr::flashed_key().filter(|_| info.is_some());
-    Ok(ApiKeyState { info, new_key })
+    let stored = ssr::find(&state.db, user.id).await?;
+    // Only the current key of this user: not a stale one from another tab or account.
+    let new_key = ssr::flashed_key().filter(|key| {
+        stored.as_ref().is_some_and(|row| {
+            ssr::ApiKey::parse(key.as_bytes()).is_some_and(|key| key.matches(&row.digest))
+        })
+    });
+    Ok(ApiKeyState {
+        info: stored.as_ref().map(ssr::to_info),
+        new_key,
+    })
 }
 
 /// Creates a new key for the signed-in user; the previous one stops working at once.

@@ -1,10 +1,11 @@
-//! Showing a freshly generated key after a plain form post (before hydration).
+//! Showing a freshly generated key on the page after the Generate form post.
 //!
-//! The hydrated page gets the key in the server function's answer. A plain form post is answered
-//! with a redirect instead, so the key rides along in a short-lived `HttpOnly`, `SameSite=Strict`
-//! cookie scoped to `/profile`. The [`take_flashed_key`] middleware removes it from the next
-//! request to `/profile` and clears it in the browser, so it is shown exactly once. The key is
-//! never stored on the server.
+//! A script caller gets the key in the server function's answer. A form post is answered with a
+//! redirect instead, so the key rides along in a short-lived `HttpOnly`, `SameSite=Strict` cookie
+//! scoped to `/profile`. The [`take_flashed_key`] middleware removes it from the next request to
+//! `/profile`, clears it in the browser and marks that response `no-store`, so it is shown exactly
+//! once. The page shows it only if it matches the stored digest. The key is never stored on the
+//! server.
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -54,12 +55,15 @@ pub async fn take_flashed_key(mut request: Request, next: Next) -> Response {
         .extensions_mut()
         .insert(FlashedKey(key.expose().to_owned()));
     let mut response = next.run(request).await;
-    response.headers_mut().append(
+    let headers = response.headers_mut();
+    headers.append(
         header::SET_COOKIE,
         HeaderValue::from_static(
             "console_new_api_key=; Path=/profile; Max-Age=0; HttpOnly; SameSite=Strict",
         ),
     );
+    // The page holds the secret: never from a cache, never again from the back button.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

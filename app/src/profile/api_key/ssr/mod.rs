@@ -12,14 +12,16 @@ use std::net::IpAddr;
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    SqlErr, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 
 pub use flash::{flash_key, flashed_key, take_flashed_key};
 pub use key::ApiKey;
 
 use super::ApiKeyInfo;
+use crate::auth::ssr::Principal;
+use crate::auth::{Role, UserView};
 use crate::db::entity::{api_key, api_key_event, user};
 use crate::error::AppError;
 
@@ -88,6 +90,7 @@ pub async fn generate(
         match upsert {
             Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                 tracing::warn!("API key prefix collision; drawing another key");
+                txn.rollback().await?;
                 continue;
             }
             other => other?,
@@ -134,46 +137,90 @@ pub async fn delete(
     Ok(deleted)
 }
 
+/// A key row joined with its owner: only the columns authentication uses (this runs on every
+/// key-authenticated request).
+#[derive(Debug, FromQueryResult)]
+struct KeyOwner {
+    key_id: i64,
+    digest: Vec<u8>,
+    last_used_at: Option<DateTime<Utc>>,
+    user_id: i64,
+    username: String,
+    name: String,
+    role: String,
+    email: Option<String>,
+    notifications: bool,
+}
+
 /// The owner of the key in `header`, if it is a current key. Malformed, unknown and wrong keys
 /// are all `None` and cost one indexed lookup at most — the same as a valid key.
 pub async fn authenticate(
     db: &DatabaseConnection,
     header: &[u8],
     ip: IpAddr,
-) -> Result<Option<user::Model>, AppError> {
+) -> Result<Option<Principal>, AppError> {
     let Some(key) = ApiKey::parse(header) else {
         return Ok(None);
     };
     let found = api_key::Entity::find()
+        .select_only()
+        .column_as(api_key::Column::Id, "key_id")
+        .columns([
+            api_key::Column::Digest,
+            api_key::Column::LastUsedAt,
+            api_key::Column::UserId,
+        ])
+        .columns([
+            user::Column::Username,
+            user::Column::Name,
+            user::Column::Role,
+            user::Column::Email,
+            user::Column::Notifications,
+        ])
+        .inner_join(user::Entity)
         .filter(api_key::Column::Prefix.eq(key.prefix()))
-        .find_also_related(user::Entity)
+        .into_model::<KeyOwner>()
         .one(db)
         .await?;
-    let Some((row, Some(owner))) = found else {
+    let Some(owner) = found.filter(|owner| key.matches(&owner.digest)) else {
         return Ok(None);
     };
-    if !key.matches(&row.digest) {
-        return Ok(None);
-    }
-    record_use(db, &row, ip);
-    Ok(Some(owner))
+    record_use(db, owner.key_id, key.prefix(), owner.last_used_at, ip);
+    Ok(Some(Principal {
+        id: owner.user_id,
+        user: UserView {
+            username: owner.username,
+            name: owner.name,
+            role: Role::parse(&owner.role).unwrap_or(Role::User),
+            email: owner.email,
+            notifications: owner.notifications,
+        },
+    }))
 }
 
 /// Notes when and from where the key was used, at most once per [`LAST_USED_RESOLUTION`], off
 /// the request path. The update is conditional, so concurrent requests write once.
-fn record_use(db: &DatabaseConnection, row: &api_key::Model, ip: IpAddr) {
+fn record_use(
+    db: &DatabaseConnection,
+    id: i64,
+    prefix: &str,
+    last_used_at: Option<DateTime<Utc>>,
+    ip: IpAddr,
+) {
     let now = Utc::now();
     let stale_before = now - LAST_USED_RESOLUTION;
-    if row.last_used_at.is_some_and(|at| at > stale_before) {
+    if last_used_at.is_some_and(|at| at > stale_before) {
         return;
     }
     let db = db.clone();
-    let id = row.id;
+    let prefix = prefix.to_owned();
     tokio::spawn(async move {
         let result = api_key::Entity::update_many()
             .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
             .col_expr(api_key::Column::LastUsedIp, Expr::value(ip.to_string()))
             .filter(api_key::Column::Id.eq(id))
+            // A replaced key keeps its row: never stamp the new key with the old one's use.
+            .filter(api_key::Column::Prefix.eq(prefix))
             .filter(
                 Condition::any()
                     .add(api_key::Column::LastUsedAt.is_null())
