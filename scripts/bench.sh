@@ -4,6 +4,7 @@
 #     valid X-API-KEY, with a wrong key (401 path and throttled 429 path), each against /healthz;
 #   - bytes shipped for /profile (WASM + JS + CSS), raw and brotli.
 # Usage: scripts/bench.sh [seconds per run, default 10]. Results: target/bench/summary.txt.
+# SQLite by default; set DATABASE_URL to an empty PostgreSQL database to measure that instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
