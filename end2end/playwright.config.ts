@@ -8,6 +8,7 @@ export const adminPassword = 'e2e-admin-password';
 
 export default defineConfig({
   testDir: './tests',
+  outputDir: '../target/playwright',
   timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
