@@ -91,6 +91,17 @@ pub async fn require_user() -> Result<user::Model, AppError> {
         .ok_or(AppError::Unauthenticated)
 }
 
+/// The signed-in user's id, from the session alone (no query). For callers whose own queries
+/// are keyed by the user, and so find nothing for an account that no longer exists.
+pub async fn require_user_id() -> Result<i64, AppError> {
+    session()
+        .await?
+        .get::<i64>(USER_ID)
+        .await
+        .map_err(session_error)?
+        .ok_or(AppError::Unauthenticated)
+}
+
 /// Checks a username/password pair. Unknown users cost as much as known ones.
 pub async fn authenticate_password(
     db: &DatabaseConnection,

@@ -39,8 +39,8 @@ pub struct ApiKeyState {
 #[server(endpoint = "api_key")]
 pub async fn get_api_key() -> Result<ApiKeyState, AppError> {
     let state = crate::state::app_state()?;
-    let user = crate::auth::ssr::require_user().await?;
-    let stored = ssr::find(&state.db, user.id).await?;
+    let user_id = crate::auth::ssr::require_user_id().await?;
+    let stored = ssr::find(&state.db, user_id).await?;
     // Only the current key of this user: not a stale one from another tab or account.
     let new_key = ssr::flashed_key().filter(|key| {
         stored.as_ref().is_some_and(|row| {
@@ -57,9 +57,9 @@ pub async fn get_api_key() -> Result<ApiKeyState, AppError> {
 #[server(endpoint = "generate_api_key")]
 pub async fn generate_api_key() -> Result<ApiKeyState, AppError> {
     let state = crate::state::app_state()?;
-    let user = crate::auth::ssr::require_user().await?;
+    let user_id = crate::auth::ssr::require_user_id().await?;
     let ip = crate::auth::ssr::client_ip().await;
-    let (key, info) = ssr::generate(&state.db, user.id, Some(ip)).await?;
+    let (key, info) = ssr::generate(&state.db, user_id, Some(ip)).await?;
     // A script caller gets the key in this answer; a form post gets it on the next page load.
     if crate::http::is_plain_form_post() {
         ssr::flash_key(&key, state.config.secure_cookies);
@@ -75,9 +75,9 @@ pub async fn generate_api_key() -> Result<ApiKeyState, AppError> {
 #[server(endpoint = "delete_api_key")]
 pub async fn delete_api_key() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let user = crate::auth::ssr::require_user().await?;
+    let user_id = crate::auth::ssr::require_user_id().await?;
     let ip = crate::auth::ssr::client_ip().await;
-    ssr::delete(&state.db, user.id, Some(ip)).await?;
+    ssr::delete(&state.db, user_id, Some(ip)).await?;
     crate::http::redirect_plain_form_to("/profile#api-key");
     Ok(())
 }
