@@ -36,6 +36,9 @@ pub enum AppError {
     /// The change conflicts with what is stored (for example a taken username).
     #[error("{0}")]
     Conflict(String),
+    /// The upload is larger than the server accepts.
+    #[error("The file is too large: the limit is {limit_mb} MB.")]
+    TooLarge { limit_mb: u64 },
     /// A field of the request is invalid; `message` says why in plain words.
     #[error("{message}")]
     Invalid { field: String, message: String },
@@ -70,6 +73,7 @@ impl AppError {
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Invalid { .. } => "invalid_request",
+            Self::TooLarge { .. } => "payload_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Internal => "internal_error",
             Self::Transport(_) => "transport_error",
@@ -84,6 +88,7 @@ impl AppError {
             Self::NotFound => 404,
             Self::Conflict(_) => 409,
             Self::Invalid { .. } => 400,
+            Self::TooLarge { .. } => 413,
             Self::TooManyRequests { .. } => 429,
             Self::Internal => 500,
             Self::Transport(_) => 502,
@@ -170,6 +175,7 @@ mod tests {
             (AppError::Forbidden, 403),
             (AppError::invalid("email", "bad"), 400),
             (AppError::Conflict("taken".into()), 409),
+            (AppError::TooLarge { limit_mb: 50 }, 413),
             (
                 AppError::TooManyRequests {
                     retry_after_secs: 3,

@@ -1,12 +1,16 @@
 //! The console's user interface: the app shell, its routes and every feature's components and
 //! server functions. Compiled for the server (`ssr`) and for the browser (`hydrate`).
 
+pub mod applications;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod error;
 #[cfg(feature = "ssr")]
+pub mod events;
+#[cfg(feature = "ssr")]
 pub mod http;
+pub mod jobs;
 pub mod profile;
 mod shell;
 #[cfg(feature = "ssr")]
@@ -16,9 +20,11 @@ mod ui;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{A, Route, Router, Routes},
 };
+
+use crate::applications::{ApplicationPage, ApplicationsPage};
 
 use crate::auth::{Auth, SignInPage, with_user};
 use crate::profile::ProfilePage;
@@ -74,6 +80,12 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
                 <Route path=StaticSegment("signin") view=SignInPage ssr=SsrMode::Async />
                 <Route path=StaticSegment("profile") view=ProfilePage ssr=SsrMode::Async />
+                <Route path=StaticSegment("applications") view=ApplicationsPage ssr=SsrMode::Async />
+                <Route
+                    path=(StaticSegment("applications"), ParamSegment("id"))
+                    view=ApplicationPage
+                    ssr=SsrMode::Async
+                />
             </Routes>
         </Router>
     }
@@ -88,7 +100,9 @@ fn HomePage() -> impl IntoView {
                     "Welcome, " {user.name}
                 </h1>
                 <p class="mt-2 text-slate-600">
-                    "Manage your API key and email notifications on your "
+                    "Upload and analyse your "
+                    <A href="/applications" attr:class="text-blue-700 underline">"applications"</A>
+                    ". Manage your API key and email notifications on your "
                     <A href="/profile" attr:class="text-blue-700 underline">"profile"</A>"."
                 </p>
             </main>

@@ -10,9 +10,17 @@ pub fn TopBar(product_name: String) -> impl IntoView {
     let auth = Auth::expect();
     view! {
         <header class="flex items-center justify-between bg-slate-900 px-6 py-3 text-white">
-            <a href="/" class="text-lg font-semibold tracking-wide">
-                {product_name}
-            </a>
+            <nav class="flex items-center gap-6" aria-label="Console">
+                <a href="/" class="text-lg font-semibold tracking-wide">
+                    {product_name}
+                </a>
+                <a
+                    href="/applications"
+                    class="rounded px-2 py-1 text-sm hover:bg-slate-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-white"
+                >
+                    "Applications"
+                </a>
+            </nav>
             <Suspense>
                 {move || Suspend::new(async move {
                     auth.user.await.ok().flatten().map(|user| view! { <UserMenu username=user.username /> })

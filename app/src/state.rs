@@ -1,5 +1,6 @@
 //! The server's shared state, handed to axum and to every server function (server only).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -8,6 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::ssr::Throttles;
 use crate::error::AppError;
+use crate::jobs::ssr::Jobs;
 
 /// Values the pages and server functions need from the operator's settings.
 #[derive(Clone, Debug)]
@@ -16,6 +18,10 @@ pub struct AppConfig {
     pub product_name: String,
     /// Whether cookies the app sets itself must be `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// Where uploaded archives are kept (`archives/`).
+    pub data_dir: PathBuf,
+    /// The largest source archive accepted, in bytes.
+    pub max_archive_bytes: u64,
 }
 
 /// Everything a request handler may need. Cheap to clone.
@@ -25,6 +31,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<AppConfig>,
     pub throttles: Arc<Throttles>,
+    pub jobs: Jobs,
 }
 
 /// The state inside a server function or component rendered on the server.

@@ -99,3 +99,57 @@ pub fn hydrated_signal() -> ReadSignal<bool> {
     Effect::new(move || set_ready.set(true));
     ready
 }
+
+/// The error a plain form post to server function `S` came back with, if the page was loaded
+/// after one (Leptos passes it in the URL). For forms that cannot use `ServerAction`, such as
+/// file uploads.
+pub fn failed_post<S: leptos::server_fn::ServerFn>() -> Option<AppError> {
+    use leptos::server::ServerActionError;
+    use leptos::server_fn::error::ServerFnUrlError;
+    use_context::<ServerActionError>()
+        .filter(|error| error.path() == S::PATH)
+        .map(|error| ServerFnUrlError::<AppError>::decode_err(error.err()))
+}
+
+/// `2026-11-26T14:02:05Z` → `2026-11-26 14:02 UTC`, how times are shown on pages.
+pub fn short_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(date), Some(time)) => format!("{date} {time} UTC"),
+        _ => rfc3339.to_owned(),
+    }
+}
+
+/// `1536` → `1.5 KB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{human_bytes, short_time};
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KB");
+        assert_eq!(human_bytes(10 * 1024 * 1024), "10.0 MB");
+    }
+
+    #[test]
+    fn times_are_shown_to_the_minute() {
+        assert_eq!(short_time("2026-11-26T14:02:05Z"), "2026-11-26 14:02 UTC");
+        assert_eq!(short_time("garbage"), "garbage");
+    }
+}

@@ -9,10 +9,16 @@
 //! | `CONSOLE_PUBLIC_URL` | none; an `https://` URL makes the session cookie `Secure` |
 //! | `CONSOLE_ADMIN_PASSWORD` | none; the first start then prints a random one |
 //! | `CONSOLE_AUTH_FAILURE_BURST` | 20 failed REST authentications per client before 429s |
+//! | `CONSOLE_MAX_ARCHIVE_MB` | 50: the largest source archive accepted |
+//! | `CONSOLE_JOB_CONCURRENCY` | 1: jobs run at once by this instance |
+//! | `CONSOLE_ANALYZE_MAX_FILES` | 100000 entries in an archive |
+//! | `CONSOLE_ANALYZE_MAX_UNPACKED_MB` | 2048 MB of content in an archive |
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::str::FromStr;
 
+use app::jobs::ssr::JobSettings;
 use leptos::prelude::LeptosOptions;
 use secrecy::SecretString;
 
@@ -28,7 +34,16 @@ pub struct Settings {
     pub admin_password: Option<SecretString>,
     /// Failed REST authentications a client may make at once before it gets 429s.
     pub auth_failure_burst: NonZeroU32,
+    /// The largest source archive accepted, in bytes.
+    pub max_archive_bytes: u64,
+    /// How this instance runs jobs, and what an analysis accepts.
+    pub jobs: JobSettings,
 }
+
+/// 50 MB.
+pub const DEFAULT_MAX_ARCHIVE_BYTES: u64 = 50 * 1024 * 1024;
+
+const MB: u64 = 1024 * 1024;
 
 impl Settings {
     pub fn from_env() -> Result<Self, StartupError> {
@@ -41,6 +56,16 @@ impl Settings {
         let leptos = leptos::config::get_configuration(None)
             .map_err(|error| StartupError::Config(error.to_string()))?
             .leptos_options;
+        let mut jobs = JobSettings::default();
+        if let Some(concurrency) = number::<usize>("CONSOLE_JOB_CONCURRENCY")? {
+            jobs.concurrency = concurrency.max(1);
+        }
+        if let Some(files) = number::<u64>("CONSOLE_ANALYZE_MAX_FILES")? {
+            jobs.limits.max_files = files;
+        }
+        if let Some(mb) = number::<u64>("CONSOLE_ANALYZE_MAX_UNPACKED_MB")? {
+            jobs.limits.max_unpacked_bytes = mb.saturating_mul(MB);
+        }
         let data_dir = PathBuf::from(var("CONSOLE_DATA_DIR").unwrap_or_else(|| "data".into()));
         let database_url = var("DATABASE_URL").unwrap_or_else(|| sqlite_url(&data_dir));
         Ok(Self {
@@ -50,14 +75,11 @@ impl Settings {
             product_name: var("CONSOLE_PRODUCT_NAME").unwrap_or_else(|| "AIP Console".into()),
             public_url: var("CONSOLE_PUBLIC_URL"),
             admin_password: var("CONSOLE_ADMIN_PASSWORD").map(SecretString::from),
-            auth_failure_burst: match var("CONSOLE_AUTH_FAILURE_BURST") {
-                None => app::auth::ssr::DEFAULT_REST_FAILURE_BURST,
-                Some(value) => value.parse().map_err(|_| {
-                    StartupError::Config(format!(
-                        "CONSOLE_AUTH_FAILURE_BURST must be a positive whole number, not {value:?}"
-                    ))
-                })?,
-            },
+            auth_failure_burst: number("CONSOLE_AUTH_FAILURE_BURST")?
+                .unwrap_or(app::auth::ssr::DEFAULT_REST_FAILURE_BURST),
+            max_archive_bytes: number::<u64>("CONSOLE_MAX_ARCHIVE_MB")?
+                .map_or(DEFAULT_MAX_ARCHIVE_BYTES, |mb| mb.saturating_mul(MB)),
+            jobs,
         })
     }
 
@@ -75,6 +97,19 @@ pub fn sqlite_url(data_dir: &std::path::Path) -> String {
         "sqlite://{}?mode=rwc",
         data_dir.join("console.db").display()
     )
+}
+
+/// A positive whole number from the environment, if set.
+fn number<T: FromStr>(name: &str) -> Result<Option<T>, StartupError> {
+    var(name)
+        .map(|value| {
+            value.trim().parse().map_err(|_| {
+                StartupError::Config(format!(
+                    "{name} must be a positive whole number, not {value:?}"
+                ))
+            })
+        })
+        .transpose()
 }
 
 fn var(name: &str) -> Option<String> {

@@ -17,6 +17,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use app::auth::ssr::Throttles;
+use app::jobs::ssr::Jobs;
 use app::profile::api_key::ssr::take_flashed_key;
 use app::state::{AppConfig, AppState};
 use app::{App, shell};
@@ -53,9 +54,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        if settings.database_url.starts_with("sqlite:") {
-            std::fs::create_dir_all(&settings.data_dir)?;
-        }
+        // Archives live here whatever the database.
+        std::fs::create_dir_all(settings.data_dir.join("archives"))?;
         let db = app::db::connect(&settings.database_url).await?;
         let generated = app::auth::ssr::users::ensure_admin(&db, settings.admin_password.as_ref())
             .await
@@ -75,8 +75,11 @@ impl Application {
             config: Arc::new(AppConfig {
                 product_name: settings.product_name.clone(),
                 secure_cookies: settings.secure_cookies(),
+                data_dir: settings.data_dir.clone(),
+                max_archive_bytes: settings.max_archive_bytes,
             }),
             throttles: Arc::new(Throttles::new(settings.auth_failure_burst)),
+            jobs: Jobs::new(settings.jobs.clone()),
         };
         let listener = TcpListener::bind(&settings.leptos.site_addr).await?;
         let router = router(state.clone(), &settings);
@@ -97,9 +100,12 @@ impl Application {
         self.address().port()
     }
 
-    /// Serves until Ctrl-C or SIGTERM, sweeping expired sessions in the background.
+    /// Serves until Ctrl-C or SIGTERM, running jobs and sweeping expired sessions in the
+    /// background. The background tasks end with it (also when this future is dropped).
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
-        let sweeper = tokio::spawn(sweep(self.state.clone()));
+        let mut background = tokio::task::JoinSet::new();
+        background.spawn(sweep(self.state.clone()));
+        background.spawn(app::jobs::ssr::run(self.state.clone()));
         let served = axum::serve(
             self.listener,
             self.router
@@ -107,7 +113,7 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown_signal())
         .await;
-        sweeper.abort();
+        background.abort_all();
         Ok(served?)
     }
 }

@@ -11,11 +11,31 @@ use app::state::AppState;
 
 use super::caller::Caller;
 use super::json::Json;
+use super::openapi::ErrorBody;
 
+#[utoipa::path(
+    get, path = "/rest/user", tag = "users",
+    responses(
+        (status = 200, description = "The caller", body = UserView),
+        (status = 401, body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+    )
+)]
 pub async fn me(Caller(principal): Caller) -> axum::Json<UserView> {
     axum::Json(principal.user)
 }
 
+#[utoipa::path(
+    post, path = "/rest/users", tag = "users",
+    request_body = NewUser,
+    responses(
+        (status = 201, body = UserView),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Administrators only", body = ErrorBody),
+        (status = 409, description = "The username is taken", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn create(
     State(state): State<AppState>,

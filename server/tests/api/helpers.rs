@@ -114,6 +114,8 @@ impl TestApp {
             public_url: None,
             admin_password: Some(ADMIN_PASSWORD.to_owned().into()),
             auth_failure_burst: app::auth::ssr::DEFAULT_REST_FAILURE_BURST,
+            max_archive_bytes: server::settings::DEFAULT_MAX_ARCHIVE_BYTES,
+            jobs: app::jobs::ssr::JobSettings::default(),
         };
         let application = Application::build(settings)
             .await

@@ -91,6 +91,11 @@ pub async fn require_user() -> Result<user::Model, AppError> {
         .ok_or(AppError::Unauthenticated)
 }
 
+/// The signed-in user of the current server-function call, as request handling needs them.
+pub async fn require_principal() -> Result<Principal, AppError> {
+    Ok(Principal::from(&require_user().await?))
+}
+
 /// The signed-in user's id, from the session alone (no query). For callers whose own queries
 /// are keyed by the user, and so find nothing for an account that no longer exists.
 pub async fn require_user_id() -> Result<i64, AppError> {

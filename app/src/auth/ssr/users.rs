@@ -44,10 +44,13 @@ impl Username {
 }
 
 /// A request to create a user, as sent to `POST /rest/users`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewUser {
     pub username: String,
+    #[schema(value_type = String, format = Password)]
     pub password: SecretString,
+    /// `admin` or `user`.
+    #[schema(value_type = super::super::Role)]
     pub role: String,
     pub name: Option<String>,
     pub email: Option<String>,

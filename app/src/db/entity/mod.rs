@@ -2,5 +2,9 @@
 
 pub mod api_key;
 pub mod api_key_event;
+pub mod application;
+pub mod event;
+pub mod job;
 pub mod session;
 pub mod user;
+pub mod version;

@@ -2,6 +2,7 @@
 
 mod m0001_accounts;
 mod m0002_api_keys;
+mod m0003_work;
 
 use sea_orm_migration::prelude::*;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_accounts::Migration),
             Box::new(m0002_api_keys::Migration),
+            Box::new(m0003_work::Migration),
         ]
     }
 }

@@ -1,0 +1,87 @@
+//! The applications page: the applications the user may see, and a form to create one.
+
+use leptos::prelude::*;
+
+use super::{ApplicationView, CreateApplication, list_applications};
+use crate::auth::with_user;
+use crate::ui::{ErrorText, input_class, primary_button_class, short_time};
+
+#[component]
+pub fn ApplicationsPage() -> impl IntoView {
+    with_user(|_| {
+        let create = ServerAction::<CreateApplication>::new();
+        // The error of the form post that led here (read by the action from the URL).
+        let error = Signal::derive(move || create.value().get().and_then(Result::err));
+        let applications = Resource::new_blocking(|| (), |()| list_applications());
+        view! {
+            <main class="mx-auto max-w-4xl p-6">
+                <h1 class="mb-6 text-2xl font-semibold text-slate-800">"Applications"</h1>
+                <section class="mb-6 rounded-lg bg-white p-6 shadow" aria-labelledby="new-application">
+                    <h2 id="new-application" class="mb-3 text-lg font-semibold text-slate-800">"New application"</h2>
+                    <ActionForm action=create attr:class="flex flex-wrap items-start gap-3" attr:aria-label="New application">
+                        <label class="min-w-64 flex-1">
+                            <span class="sr-only">"Application name"</span>
+                            <input
+                                class=input_class()
+                                type="text"
+                                name="name"
+                                required
+                                maxlength="100"
+                                placeholder="Application name"
+                                aria-describedby="new-application-error"
+                            />
+                            <span id="new-application-error"><ErrorText error /></span>
+                        </label>
+                        <button class=format!("{} mt-1", primary_button_class()) type="submit">"Create"</button>
+                    </ActionForm>
+                </section>
+                <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match applications.await {
+                            Ok(list) => view! { <ApplicationTable list /> }.into_any(),
+                            Err(error) => view! { <p class="text-red-700" role="alert">{error.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </main>
+        }
+    })
+}
+
+#[component]
+fn ApplicationTable(list: Vec<ApplicationView>) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <p class="text-slate-600" data-testid="no-applications">"No applications yet. Create one above."</p> }
+            .into_any();
+    }
+    view! {
+        <table class="w-full rounded-lg bg-white text-left text-sm shadow" data-testid="applications">
+            <thead class="text-slate-500">
+                <tr>
+                    <th scope="col" class="px-6 py-2">"Name"</th>
+                    <th scope="col">"Owner"</th>
+                    <th scope="col">"Created"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {list
+                    .into_iter()
+                    .map(|application| {
+                        view! {
+                            <tr class="border-t border-slate-100">
+                                <td class="px-6 py-2">
+                                    <a class="font-medium text-blue-700 underline" href=format!("/applications/{}", application.id)>
+                                        {application.name}
+                                    </a>
+                                </td>
+                                <td>{application.owner}</td>
+                                <td>{short_time(&application.created_at)}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+        .into_any()
+}

@@ -1,0 +1,84 @@
+//! One application: its versions (with the upload form) and its jobs (start, stop, live status,
+//! results).
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use super::versions::VersionsPanel;
+use super::{UploadVersion, load_application};
+use crate::auth::with_user;
+use crate::error::AppError;
+use crate::jobs::JobsPanel;
+use crate::ui::{Section, failed_post, short_time};
+
+#[component]
+pub fn ApplicationPage() -> impl IntoView {
+    with_user(|_| {
+        let params = use_params_map();
+        let id = move || {
+            params
+                .read()
+                .get("id")
+                .and_then(|id| id.parse::<i64>().ok())
+        };
+        let details = Resource::new_blocking(id, |id| async move {
+            match id {
+                Some(id) => load_application(id).await,
+                None => Err(AppError::NotFound),
+            }
+        });
+        view! {
+            <main class="mx-auto max-w-4xl p-6">
+                <p class="mb-2 text-sm">
+                    <a class="text-blue-700 underline" href="/applications">"← Applications"</a>
+                </p>
+                <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match details.await {
+                            Ok(details) => {
+                                let application = details.application;
+                                let upload_error = failed_post::<UploadVersion>();
+                                let versions = details.versions;
+                                let listed = versions.clone();
+                                let jobs = details.jobs;
+                                view! {
+                                    <h1 class="text-2xl font-semibold text-slate-800" data-testid="application-name">
+                                        {application.name.clone()}
+                                    </h1>
+                                    <p class="mb-6 text-sm text-slate-500">
+                                        {format!("Owner {} · created {}", application.owner, short_time(&application.created_at))}
+                                    </p>
+                                    <Section title="Versions" id="versions">
+                                        <VersionsPanel
+                                            application_id=application.id
+                                            versions=listed
+                                            error=upload_error
+                                        />
+                                    </Section>
+                                    <Section title="Jobs" id="jobs">
+                                        <JobsPanel application_id=application.id versions jobs />
+                                    </Section>
+                                }
+                                    .into_any()
+                            }
+                            Err(error) => {
+                                #[cfg(feature = "ssr")]
+                                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                                    response.set_status(
+                                        axum::http::StatusCode::from_u16(error.status())
+                                            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+                                    );
+                                }
+                                let message = match error {
+                                    AppError::NotFound => "There is no such application, or it is not yours.".to_owned(),
+                                    other => other.to_string(),
+                                };
+                                view! { <p class="text-red-700" role="alert">{message}</p> }.into_any()
+                            }
+                        }
+                    })}
+                </Suspense>
+            </main>
+        }
+    })
+}

@@ -1,0 +1,226 @@
+//! Server side of applications: names, creation, visibility, and version uploads ([`upload`]).
+//!
+//! Visibility rule, applied by [`visible`] to every lookup: an application exists for a caller
+//! only if they own it or are an administrator. Others get 404 — the same answer as for an id
+//! that does not exist, so ids reveal nothing.
+
+pub mod upload;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set, SqlErr, TransactionTrait,
+};
+
+use super::{ApplicationDetails, ApplicationView};
+use crate::auth::ssr::Principal;
+use crate::db::entity::{application, user};
+use crate::error::AppError;
+use crate::events::{self, Event, EventKind};
+use crate::state::AppState;
+
+/// Longest application or version name.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// A name for an application or a version: 1–100 printable characters, trimmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name(String);
+
+impl Name {
+    /// `field` names the form field in errors (`name`).
+    pub fn parse(raw: &str, field: &str) -> Result<Self, AppError> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err(AppError::invalid(field, "Enter a name."));
+        }
+        if value.chars().count() > MAX_NAME_CHARS {
+            return Err(AppError::invalid(
+                field,
+                format!("The name may have at most {MAX_NAME_CHARS} characters."),
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(AppError::invalid(
+                field,
+                "The name may only contain printable characters (no tabs or line breaks).",
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// RFC 3339, UTC, whole seconds: how every time leaves the server.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The usernames of `ids`, for showing who owns or did what.
+pub async fn usernames(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, String>, AppError> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Username)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+fn to_view(row: &application::Model, names: &HashMap<i64, String>) -> ApplicationView {
+    ApplicationView {
+        id: row.id,
+        name: row.name.clone(),
+        owner: names.get(&row.owner_id).cloned().unwrap_or_default(),
+        created_at: timestamp(row.created_at),
+    }
+}
+
+/// The applications `principal` may see.
+pub fn visible_to(principal: &Principal) -> Select<application::Entity> {
+    let all = application::Entity::find();
+    if principal.is_admin() {
+        all
+    } else {
+        all.filter(application::Column::OwnerId.eq(principal.id))
+    }
+}
+
+/// The application `id`, if `principal` may see it; otherwise [`AppError::NotFound`].
+pub async fn visible(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<application::Model, AppError> {
+    visible_to(principal)
+        .filter(application::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Creates an application owned by `principal`, and its event.
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn create(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    name: &str,
+) -> Result<ApplicationView, AppError> {
+    let name = Name::parse(name, "name")?;
+    let txn = db.begin().await?;
+    let inserted = application::Entity::insert(application::ActiveModel {
+        name: Set(name.as_str().to_owned()),
+        owner_id: Set(principal.id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await;
+    let row = match inserted {
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(AppError::Conflict(format!(
+                "An application named “{}” already exists.",
+                name.as_str()
+            )));
+        }
+        other => other?,
+    };
+    events::record(
+        &txn,
+        Event {
+            kind: EventKind::ApplicationCreated,
+            application_id: row.id,
+            version_id: None,
+            job_id: None,
+            actor_id: Some(principal.id),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(
+        application_id = row.id,
+        by = principal.id,
+        "application created"
+    );
+    let names = HashMap::from([(principal.id, principal.user.username.clone())]);
+    Ok(to_view(&row, &names))
+}
+
+/// The applications `principal` may see, by name.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+) -> Result<Vec<ApplicationView>, AppError> {
+    let rows = visible_to(principal)
+        .order_by_asc(application::Column::Name)
+        .all(db)
+        .await?;
+    let names = usernames(db, rows.iter().map(|row| row.owner_id)).await?;
+    Ok(rows.iter().map(|row| to_view(row, &names)).collect())
+}
+
+/// One application as `principal` may see it.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<ApplicationView, AppError> {
+    let row = visible(db, principal, id).await?;
+    let names = usernames(db, [row.owner_id]).await?;
+    Ok(to_view(&row, &names))
+}
+
+/// The application page's data: the application, its versions and its jobs.
+pub async fn details(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+) -> Result<ApplicationDetails, AppError> {
+    let application = get(&state.db, principal, id).await?;
+    let versions = upload::list(&state.db, principal, id).await?;
+    let jobs = crate::jobs::ssr::list(&state.db, principal, Some(id)).await?;
+    Ok(ApplicationDetails {
+        application,
+        versions,
+        jobs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(Name::parse("  MEUDON ", "name").unwrap().as_str(), "MEUDON");
+        assert_eq!(
+            Name::parse(&"é".repeat(100), "name").unwrap().as_str(),
+            "é".repeat(100)
+        );
+        for bad in ["", "   ", "a\tb", "line\nbreak", &"x".repeat(101)] {
+            let error = Name::parse(bad, "name").unwrap_err();
+            assert_eq!(error.field(), Some("name"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let at = DateTime::parse_from_rfc3339("2026-11-26T14:02:05.123+01:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(timestamp(at), "2026-11-26T13:02:05Z");
+    }
+}

@@ -1,0 +1,363 @@
+//! Receiving a version: a multipart upload (`name`, `archive`, and on the page's form
+//! `application`) streamed to disk, then recorded.
+//!
+//! Policy:
+//! - The archive is streamed to `<data dir>/archives/incoming/<random>.part` in chunks, hashed
+//!   and counted on the way; over the configured limit the upload stops at once with 413 and the
+//!   partial file is removed. Memory use does not depend on the archive's size.
+//! - The format comes from the content (zip or gzip magic bytes), checked against the file
+//!   name's extension when one is given; anything else is refused before it is stored.
+//! - The final file is `<data dir>/archives/<version id>.<zip|tar.gz>`: nothing of the user's
+//!   input ends up in a path. It is moved into place inside the transaction that records the
+//!   version, before the commit, so a committed version always has its archive.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
+    TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::{Name, timestamp, usernames, visible};
+use crate::applications::VersionView;
+use crate::auth::ssr::Principal;
+use crate::db::entity::version;
+use crate::error::AppError;
+use crate::events::{self, Event, EventKind};
+use crate::state::AppState;
+
+/// The archive formats the console reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchiveFormat {
+    Zip,
+    TarGz,
+}
+
+impl ArchiveFormat {
+    /// As stored in `versions.archive_format` and used as the file extension.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Zip => "zip",
+            Self::TarGz => "tar.gz",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "zip" => Some(Self::Zip),
+            "tar.gz" => Some(Self::TarGz),
+            _ => None,
+        }
+    }
+
+    /// The format the first bytes announce: a zip local header (or the end record of an empty
+    /// zip), or the gzip magic.
+    pub fn sniff(head: &[u8]) -> Option<Self> {
+        if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+            Some(Self::Zip)
+        } else if head.starts_with(&[0x1f, 0x8b]) {
+            Some(Self::TarGz)
+        } else {
+            None
+        }
+    }
+
+    /// The format a file name's extension announces.
+    fn from_file_name(name: &str) -> Option<Self> {
+        let name = name.to_ascii_lowercase();
+        if name.ends_with(".zip") {
+            Some(Self::Zip)
+        } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+            Some(Self::TarGz)
+        } else {
+            None
+        }
+    }
+}
+
+/// Where the archive of version `id` is stored.
+pub fn archive_path(data_dir: &Path, id: i64, format: ArchiveFormat) -> PathBuf {
+    data_dir
+        .join("archives")
+        .join(format!("{id}.{}", format.as_str()))
+}
+
+/// Fields of an upload, as they arrived.
+#[derive(Default)]
+struct UploadForm {
+    application: Option<String>,
+    name: Option<String>,
+    archive: Option<Spooled>,
+}
+
+/// An archive received to a temporary file, removed on drop unless it was moved into place.
+struct Spooled {
+    path: PathBuf,
+    format: ArchiveFormat,
+    bytes: u64,
+    sha256: String,
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        // Already moved into place: nothing to remove.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Receives an upload and records the version. `application` is the id from the URL (REST);
+/// the page's form sends it as the `application` field instead.
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn receive(
+    state: &AppState,
+    principal: &Principal,
+    application: Option<i64>,
+    mut multipart: multer::Multipart<'_>,
+) -> Result<VersionView, AppError> {
+    if let Some(id) = application {
+        // Refuse before reading what may be a large body.
+        visible(&state.db, principal, id).await?;
+    }
+    let mut form = UploadForm::default();
+    while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
+        match field.name().unwrap_or_default() {
+            "application" => form.application = Some(read_text(&mut field, 20).await?),
+            "name" => form.name = Some(read_text(&mut field, 1024).await?),
+            "archive" => form.archive = Some(spool(field, state).await?),
+            _ => while field.chunk().await.map_err(unreadable)?.is_some() {},
+        }
+    }
+    let application = match application {
+        Some(id) => id,
+        None => form
+            .application
+            .as_deref()
+            .and_then(|id| id.trim().parse().ok())
+            .ok_or_else(|| AppError::invalid("application", "Choose an application."))?,
+    };
+    store(state, principal, application, form).await
+}
+
+async fn store(
+    state: &AppState,
+    principal: &Principal,
+    application: i64,
+    form: UploadForm,
+) -> Result<VersionView, AppError> {
+    let application = visible(&state.db, principal, application).await?;
+    let name = Name::parse(form.name.as_deref().unwrap_or_default(), "name")?;
+    let archive = form.archive.ok_or_else(|| {
+        AppError::invalid("archive", "Choose a .zip or .tar.gz archive to upload.")
+    })?;
+    let txn = state.db.begin().await?;
+    let inserted = version::Entity::insert(version::ActiveModel {
+        application_id: Set(application.id),
+        name: Set(name.as_str().to_owned()),
+        archive_format: Set(archive.format.as_str().to_owned()),
+        archive_bytes: Set(i64::try_from(archive.bytes).map_err(|_| AppError::Internal)?),
+        archive_sha256: Set(archive.sha256.clone()),
+        created_by: Set(principal.id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await;
+    let row = match inserted {
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(AppError::Conflict(format!(
+                "This application already has a version named “{}”.",
+                name.as_str()
+            )));
+        }
+        other => other?,
+    };
+    let destination = archive_path(&state.config.data_dir, row.id, archive.format);
+    tokio::fs::rename(&archive.path, &destination)
+        .await
+        .map_err(io_error)?;
+    events::record(
+        &txn,
+        Event {
+            kind: EventKind::VersionCreated,
+            application_id: application.id,
+            version_id: Some(row.id),
+            job_id: None,
+            actor_id: Some(principal.id),
+        },
+    )
+    .await?;
+    if let Err(error) = txn.commit().await {
+        let _ = tokio::fs::remove_file(&destination).await;
+        return Err(error.into());
+    }
+    tracing::info!(
+        version_id = row.id,
+        application_id = application.id,
+        bytes = archive.bytes,
+        "version created"
+    );
+    let names = std::collections::HashMap::from([(principal.id, principal.user.username.clone())]);
+    Ok(to_view(&row, &names))
+}
+
+/// Streams the `archive` field to a temporary file, hashing and counting it.
+async fn spool(mut field: multer::Field<'_>, state: &AppState) -> Result<Spooled, AppError> {
+    let file_name = field.file_name().map(str::to_owned);
+    let limit = state.config.max_archive_bytes;
+    let incoming = state.config.data_dir.join("archives").join("incoming");
+    tokio::fs::create_dir_all(&incoming)
+        .await
+        .map_err(io_error)?;
+    let path = incoming.join(format!("{:016x}.part", rand::random::<u64>()));
+    let mut file = tokio::fs::File::create(&path).await.map_err(io_error)?;
+    // From here on the guard removes the partial file on every early return.
+    let mut spooled = Spooled {
+        path,
+        format: ArchiveFormat::Zip,
+        bytes: 0,
+        sha256: String::new(),
+    };
+    let mut hasher = Sha256::new();
+    let mut head = Vec::with_capacity(4);
+    while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+        spooled.bytes += chunk.len() as u64;
+        if spooled.bytes > limit {
+            return Err(AppError::TooLarge {
+                limit_mb: limit.div_ceil(1024 * 1024),
+            });
+        }
+        let wanted = 4usize.saturating_sub(head.len()).min(chunk.len());
+        head.extend_from_slice(&chunk[..wanted]);
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(io_error)?;
+    }
+    file.sync_all().await.map_err(io_error)?;
+    if spooled.bytes == 0 {
+        return Err(AppError::invalid("archive", "The archive is empty."));
+    }
+    spooled.format = ArchiveFormat::sniff(&head).ok_or_else(|| {
+        AppError::invalid(
+            "archive",
+            "This is not a .zip or .tar.gz archive. Upload the source code as one of those.",
+        )
+    })?;
+    if let Some(named) = file_name.as_deref().and_then(ArchiveFormat::from_file_name)
+        && named != spooled.format
+    {
+        return Err(AppError::invalid(
+            "archive",
+            format!(
+                "The file name says .{} but the content is a {} archive.",
+                named.as_str(),
+                spooled.format.as_str()
+            ),
+        ));
+    }
+    spooled.sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Ok(spooled)
+}
+
+/// A short text field, refused when longer than `max` bytes (never buffered beyond that).
+async fn read_text(field: &mut multer::Field<'_>, max: usize) -> Result<String, AppError> {
+    let name = field.name().unwrap_or_default().to_owned();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+        if bytes.len() + chunk.len() > max {
+            return Err(AppError::invalid(&name, "This field is too long."));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| AppError::invalid(&name, "This field is not valid text."))
+}
+
+fn unreadable(error: multer::Error) -> AppError {
+    AppError::invalid("archive", format!("The upload could not be read: {error}"))
+}
+
+fn io_error(error: std::io::Error) -> AppError {
+    tracing::error!(%error, "storing an upload failed");
+    AppError::Internal
+}
+
+fn to_view(row: &version::Model, names: &std::collections::HashMap<i64, String>) -> VersionView {
+    VersionView {
+        id: row.id,
+        application_id: row.application_id,
+        name: row.name.clone(),
+        archive_format: row.archive_format.clone(),
+        archive_bytes: u64::try_from(row.archive_bytes).unwrap_or_default(),
+        archive_sha256: row.archive_sha256.clone(),
+        created_by: names.get(&row.created_by).cloned().unwrap_or_default(),
+        created_at: timestamp(row.created_at),
+    }
+}
+
+/// The versions of an application `principal` may see, newest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    application: i64,
+) -> Result<Vec<VersionView>, AppError> {
+    visible(db, principal, application).await?;
+    let rows = version::Entity::find()
+        .filter(version::Column::ApplicationId.eq(application))
+        .order_by_desc(version::Column::Id)
+        .all(db)
+        .await?;
+    let names = usernames(db, rows.iter().map(|row| row.created_by)).await?;
+    Ok(rows.iter().map(|row| to_view(row, &names)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_told_by_their_first_bytes() {
+        assert_eq!(
+            ArchiveFormat::sniff(b"PK\x03\x04rest"),
+            Some(ArchiveFormat::Zip)
+        );
+        assert_eq!(
+            ArchiveFormat::sniff(b"PK\x05\x06"),
+            Some(ArchiveFormat::Zip)
+        );
+        assert_eq!(
+            ArchiveFormat::sniff(&[0x1f, 0x8b, 8, 0]),
+            Some(ArchiveFormat::TarGz)
+        );
+        for other in [&b"Rar!"[..], b"\x7fELF", b"PK", b"", b"plain text"] {
+            assert_eq!(ArchiveFormat::sniff(other), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn archives_are_stored_under_their_id_only() {
+        let path = archive_path(Path::new("/data"), 42, ArchiveFormat::TarGz);
+        assert_eq!(path, Path::new("/data/archives/42.tar.gz"));
+    }
+
+    #[test]
+    fn file_names_announce_a_format() {
+        assert_eq!(
+            ArchiveFormat::from_file_name("src.ZIP"),
+            Some(ArchiveFormat::Zip)
+        );
+        assert_eq!(
+            ArchiveFormat::from_file_name("a.tar.gz"),
+            Some(ArchiveFormat::TarGz)
+        );
+        assert_eq!(
+            ArchiveFormat::from_file_name("a.tgz"),
+            Some(ArchiveFormat::TarGz)
+        );
+        assert_eq!(ArchiveFormat::from_file_name("a.rar"), None);
+    }
+}

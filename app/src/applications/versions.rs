@@ -1,0 +1,122 @@
+//! An application's versions: the upload form, the list, and the upload server function.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::{MultipartData, MultipartFormData};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::ui::{ErrorText, human_bytes, input_class, primary_button_class, short_time};
+
+/// A version as pages and REST clients see it. Times are RFC 3339 in UTC.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct VersionView {
+    pub id: i64,
+    pub application_id: i64,
+    pub name: String,
+    /// `zip` or `tar.gz`.
+    pub archive_format: String,
+    pub archive_bytes: u64,
+    /// Hex SHA-256 of the archive as uploaded.
+    pub archive_sha256: String,
+    /// Username of who uploaded it.
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// Uploads a version (multipart: `application`, `name`, `archive`); a form post then comes back
+/// to the application page.
+#[server(endpoint = "upload_version", input = MultipartFormData)]
+pub async fn upload_version(data: MultipartData) -> Result<VersionView, AppError> {
+    let state = crate::state::app_state()?;
+    let principal = crate::auth::ssr::require_principal().await?;
+    let multipart = data
+        .into_inner()
+        .ok_or_else(|| AppError::invalid("archive", "The upload could not be read."))?;
+    let version = super::ssr::upload::receive(&state, &principal, None, multipart).await?;
+    crate::http::redirect_plain_form_to(&format!(
+        "/applications/{}#versions",
+        version.application_id
+    ));
+    Ok(version)
+}
+
+/// The upload form and the versions, newest first.
+#[component]
+pub fn VersionsPanel(
+    application_id: i64,
+    versions: Vec<VersionView>,
+    /// The error of the upload that led to this page load, if it failed.
+    error: Option<AppError>,
+) -> impl IntoView {
+    let field_error = |field: &'static str| {
+        let error = error.clone().filter(|error| error.field() == Some(field));
+        Signal::stored(error)
+    };
+    let other_error = Signal::stored(
+        error
+            .clone()
+            .filter(|error| !matches!(error.field(), Some("name" | "archive"))),
+    );
+    let upload_path = <UploadVersion as leptos::server_fn::ServerFn>::PATH;
+    view! {
+        <form
+            method="post"
+            action=upload_path
+            enctype="multipart/form-data"
+            class="grid gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-start"
+            aria-label="Upload a version"
+        >
+            <input type="hidden" name="application" value=application_id />
+            <label class="block">
+                <span class="text-sm text-slate-700">"Version name *"</span>
+                <input class=input_class() type="text" name="name" required maxlength="100" aria-describedby="version-name-error" />
+                <span id="version-name-error"><ErrorText error=field_error("name") /></span>
+            </label>
+            <label class="block">
+                <span class="text-sm text-slate-700">"Source archive (.zip, .tar.gz) *"</span>
+                <input
+                    class="mt-1 block w-full text-sm text-slate-700 file:mr-3 file:rounded file:border-0 file:bg-slate-200 file:px-3 file:py-2"
+                    type="file"
+                    name="archive"
+                    required
+                    accept=".zip,.tar.gz,.tgz,application/zip,application/gzip"
+                    aria-describedby="version-archive-error"
+                />
+                <span id="version-archive-error"><ErrorText error=field_error("archive") /></span>
+            </label>
+            <button class=format!("{} sm:mt-6", primary_button_class()) type="submit">"Upload"</button>
+        </form>
+        <ErrorText error=other_error />
+        {if versions.is_empty() {
+            view! { <p class="mt-4 text-slate-600" data-testid="no-versions">"No versions yet. Upload the application's source code to analyse it."</p> }.into_any()
+        } else {
+            view! {
+                <table class="mt-4 w-full text-left text-sm" data-testid="versions">
+                    <thead class="text-slate-500">
+                        <tr>
+                            <th scope="col" class="py-1">"Version"</th>
+                            <th scope="col">"Archive"</th>
+                            <th scope="col">"Uploaded"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {versions
+                            .into_iter()
+                            .map(|version| {
+                                view! {
+                                    <tr class="border-t border-slate-100">
+                                        <td class="py-1 font-medium">{version.name}</td>
+                                        <td>{format!("{} · {}", version.archive_format, human_bytes(version.archive_bytes))}</td>
+                                        <td>{format!("{} by {}", short_time(&version.created_at), version.created_by)}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            }
+                .into_any()
+        }}
+    }
+}

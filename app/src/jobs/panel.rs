@@ -1,0 +1,109 @@
+//! The jobs of an application: start an analysis, the jobs newest first with their live status,
+//! a Stop button while they run, and each finished job's result or error.
+
+use leptos::prelude::*;
+
+use super::{JobProgress, JobStatus, JobView, ReportTable, StartAnalysis, StopJob};
+use crate::applications::VersionView;
+use crate::ui::{ErrorText, input_class, primary_button_class, secondary_button_class, short_time};
+
+#[component]
+pub fn JobsPanel(
+    application_id: i64,
+    versions: Vec<VersionView>,
+    jobs: Vec<JobView>,
+) -> impl IntoView {
+    let start = ServerAction::<StartAnalysis>::new();
+    let stop = ServerAction::<StopJob>::new();
+    let start_error = Signal::derive(move || start.value().get().and_then(Result::err));
+    let stop_error = Signal::derive(move || stop.value().get().and_then(Result::err));
+    let names: Vec<(i64, String)> = versions.iter().map(|v| (v.id, v.name.clone())).collect();
+    let version_name = move |id: i64| {
+        names
+            .iter()
+            .find(|(version, _)| *version == id)
+            .map_or_else(|| format!("#{id}"), |(_, name)| name.clone())
+    };
+
+    view! {
+        {if versions.is_empty() {
+            view! { <p class="text-slate-600">"Upload a version to analyse it."</p> }.into_any()
+        } else {
+            view! {
+                <ActionForm action=start attr:class="flex flex-wrap items-end gap-3" attr:aria-label="Start an analysis">
+                    <input type="hidden" name="application" value=application_id />
+                    <label class="min-w-48">
+                        <span class="text-sm text-slate-700">"Version"</span>
+                        <select class=input_class() name="version" aria-describedby="start-job-error">
+                            {versions
+                                .iter()
+                                .map(|version| view! { <option value=version.id>{version.name.clone()}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <button class=primary_button_class() type="submit">"Analyze"</button>
+                </ActionForm>
+            }
+                .into_any()
+        }}
+        <div id="start-job-error"><ErrorText error=start_error /></div>
+        <ErrorText error=stop_error />
+        {if jobs.is_empty() {
+            view! { <p class="mt-4 text-slate-600" data-testid="no-jobs">"No jobs yet."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="mt-4 space-y-4" data-testid="jobs">
+                    {jobs
+                        .into_iter()
+                        .map(|job| {
+                            let version = version_name(job.version_id);
+                            view! { <JobItem job version stop /> }
+                        })
+                        .collect_view()}
+                </ul>
+            }
+                .into_any()
+        }}
+    }
+}
+
+#[component]
+fn JobItem(job: JobView, version: String, stop: ServerAction<StopJob>) -> impl IntoView {
+    let running = !job.status.is_finished();
+    let who = match (&job.status, &job.stopped_by) {
+        (JobStatus::Stopped, Some(by)) => format!("started by {}, stopped by {by}", job.created_by),
+        _ => format!("started by {}", job.created_by),
+    };
+    view! {
+        <li class="rounded border border-slate-200 p-4" data-testid="job" data-job-id=job.id>
+            <div class="flex flex-wrap items-center justify-between gap-3">
+                <div>
+                    <p class="font-medium text-slate-800">
+                        {format!("{} of {version}", job.kind.label())}
+                    </p>
+                    <p class="text-sm text-slate-500">
+                        {format!("#{} · {} · {who}", job.id, short_time(&job.created_at))}
+                    </p>
+                </div>
+                <div class="flex items-center gap-3">
+                    <JobProgress id=job.id status=job.status progress=job.progress />
+                    {running
+                        .then(|| {
+                            view! {
+                                <ActionForm action=stop>
+                                    <input type="hidden" name="id" value=job.id />
+                                    <button class=secondary_button_class() type="submit" aria-label=format!("Stop job {}", job.id)>
+                                        "Stop"
+                                    </button>
+                                </ActionForm>
+                            }
+                        })}
+                </div>
+            </div>
+            {job
+                .error
+                .map(|error| view! { <p class="mt-2 text-sm text-red-700" data-testid="job-error">{error}</p> })}
+            {job.result.map(|report| view! { <ReportTable report /> })}
+        </li>
+    }
+}

@@ -1,0 +1,220 @@
+//! Server side of jobs: starting, stopping and reading them ([`start`], [`stop`], [`get`],
+//! [`list`]), the background [`runner`] and the [`analyze`] job itself.
+//!
+//! Rules:
+//! - A job belongs to an application; whoever may see the application may see, start and stop
+//!   its jobs (the owner, administrators). Everyone else gets 404.
+//! - Every status change is one conditional UPDATE (`WHERE status IN (…)`), so a stop and the
+//!   runner's finish cannot both win; the loser changes nothing. Each final status records its
+//!   domain event in the same transaction.
+
+pub mod analyze;
+mod runner;
+
+pub use analyze::AnalysisLimits;
+pub use runner::{JobSettings, Jobs, recover, run};
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+use serde::Deserialize;
+
+use super::{JobKind, JobStatus, JobView};
+use crate::applications::ssr::{timestamp, usernames, visible, visible_to};
+use crate::auth::ssr::Principal;
+use crate::db::entity::{application, job, version};
+use crate::error::AppError;
+use crate::events::{self, Event, EventKind};
+use crate::state::AppState;
+
+/// Most jobs a list returns (newest first).
+const LIST_LIMIT: u64 = 200;
+
+/// A request to start a job: `{"application": 1, "version": 2, "type": "analyze"}`.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewJob {
+    pub application: i64,
+    pub version: i64,
+    /// Checked by [`start`], so an unknown type is a clear error about `type`.
+    #[serde(rename = "type")]
+    #[schema(value_type = JobKind)]
+    pub kind: String,
+}
+
+/// Queues a job; the runner is woken at once.
+#[tracing::instrument(skip(state, principal), err(level = "info"))]
+pub async fn start(
+    state: &AppState,
+    principal: &Principal,
+    new: NewJob,
+) -> Result<JobView, AppError> {
+    let kind = JobKind::parse(&new.kind).ok_or_else(|| {
+        AppError::invalid(
+            "type",
+            format!(
+                "Unknown job type “{}”; the console runs: analyze.",
+                new.kind
+            ),
+        )
+    })?;
+    let application = visible(&state.db, principal, new.application).await?;
+    let version_belongs = version::Entity::find_by_id(new.version)
+        .filter(version::Column::ApplicationId.eq(application.id))
+        .select_only()
+        .column(version::Column::Id)
+        .into_tuple::<i64>()
+        .one(&state.db)
+        .await?
+        .is_some();
+    if !version_belongs {
+        return Err(AppError::invalid(
+            "version",
+            format!("The application has no version {}.", new.version),
+        ));
+    }
+    let row = job::Entity::insert(job::ActiveModel {
+        application_id: Set(application.id),
+        version_id: Set(new.version),
+        kind: Set(kind.as_str().to_owned()),
+        status: Set(JobStatus::Queued.as_str().to_owned()),
+        progress: Set(0),
+        attempts: Set(0),
+        created_by: Set(principal.id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_with_returning(&state.db)
+    .await?;
+    state.jobs.wake();
+    let names = HashMap::from([(principal.id, principal.user.username.clone())]);
+    Ok(to_view(&row, &names))
+}
+
+/// Stops a queued or running job; 409 if it has already finished.
+#[tracing::instrument(skip(state, principal), err(level = "info"))]
+pub async fn stop(state: &AppState, principal: &Principal, id: i64) -> Result<JobView, AppError> {
+    let current = find_visible(&state.db, principal, id).await?;
+    let txn = state.db.begin().await?;
+    let stopped = job::Entity::update_many()
+        .col_expr(
+            job::Column::Status,
+            Expr::value(JobStatus::Stopped.as_str()),
+        )
+        .col_expr(job::Column::StoppedBy, Expr::value(principal.id))
+        .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Status.is_in(unfinished()))
+        .exec(&txn)
+        .await?;
+    if stopped.rows_affected == 0 {
+        let status = job::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .map_or(current.status, |row| row.status);
+        return Err(AppError::Conflict(format!(
+            "The job has already finished ({status}); only queued or running jobs can be stopped."
+        )));
+    }
+    events::record(
+        &txn,
+        Event {
+            kind: EventKind::JobStopped,
+            application_id: current.application_id,
+            version_id: Some(current.version_id),
+            job_id: Some(id),
+            actor_id: Some(principal.id),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    state.jobs.cancel(id);
+    tracing::info!(job_id = id, by = principal.id, "job stopped");
+    get(state, principal, id).await
+}
+
+/// One job, if `principal` may see its application.
+pub async fn get(state: &AppState, principal: &Principal, id: i64) -> Result<JobView, AppError> {
+    let row = find_visible(&state.db, principal, id).await?;
+    let names = usernames(&state.db, people(&row)).await?;
+    Ok(to_view(&row, &names))
+}
+
+/// The jobs `principal` may see, newest first: of one application, or of all of theirs.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    application: Option<i64>,
+) -> Result<Vec<JobView>, AppError> {
+    let mut query = job::Entity::find()
+        .order_by_desc(job::Column::Id)
+        .limit(LIST_LIMIT);
+    if let Some(application) = application {
+        visible(db, principal, application).await?;
+        query = query.filter(job::Column::ApplicationId.eq(application));
+    } else if !principal.is_admin() {
+        query = query.filter(
+            job::Column::ApplicationId.in_subquery(
+                Query::select()
+                    .column(application::Column::Id)
+                    .from(application::Entity)
+                    .and_where(application::Column::OwnerId.eq(principal.id))
+                    .to_owned(),
+            ),
+        );
+    }
+    let rows = query.all(db).await?;
+    let names = usernames(db, rows.iter().flat_map(people)).await?;
+    Ok(rows.iter().map(|row| to_view(row, &names)).collect())
+}
+
+async fn find_visible(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<job::Model, AppError> {
+    let row = job::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // The same rule as for the application itself.
+    visible_to(principal)
+        .filter(application::Column::Id.eq(row.application_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(row)
+}
+
+fn unfinished() -> [&'static str; 2] {
+    [JobStatus::Queued.as_str(), JobStatus::Running.as_str()]
+}
+
+fn people(row: &job::Model) -> impl Iterator<Item = i64> {
+    std::iter::once(row.created_by).chain(row.stopped_by)
+}
+
+pub fn to_view(row: &job::Model, names: &HashMap<i64, String>) -> JobView {
+    JobView {
+        id: row.id,
+        application_id: row.application_id,
+        version_id: row.version_id,
+        kind: JobKind::Analyze,
+        status: JobStatus::parse(&row.status).unwrap_or(JobStatus::Failed),
+        progress: u8::try_from(row.progress.clamp(0, 100)).unwrap_or_default(),
+        created_by: names.get(&row.created_by).cloned().unwrap_or_default(),
+        stopped_by: row.stopped_by.and_then(|id| names.get(&id).cloned()),
+        created_at: timestamp(row.created_at),
+        started_at: row.started_at.map(timestamp),
+        finished_at: row.finished_at.map(timestamp),
+        error: row.error.clone(),
+        result: row
+            .result
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok()),
+    }
+}

@@ -1,0 +1,100 @@
+//! The OpenAPI 3.1 description of the REST API, generated from the handlers' annotations and
+//! the types they exchange, served at `/rest/openapi.json`. The integration tests check real
+//! responses against it.
+
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::{applications, jobs, users};
+
+/// Every error answer: a stable code, a human message, and the offending field when there is one.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the JSON `AppError` renders; never built"
+)]
+pub struct ErrorBody {
+    /// Stable machine code, e.g. `not_found`, `invalid_request`.
+    error: String,
+    /// What went wrong, in plain words.
+    message: String,
+    /// The request field at fault, for `invalid_request`.
+    field: Option<String>,
+}
+
+/// The multipart form of `POST /rest/applications/{id}/versions`.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the multipart form; it is parsed as a stream"
+)]
+pub struct VersionUpload {
+    /// 1–100 printable characters, unique within the application.
+    name: String,
+    /// The source code as `.zip` or `.tar.gz`.
+    #[schema(value_type = String, format = Binary)]
+    archive: Vec<u8>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "AIP Console REST API",
+        description = "Authenticate with `X-API-KEY: <key>` (generated on the profile page), HTTP \
+                       Basic, or the browser session. Errors are `{\"error\", \"message\"[, \"field\"]}`."
+    ),
+    paths(
+        users::me,
+        users::create,
+        applications::list,
+        applications::create,
+        applications::get,
+        applications::versions,
+        applications::upload,
+        jobs::start,
+        jobs::list,
+        jobs::get,
+        jobs::stop,
+    ),
+    modifiers(&Security),
+    security(("api_key" = []), ("basic" = []), ("session" = [])),
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-KEY"))),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("console_session"))),
+        );
+    }
+}
+
+/// The description as JSON, built once.
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_else(|error| format!(r#"{{"error":"{error}"}}"#))
+});
+
+pub async fn document() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
+}
