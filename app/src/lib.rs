@@ -1,6 +1,9 @@
 //! The console's user interface: the app shell, its routes and every feature's components and
 //! server functions. Compiled for the server (`ssr`) and for the browser (`hydrate`).
 
+// Deeply nested `view!` types (the jobs list) exceed the default of 128 in debug builds.
+#![recursion_limit = "256"]
+
 pub mod applications;
 pub mod auth;
 #[cfg(feature = "ssr")]

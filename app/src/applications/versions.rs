@@ -119,4 +119,5 @@ pub fn VersionsPanel(
                 .into_any()
         }}
     }
+    .into_any()
 }

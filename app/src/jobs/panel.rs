@@ -65,6 +65,7 @@ pub fn JobsPanel(
                 .into_any()
         }}
     }
+    .into_any()
 }
 
 #[component]
@@ -106,4 +107,5 @@ fn JobItem(job: JobView, version: String, stop: ServerAction<StopJob>) -> impl I
             {job.result.map(|report| view! { <ReportTable report /> })}
         </li>
     }
+    .into_any()
 }

@@ -75,4 +75,5 @@ pub fn ReportTable(report: AnalysisReport) -> impl IntoView {
             </details>
         </div>
     }
+    .into_any()
 }

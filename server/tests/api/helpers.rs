@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 use server::settings::Settings;
 use server::startup::Application;
 
+use crate::openapi::OpenApi;
+
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
 #[derive(Clone, Copy, Debug)]
@@ -50,7 +52,8 @@ macro_rules! on_both_databases {
 pub struct TestDatabase {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
-    data_dir: PathBuf,
+    /// The app's data directory (archives live under `archives/`).
+    pub data_dir: PathBuf,
 }
 
 impl TestDatabase {
@@ -102,8 +105,13 @@ impl Drop for TestApp {
 
 impl TestApp {
     pub async fn spawn(database: &TestDatabase) -> Self {
+        Self::spawn_with(database, |_| {}).await
+    }
+
+    /// The app with some settings changed by `tweak`.
+    pub async fn spawn_with(database: &TestDatabase, tweak: impl FnOnce(&mut Settings)) -> Self {
         server::telemetry::init();
-        let settings = Settings {
+        let mut settings = Settings {
             database_url: database.url.clone(),
             data_dir: database.data_dir.clone(),
             leptos: LeptosOptions::builder()
@@ -117,6 +125,7 @@ impl TestApp {
             max_archive_bytes: server::settings::DEFAULT_MAX_ARCHIVE_BYTES,
             jobs: app::jobs::ssr::JobSettings::default(),
         };
+        tweak(&mut settings);
         let application = Application::build(settings)
             .await
             .expect("application builds");
@@ -139,6 +148,33 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// A REST client for a new user of `role`, authenticated by their API key, that checks every
+    /// answer against `/rest/openapi.json`.
+    pub async fn tool(&self, username: &str, role: &str) -> Tool {
+        let browser = self.signed_in(username, role).await;
+        let response = browser.server_fn("generate_api_key", &[]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let key = json(response).await["new_key"]
+            .as_str()
+            .expect("a new key")
+            .to_owned();
+        let document = json(
+            Client::new()
+                .get(self.url("/rest/openapi.json"))
+                .send()
+                .await
+                .expect("openapi"),
+        )
+        .await;
+        Tool {
+            client: Client::new(),
+            base: self.address.clone(),
+            key,
+            api: Arc::new(OpenApi::new(document)),
+            browser,
+        }
     }
 
     /// A browser with an empty cookie jar.
@@ -294,4 +330,126 @@ fn encode(text: &str) -> String {
             _ => format!("%{byte:02X}"),
         })
         .collect()
+}
+
+/// A third-party tool: REST with `X-API-KEY`, every answer checked against the API description.
+pub struct Tool {
+    pub client: Client,
+    pub base: String,
+    pub key: String,
+    pub api: Arc<OpenApi>,
+    /// The same user's browser session.
+    pub browser: Browser,
+}
+
+impl Tool {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("X-API-KEY", &self.key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.answer(
+            method.as_str(),
+            path,
+            request.send().await.expect("REST answers"),
+        )
+        .await
+    }
+
+    async fn answer(&self, method: &str, path: &str, response: Response) -> (StatusCode, Value) {
+        let status = response.status();
+        let body: Value = response.json().await.expect("a JSON answer");
+        self.api
+            .check(&method.to_ascii_lowercase(), path, status.as_u16(), &body);
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// `POST /rest/applications/{id}/versions` with the given multipart fields.
+    pub async fn upload(
+        &self,
+        application: i64,
+        name: Option<&str>,
+        archive: Option<(&str, Vec<u8>)>,
+    ) -> (StatusCode, Value) {
+        let mut form = reqwest::multipart::Form::new();
+        if let Some(name) = name {
+            form = form.text("name", name.to_owned());
+        }
+        if let Some((file_name, bytes)) = archive {
+            form = form.part(
+                "archive",
+                reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+            );
+        }
+        let path = format!("/rest/applications/{application}/versions");
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("X-API-KEY", &self.key)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload answers");
+        self.answer("post", &path, response).await
+    }
+
+    pub async fn create_application(&self, name: &str) -> i64 {
+        let (status, body) = self
+            .post("/rest/applications", &json!({ "name": name }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_i64().expect("an id")
+    }
+
+    pub async fn create_version(
+        &self,
+        application: i64,
+        name: &str,
+        archive: (&str, Vec<u8>),
+    ) -> i64 {
+        let (status, body) = self.upload(application, Some(name), Some(archive)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_i64().expect("an id")
+    }
+
+    pub async fn start_analysis(&self, application: i64, version: i64) -> i64 {
+        let (status, body) = self
+            .post(
+                "/rest/jobs",
+                &json!({ "application": application, "version": version, "type": "analyze" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        assert_eq!(body["status"], "queued");
+        body["id"].as_i64().expect("an id")
+    }
+
+    /// Polls the job until its status is one of `statuses` (at most a minute).
+    pub async fn wait_for(&self, job: i64, statuses: &[&str]) -> Value {
+        for _ in 0..1200 {
+            let (status, body) = self.get(&format!("/rest/jobs/{job}")).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            if statuses.iter().any(|wanted| body["status"] == *wanted) {
+                return body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("job {job} never reached {statuses:?}");
+    }
 }

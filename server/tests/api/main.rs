@@ -7,8 +7,12 @@
     reason = "a test should fail loudly on anything unexpected"
 )]
 
+mod archives;
 mod helpers;
+mod openapi;
 
 mod accounts;
 mod api_keys;
+mod applications;
+mod jobs;
 mod profile;

@@ -1,0 +1,466 @@
+//! Applications and versions: bad input, who may see what, the API description, and the pages'
+//! plain forms (no JavaScript).
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, LOCATION};
+use serde_json::{Value, json};
+
+use crate::archives::{sample_project, tar_gz, zip};
+use crate::helpers::{ADMIN_PASSWORD, Backend, TestApp, TestDatabase};
+use crate::on_both_databases;
+
+on_both_databases!(
+    bad_input_gets_clear_errors_and_loses_nothing,
+    oversized_archives_are_413_and_leave_nothing_behind,
+    users_cannot_see_or_touch_others_applications,
+    openapi_describes_the_whole_rest_api,
+    pages_work_with_plain_forms,
+);
+
+fn assert_field_error(status: StatusCode, body: &Value, field: &str) {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], field, "{body}");
+    assert!(!body["message"].as_str().unwrap().is_empty());
+}
+
+async fn bad_input_gets_clear_errors_and_loses_nothing(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let tool = app.tool("ana", "user").await;
+    for bad in [
+        json!({ "name": "" }),
+        json!({ "name": "  " }),
+        json!({ "name": "x".repeat(101) }),
+        json!({ "name": "a\nb" }),
+    ] {
+        let (status, body) = tool.post("/rest/applications", &bad).await;
+        assert_field_error(status, &body, "name");
+    }
+    let (status, body) = tool.post("/rest/applications", &json!({})).await;
+    assert_field_error(status, &body, "name");
+    let application = tool.create_application("MEUDON").await;
+    let (status, body) = tool
+        .post("/rest/applications", &json!({ "name": " MEUDON " }))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("MEUDON"));
+
+    let archive = || ("p.tar.gz", tar_gz(&sample_project()));
+    let (status, body) = tool.upload(application, Some("1.0"), None).await;
+    assert_field_error(status, &body, "archive");
+    let (status, body) = tool.upload(application, None, Some(archive())).await;
+    assert_field_error(status, &body, "name");
+    let (status, body) = tool
+        .upload(
+            application,
+            Some("1.0"),
+            Some(("notes.txt", b"just text".to_vec())),
+        )
+        .await;
+    assert_field_error(status, &body, "archive");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains(".zip or .tar.gz")
+    );
+    let (status, body) = tool
+        .upload(
+            application,
+            Some("1.0"),
+            Some(("p.zip", tar_gz(&sample_project()))),
+        )
+        .await;
+    assert_field_error(status, &body, "archive");
+    let (status, body) = tool
+        .upload(application, Some("1.0"), Some(("empty.zip", Vec::new())))
+        .await;
+    assert_field_error(status, &body, "archive");
+
+    let version = tool.create_version(application, "1.0", archive()).await;
+    let (status, body) = tool.upload(application, Some("1.0"), Some(archive())).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    let other = tool.create_application("Other").await;
+    let other_version = tool
+        .create_version(other, "1.0", ("p.zip", zip(&sample_project())))
+        .await;
+    let start = |application: i64, version: i64, kind: &str| json!({ "application": application, "version": version, "type": kind });
+    let (status, body) = tool
+        .post("/rest/jobs", &start(application, version, "deploy"))
+        .await;
+    assert_field_error(status, &body, "type");
+    let (status, body) = tool
+        .post("/rest/jobs", &start(application, other_version, "analyze"))
+        .await;
+    assert_field_error(status, &body, "version");
+    let (status, body) = tool
+        .post("/rest/jobs", &json!({ "application": application }))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // Finished jobs cannot be stopped.
+    let job = tool.start_analysis(application, version).await;
+    tool.wait_for(job, &["succeeded"]).await;
+    let (status, body) = tool
+        .post(&format!("/rest/jobs/{job}/stop"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // Nothing refused was kept: one version per application, one job.
+    assert_eq!(
+        tool.get(&format!("/rest/applications/{application}/versions"))
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        tool.get("/rest/applications")
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(tool.get("/rest/jobs").await.1.as_array().unwrap().len(), 1);
+}
+
+async fn oversized_archives_are_413_and_leave_nothing_behind(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let limit = 64 * 1024;
+    let app = TestApp::spawn_with(&database, |settings| settings.max_archive_bytes = limit).await;
+    let tool = app.tool("ana", "user").await;
+    let application = tool.create_application("Big").await;
+    let noise = |size: usize| -> Vec<u8> {
+        let mut bytes = vec![0x1f, 0x8b];
+        bytes.extend((0..size - 2).map(|i| (i * 7 % 251) as u8));
+        bytes
+    };
+    // Refused from its declared length, and while streaming (length within the framing allowance).
+    for size in [4 * limit as usize, limit as usize + 1] {
+        let (status, body) = tool
+            .upload(application, Some("big"), Some(("big.tar.gz", noise(size))))
+            .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{size}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("the limit is 1 MB"),
+            "{body}"
+        );
+    }
+    let (status, _) = tool
+        .upload(
+            application,
+            Some("fits"),
+            Some(("ok.tar.gz", noise(limit as usize))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let incoming = database.data_dir.join("archives").join("incoming");
+    assert_eq!(
+        std::fs::read_dir(incoming).unwrap().count(),
+        0,
+        "partial uploads are removed"
+    );
+    assert_eq!(
+        tool.get(&format!("/rest/applications/{application}/versions"))
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn users_cannot_see_or_touch_others_applications(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let owner = app.tool("owner", "user").await;
+    let other = app.tool("other", "user").await;
+    let application = owner.create_application("Private").await;
+    let version = owner
+        .create_version(application, "1", ("p.tar.gz", tar_gz(&sample_project())))
+        .await;
+    let job = owner.start_analysis(application, version).await;
+    owner.wait_for(job, &["succeeded"]).await;
+
+    for path in [
+        format!("/rest/applications/{application}"),
+        format!("/rest/applications/{application}/versions"),
+        format!("/rest/jobs/{job}"),
+        format!("/rest/jobs?application={application}"),
+    ] {
+        let (status, body) = other.get(&path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+    let (status, _) = other
+        .post(
+            "/rest/jobs",
+            &json!({ "application": application, "version": version, "type": "analyze" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = other
+        .post(&format!("/rest/jobs/{job}/stop"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = other
+        .upload(
+            application,
+            Some("2"),
+            Some(("p.tar.gz", tar_gz(&sample_project()))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(other.get("/rest/applications").await.1, json!([]));
+    assert_eq!(other.get("/rest/jobs").await.1, json!([]));
+    // A job id that does not exist answers the same as someone else's.
+    assert_eq!(
+        other.get("/rest/jobs/999999").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Administrators see everything.
+    let admin = reqwest::Client::new();
+    let answer = admin
+        .get(app.url(&format!("/rest/applications/{application}")))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let listed: Value = admin
+        .get(app.url("/rest/jobs"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["id"], job);
+
+    // No or wrong credentials: 401 everywhere.
+    let anonymous = reqwest::Client::new();
+    for path in [
+        "/rest/applications",
+        "/rest/jobs",
+        &format!("/rest/jobs/{job}"),
+    ] {
+        let answer = anonymous.get(app.url(path)).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let answer = anonymous
+            .get(app.url(path))
+            .header("X-API-KEY", format!("{}x", &owner.key[..40]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    // A signed-in browser tricked by another site: 403, nothing created.
+    let forged = owner
+        .browser
+        .client
+        .post(app.url("/rest/applications"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .header("Origin", "https://evil.example")
+        .json(&json!({ "name": "Forged" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        owner
+            .get("/rest/applications")
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn openapi_describes_the_whole_rest_api(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let tool = app.tool("ana", "user").await;
+    let document = tool.api.document();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let mut documented: Vec<String> = Vec::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            documented.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    documented.sort();
+    assert_eq!(
+        documented,
+        [
+            "GET /rest/applications",
+            "GET /rest/applications/{id}",
+            "GET /rest/applications/{id}/versions",
+            "GET /rest/jobs",
+            "GET /rest/jobs/{id}",
+            "GET /rest/user",
+            "POST /rest/applications",
+            "POST /rest/applications/{id}/versions",
+            "POST /rest/jobs",
+            "POST /rest/jobs/{id}/stop",
+            "POST /rest/users",
+        ]
+    );
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(schemes["api_key"]["name"], "X-API-KEY");
+    assert_eq!(schemes["basic"]["scheme"], "basic");
+    // Every documented route exists: an unknown one under /rest is a JSON 404.
+    let (status, me) = tool.get("/rest/user").await;
+    assert_eq!(
+        (status, me["username"].as_str()),
+        (StatusCode::OK, Some("ana"))
+    );
+    let missing = reqwest::get(app.url("/rest/nothing-here")).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    // The checker itself bites: a body missing a required field is refused.
+    let refused = std::panic::catch_unwind(|| {
+        tool.api.check(
+            "get",
+            "/rest/applications/1",
+            200,
+            &json!({ "id": 1, "name": "x" }),
+        );
+    });
+    assert!(refused.is_err());
+    let refused = std::panic::catch_unwind(|| {
+        tool.api.check("get", "/rest/user", 200, &json!({ "username": "a", "name": "A", "role": "user", "email": null, "notifications": false, "secret": 1 }));
+    });
+    assert!(refused.is_err(), "undocumented properties are refused");
+}
+
+async fn pages_work_with_plain_forms(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.signed_in("ana", "user").await;
+    let page = browser.get("/applications").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("No applications yet"));
+
+    let created = browser
+        .plain_form(
+            "create_application",
+            &[("name", "Form App")],
+            "/applications",
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::FOUND);
+    let location = created.headers()[LOCATION].to_str().unwrap().to_owned();
+    let id: i64 = location
+        .trim_start_matches("/applications/")
+        .parse()
+        .unwrap();
+    let taken = browser
+        .plain_form(
+            "create_application",
+            &[("name", "Form App")],
+            "/applications",
+        )
+        .await;
+    let back = taken.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(back.contains("__err"), "{back}");
+    let page = browser
+        .get(back.trim_start_matches(&browser.address))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("An application named “Form App” already exists."),
+        "{page}"
+    );
+
+    let upload = |name: Option<&'static str>, archive: Option<Vec<u8>>| {
+        let mut form = reqwest::multipart::Form::new().text("application", id.to_string());
+        if let Some(name) = name {
+            form = form.text("name", name);
+        }
+        if let Some(bytes) = archive {
+            form = form.part(
+                "archive",
+                reqwest::multipart::Part::bytes(bytes).file_name("src.tar.gz"),
+            );
+        }
+        browser
+            .client
+            .post(browser.url("/api/upload_version"))
+            .header(ACCEPT, "text/html")
+            .header("referer", browser.url(&location))
+            .header("origin", &browser.address)
+            .multipart(form)
+            .send()
+    };
+    let refused = upload(Some("1.0"), None).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FOUND);
+    let back = refused.headers()[LOCATION].to_str().unwrap().to_owned();
+    let page = browser
+        .get(back.trim_start_matches(&browser.address))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Choose a .zip or .tar.gz archive to upload."),
+        "{page}"
+    );
+
+    let uploaded = upload(Some("1.0"), Some(tar_gz(&sample_project())))
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::FOUND);
+    assert_eq!(
+        uploaded.headers()[LOCATION],
+        format!("/applications/{id}#versions").as_str()
+    );
+    let page = browser.get(&location).await.text().await.unwrap();
+    assert!(page.contains("1.0") && page.contains("tar.gz"), "{page}");
+
+    let version = {
+        let versions: Value = browser
+            .get(&format!("/rest/applications/{id}/versions"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        versions[0]["id"].as_i64().unwrap().to_string()
+    };
+    let started = browser
+        .plain_form(
+            "start_analysis",
+            &[("application", &id.to_string()), ("version", &version)],
+            &location,
+        )
+        .await;
+    assert_eq!(started.status(), StatusCode::FOUND);
+    assert_eq!(
+        started.headers()[LOCATION],
+        format!("/applications/{id}#jobs").as_str()
+    );
+    // The page shows the result once the job is done.
+    let mut shown = false;
+    for _ in 0..200 {
+        let page = browser.get(&location).await.text().await.unwrap();
+        if page.contains("data-testid=\"job-result\"") {
+            assert!(page.contains("4 files · 8 lines"), "{page}");
+            assert!(page.contains("Java"));
+            shown = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(shown, "the result never appeared on the page");
+
+    let missing = browser.get("/applications/999999").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,407 @@
+//! Analyze jobs through REST with an API key: the whole life cycle, failures with their errors,
+//! stopping, recovery after a restart, and the domain events each change records.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::json;
+
+use crate::archives::{sample_project, tar_gz, zip, zip_with_symlink};
+use crate::helpers::{Backend, TestApp, TestDatabase, Tool};
+use crate::on_both_databases;
+
+on_both_databases!(
+    analyze_life_cycle_through_rest,
+    corrupt_archive_fails_the_job_with_its_error,
+    malicious_archives_fail_their_jobs_without_harm,
+    queued_and_running_jobs_can_be_stopped,
+    jobs_lost_in_a_restart_are_resumed_or_failed,
+);
+
+/// `(kind, application, version, job, actor username)` of every event, in order.
+async fn events(database: &TestDatabase) -> Vec<(String, i64, Option<i64>, Option<i64>, String)> {
+    let db = Database::connect(&database.url).await.unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT e.kind, e.application_id, e.version_id, e.job_id, u.username \
+             FROM events e JOIN users u ON u.id = e.actor_id ORDER BY e.id",
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| {
+            (
+                row.try_get_by_index(0).unwrap(),
+                row.try_get_by_index(1).unwrap(),
+                row.try_get_by_index(2).unwrap(),
+                row.try_get_by_index(3).unwrap(),
+                row.try_get_by_index(4).unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn execute(db: &DatabaseConnection, sql: &str) {
+    db.execute_unprepared(sql).await.unwrap();
+}
+
+/// Where the app keeps a version's archive.
+fn stored_archive(database: &TestDatabase, version: i64, extension: &str) -> PathBuf {
+    database
+        .data_dir
+        .join("archives")
+        .join(format!("{version}.{extension}"))
+}
+
+/// Replaces a stored archive with a named pipe, so the job reading it waits until the test
+/// writes the archive: a job that stays `running` exactly as long as the test needs.
+fn hold_archive(path: &PathBuf) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::remove_file(path).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    bytes
+}
+
+/// Lets the job waiting on the pipe read `bytes` (on a thread: opening a pipe blocks).
+fn release_archive(path: PathBuf, bytes: Vec<u8>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        if let Ok(mut pipe) = std::fs::OpenOptions::new().write(true).open(&path) {
+            let _ = pipe.write_all(&bytes);
+        }
+    })
+}
+
+async fn analyze_life_cycle_through_rest(backend: Backend) {
+    let (database, app) = TestApp::on(backend).await;
+    let tool = app.tool("ana", "user").await;
+    let application = tool.create_application("MEUDON").await;
+    let (status, body) = tool.get(&format!("/rest/applications/{application}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (body["name"].as_str(), body["owner"].as_str()),
+        (Some("MEUDON"), Some("ana"))
+    );
+
+    let archive = tar_gz(&sample_project());
+    let size = archive.len();
+    let version = tool
+        .create_version(application, "1.0", ("meudon-1.0.tar.gz", archive))
+        .await;
+    let (status, versions) = tool
+        .get(&format!("/rest/applications/{application}/versions"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(versions[0]["name"], "1.0");
+    assert_eq!(versions[0]["archive_format"], "tar.gz");
+    assert_eq!(versions[0]["archive_bytes"], size);
+    assert_eq!(
+        std::fs::metadata(stored_archive(&database, version, "tar.gz"))
+            .unwrap()
+            .len(),
+        size as u64
+    );
+
+    let job = tool.start_analysis(application, version).await;
+    let done = tool.wait_for(job, &["succeeded", "failed"]).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["progress"], 100);
+    assert_eq!(done["type"], "analyze");
+    assert_eq!(done["created_by"], "ana");
+    assert!(done["started_at"].is_string() && done["finished_at"].is_string());
+    let result = &done["result"];
+    assert_eq!(
+        (result["files"].as_u64(), result["lines"].as_u64()),
+        (Some(4), Some(8))
+    );
+    assert_eq!(
+        result["languages"][0],
+        json!({ "language": "Java", "files": 2, "lines": 5, "bytes": 46 })
+    );
+    assert_eq!(result["largest_files"][0]["path"], "meudon/src/Main.java");
+
+    let (status, listed) = tool
+        .get(&format!("/rest/jobs?application={application}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], job);
+    let (_, all) = tool.get("/rest/jobs").await;
+    assert_eq!(all[0]["id"], job);
+
+    // Exactly one event per change, attributed to who caused it.
+    assert_eq!(
+        events(&database).await,
+        vec![
+            (
+                "application_created".into(),
+                application,
+                None,
+                None,
+                "ana".into()
+            ),
+            (
+                "version_created".into(),
+                application,
+                Some(version),
+                None,
+                "ana".into()
+            ),
+            (
+                "job_succeeded".into(),
+                application,
+                Some(version),
+                Some(job),
+                "ana".into()
+            ),
+        ]
+    );
+
+    // A zip version goes through the same way.
+    let version = tool
+        .create_version(application, "1.1", ("meudon.zip", zip(&sample_project())))
+        .await;
+    let job = tool.start_analysis(application, version).await;
+    let done = tool.wait_for(job, &["succeeded", "failed"]).await;
+    assert_eq!(done["result"]["lines"], 8, "{done}");
+}
+
+async fn corrupt_archive_fails_the_job_with_its_error(backend: Backend) {
+    let (database, app) = TestApp::on(backend).await;
+    let tool = app.tool("ana", "user").await;
+    let application = tool.create_application("Broken").await;
+    // Starts like a zip, then nothing but noise.
+    let mut corrupt = b"PK\x03\x04".to_vec();
+    corrupt.extend((0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    let version = tool
+        .create_version(application, "1", ("broken.zip", corrupt))
+        .await;
+    let job = tool.start_analysis(application, version).await;
+    let done = tool.wait_for(job, &["succeeded", "failed"]).await;
+    assert_eq!(done["status"], "failed");
+    let error = done["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("The archive is corrupt or not a zip archive"),
+        "{error}"
+    );
+    assert!(done["result"].is_null());
+    let kinds: Vec<String> = events(&database).await.into_iter().map(|e| e.0).collect();
+    assert_eq!(
+        kinds,
+        ["application_created", "version_created", "job_failed"]
+    );
+    // The server carries on.
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+async fn malicious_archives_fail_their_jobs_without_harm(backend: Backend) {
+    let (database, app) = TestApp::on(backend).await;
+    let tool = app.tool("ana", "user").await;
+    let application = tool.create_application("Hostile").await;
+    let bomb = vec![0u8; 32 * 1024 * 1024];
+    let cases = [
+        (
+            "traversal",
+            ("t.tar.gz", tar_gz(&[("../../outside.txt", b"x".to_vec())])),
+            "points outside the archive (../../outside.txt)",
+        ),
+        (
+            "absolute",
+            ("a.zip", zip(&[("/etc/cron.d/evil", b"x".to_vec())])),
+            "absolute path (/etc/cron.d/evil)",
+        ),
+        (
+            "symlink",
+            ("s.zip", zip_with_symlink("../../../etc/passwd")),
+            "link that points outside the archive",
+        ),
+        ("bomb", ("b.zip", zip(&[("zeros.txt", bomb)])), "zip bomb"),
+    ];
+    for (name, archive, expected) in cases {
+        let version = tool.create_version(application, name, archive).await;
+        let job = tool.start_analysis(application, version).await;
+        let done = tool.wait_for(job, &["succeeded", "failed"]).await;
+        assert_eq!(done["status"], "failed", "{name}: {done}");
+        let error = done["error"].as_str().unwrap();
+        assert!(error.contains(expected), "{name}: {error}");
+    }
+    // Nothing was written next to or above the data directory.
+    let parent = database.data_dir.parent().unwrap();
+    assert!(!parent.join("outside.txt").exists());
+    assert!(!database.data_dir.join("outside.txt").exists());
+    let entries: Vec<String> = std::fs::read_dir(database.data_dir.join("archives"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "incoming")
+        .collect();
+    assert_eq!(entries.len(), 4, "{entries:?}");
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+async fn queued_and_running_jobs_can_be_stopped(backend: Backend) {
+    let (database, app) = TestApp::on(backend).await;
+    let tool = app.tool("ana", "user").await;
+    let application = tool.create_application("Long").await;
+    let version = tool
+        .create_version(application, "1", ("p.tar.gz", tar_gz(&sample_project())))
+        .await;
+    let path = stored_archive(&database, version, "tar.gz");
+    let bytes = hold_archive(&path);
+
+    let running = tool.start_analysis(application, version).await;
+    let queued = tool.start_analysis(application, version).await;
+    tool.wait_for(running, &["running"]).await;
+    // One job at a time: the second waits.
+    assert_eq!(
+        tool.get(&format!("/rest/jobs/{queued}")).await.1["status"],
+        "queued"
+    );
+
+    let (status, stopped) = tool
+        .post(&format!("/rest/jobs/{queued}/stop"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stopped}");
+    assert_eq!(
+        (stopped["status"].as_str(), stopped["stopped_by"].as_str()),
+        (Some("stopped"), Some("ana"))
+    );
+    let (status, stopped) = tool
+        .post(&format!("/rest/jobs/{running}/stop"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stopped}");
+    assert_eq!(stopped["status"], "stopped");
+    assert!(stopped["finished_at"].is_string());
+
+    // Stopping again is a conflict, and says why.
+    let (status, body) = tool
+        .post(&format!("/rest/jobs/{running}/stop"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("already finished (stopped)")
+    );
+
+    // The analysis that was waiting ends without overwriting the stop.
+    release_archive(path.clone(), bytes.clone()).join().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        tool.get(&format!("/rest/jobs/{running}")).await.1["status"],
+        "stopped"
+    );
+
+    // The runner is free again.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    let next = tool.start_analysis(application, version).await;
+    assert_eq!(
+        tool.wait_for(next, &["succeeded", "failed"]).await["status"],
+        "succeeded"
+    );
+
+    let stops: Vec<_> = events(&database)
+        .await
+        .into_iter()
+        .filter(|event| event.0 == "job_stopped")
+        .map(|event| (event.3, event.4))
+        .collect();
+    assert_eq!(
+        stops,
+        [
+            (Some(queued), "ana".to_owned()),
+            (Some(running), "ana".to_owned())
+        ]
+    );
+}
+
+async fn jobs_lost_in_a_restart_are_resumed_or_failed(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let first = TestApp::spawn(&database).await;
+    let tool = first.tool("ana", "user").await;
+    let application = tool.create_application("Restarted").await;
+    let version = tool
+        .create_version(application, "1", ("p.tar.gz", tar_gz(&sample_project())))
+        .await;
+    let path = stored_archive(&database, version, "tar.gz");
+    let bytes = hold_archive(&path);
+    let resumed = tool.start_analysis(application, version).await;
+    let given_up = tool.start_analysis(application, version).await;
+    tool.wait_for(resumed, &["running"]).await;
+    // The server goes away mid-job (its tasks end with it).
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    release_archive(path.clone(), Vec::new()).join().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+
+    // The other job has already lost its runner three times.
+    let db = Database::connect(&database.url).await.unwrap();
+    execute(
+        &db,
+        &format!(
+            "UPDATE jobs SET status = 'running', attempts = 3, heartbeat_at = started_at WHERE id = {given_up}"
+        ),
+    )
+    .await;
+    let (status, attempts): (String, i32) = {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT status, attempts FROM jobs WHERE id = {resumed}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        (
+            row.try_get_by_index(0).unwrap(),
+            row.try_get_by_index(1).unwrap(),
+        )
+    };
+    assert_eq!((status.as_str(), attempts), ("running", 1));
+
+    let second = TestApp::spawn_with(&database, |settings| {
+        settings.jobs.stale_after = Duration::from_millis(500);
+    })
+    .await;
+    let tool = Tool {
+        base: second.address.clone(),
+        ..tool
+    };
+    let done = tool.wait_for(resumed, &["succeeded", "failed"]).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["result"]["files"], 4);
+    let failed = tool.wait_for(given_up, &["succeeded", "failed"]).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("The server stopped while this job was running (3 times)"),
+        "{failed}"
+    );
+    let finished: Vec<_> = events(&database)
+        .await
+        .into_iter()
+        .filter(|event| event.3.is_some())
+        .map(|event| (event.0, event.3))
+        .collect();
+    assert_eq!(finished.len(), 2, "{finished:?}");
+    assert!(finished.contains(&("job_succeeded".into(), Some(resumed))));
+    assert!(finished.contains(&("job_failed".into(), Some(given_up))));
+    drop(second);
+}
