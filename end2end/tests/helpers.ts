@@ -1,4 +1,5 @@
 import { expect, type Page, type APIRequestContext } from '@playwright/test';
+import { gzipSync } from 'node:zlib';
 import { adminPassword, baseURL } from '../playwright.config';
 
 /**
@@ -34,4 +35,28 @@ export async function signIn(page: Page, username: string, password: string, pat
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(new RegExp(`${path.replace('/', '\\/')}$`));
   await hydrated(page);
+}
+
+/** A .tar.gz holding `files` (name → text), written the way `tar czf` does. */
+export function tarGz(files: Record<string, string>): Buffer {
+  const blocks: Buffer[] = [];
+  for (const [name, text] of Object.entries(files)) {
+    const data = Buffer.from(text);
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100, 'utf8');
+    header.write('0000644\0', 100);
+    header.write('0000000\0', 108);
+    header.write('0000000\0', 116);
+    header.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
+    header.write('00000000000\0', 136);
+    header.write('        ', 148);
+    header.write('0', 156);
+    header.write('ustar\0' + '00', 257);
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+    blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks));
 }

@@ -30,7 +30,10 @@ use crate::{csrf, rest, static_files};
 /// only when they change, so page views cost no database write.
 const SESSION_LIFETIME: time::Duration = time::Duration::days(7);
 
-/// How often expired sessions and idle throttle entries are swept.
+/// Partial uploads older than this were abandoned.
+const ABANDONED_UPLOAD: Duration = Duration::from_secs(3600);
+
+/// How often expired sessions, idle throttle entries and abandoned uploads are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +166,13 @@ async fn sweep(state: AppState) {
         state.throttles.forget_idle();
         if let Err(error) = store.delete_expired().await {
             tracing::warn!(%error, "could not sweep expired sessions");
+        }
+        let incoming = app::applications::ssr::upload::sweep_incoming(
+            &state.config.data_dir,
+            ABANDONED_UPLOAD,
+        );
+        if let Err(error) = incoming.await {
+            tracing::warn!(%error, "could not sweep abandoned uploads");
         }
     }
 }

@@ -45,7 +45,7 @@ pub fn ApplicationPage() -> impl IntoView {
                                     <h1 class="text-2xl font-semibold text-slate-800" data-testid="application-name">
                                         {application.name.clone()}
                                     </h1>
-                                    <p class="mb-6 text-sm text-slate-500">
+                                    <p class="mb-6 text-sm text-slate-600">
                                         {format!("Owner {} · created {}", application.owner, short_time(&application.created_at))}
                                     </p>
                                     <Section title="Versions" id="versions">

@@ -85,6 +85,25 @@ pub fn archive_path(data_dir: &Path, id: i64, format: ArchiveFormat) -> PathBuf 
         .join(format!("{id}.{}", format.as_str()))
 }
 
+/// Removes partial uploads older than `age` (left behind by a crash mid-upload). Younger ones may
+/// still be arriving.
+pub async fn sweep_incoming(data_dir: &Path, age: std::time::Duration) -> std::io::Result<usize> {
+    let mut removed = 0;
+    let mut entries = match tokio::fs::read_dir(data_dir.join("archives").join("incoming")).await {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => return Err(error),
+    };
+    while let Some(entry) = entries.next_entry().await? {
+        let modified = entry.metadata().await?.modified()?;
+        if modified.elapsed().unwrap_or_default() > age {
+            tokio::fs::remove_file(entry.path()).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Fields of an upload, as they arrived.
 #[derive(Default)]
 struct UploadForm {
@@ -126,7 +145,7 @@ pub async fn receive(
         match field.name().unwrap_or_default() {
             "application" => form.application = Some(read_text(&mut field, 20).await?),
             "name" => form.name = Some(read_text(&mut field, 1024).await?),
-            "archive" => form.archive = Some(spool(field, state).await?),
+            "archive" => form.archive = spool(field, state).await?,
             _ => while field.chunk().await.map_err(unreadable)?.is_some() {},
         }
     }
@@ -203,8 +222,12 @@ async fn store(
     Ok(to_view(&row, &names))
 }
 
-/// Streams the `archive` field to a temporary file, hashing and counting it.
-async fn spool(mut field: multer::Field<'_>, state: &AppState) -> Result<Spooled, AppError> {
+/// Streams the `archive` field to a temporary file, hashing and counting it. `None` when no file
+/// was chosen (browsers then send an empty part without a file name).
+async fn spool(
+    mut field: multer::Field<'_>,
+    state: &AppState,
+) -> Result<Option<Spooled>, AppError> {
     let file_name = field.file_name().map(str::to_owned);
     let limit = state.config.max_archive_bytes;
     let incoming = state.config.data_dir.join("archives").join("incoming");
@@ -236,6 +259,9 @@ async fn spool(mut field: multer::Field<'_>, state: &AppState) -> Result<Spooled
     }
     file.sync_all().await.map_err(io_error)?;
     if spooled.bytes == 0 {
+        if file_name.as_deref().is_none_or(str::is_empty) {
+            return Ok(None);
+        }
         return Err(AppError::invalid("archive", "The archive is empty."));
     }
     spooled.format = ArchiveFormat::sniff(&head).ok_or_else(|| {
@@ -261,7 +287,7 @@ async fn spool(mut field: multer::Field<'_>, state: &AppState) -> Result<Spooled
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect();
-    Ok(spooled)
+    Ok(Some(spooled))
 }
 
 /// A short text field, refused when longer than `max` bytes (never buffered beyond that).
@@ -342,6 +368,23 @@ mod tests {
     fn archives_are_stored_under_their_id_only() {
         let path = archive_path(Path::new("/data"), 42, ArchiveFormat::TarGz);
         assert_eq!(path, Path::new("/data/archives/42.tar.gz"));
+    }
+
+    #[tokio::test]
+    async fn abandoned_partial_uploads_are_swept() {
+        let data = tempfile::tempdir().unwrap();
+        let incoming = data.path().join("archives").join("incoming");
+        std::fs::create_dir_all(&incoming).unwrap();
+        let old = std::fs::File::create(incoming.join("old.part")).unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        old.set_modified(two_hours_ago).unwrap();
+        std::fs::write(incoming.join("arriving.part"), b"PK").unwrap();
+        let removed = sweep_incoming(data.path(), std::time::Duration::from_secs(3600))
+            .await
+            .unwrap();
+        assert_eq!(removed, 1);
+        assert!(!incoming.join("old.part").exists());
+        assert!(incoming.join("arriving.part").exists());
     }
 
     #[test]

@@ -1,0 +1,113 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, expect } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { hydrated, newUser, signIn, tarGz } from './helpers';
+
+const dataDir = process.env.E2E_DATA_DIR ?? '../target/e2e-data';
+
+const project = {
+  'meudon/src/Main.java': 'class Main {\n  void run() {}\n}\n',
+  'meudon/src/Util.java': 'class Util {\n}\n',
+  'meudon/web/app.ts': 'export const x = 1;\n\n',
+  'meudon/README.md': '# Meudon\n',
+};
+
+test('create an application, upload a version, analyse it and watch it finish', async ({ page }) => {
+  const user = await newUser(page.request, 'apps');
+  await signIn(page, user.username, user.password);
+
+  // From the top bar, by keyboard.
+  await page.getByRole('link', { name: 'Applications' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/applications$/);
+  await expect(page.getByTestId('no-applications')).toBeVisible();
+
+  const name = `MEUDON ${Date.now().toString(36)}`;
+  await page.getByLabel('Application name').fill(name);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page).toHaveURL(/\/applications\/\d+$/);
+  await expect(page.getByTestId('application-name')).toHaveText(name);
+  const applicationId = page.url().split('/').pop();
+
+  // An upload without a file is refused next to the field; nothing is stored.
+  await page.getByLabel('Version name *').fill('1.0');
+  await page.getByLabel('Version name *').evaluate((input) => input.closest('form')!.noValidate = true);
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  await expect(page.locator('#version-archive-error')).toContainText('Choose a .zip or .tar.gz archive to upload.');
+  await expect(page.getByTestId('no-versions')).toBeVisible();
+
+  await page.getByLabel('Version name *').fill('1.0');
+  await page.getByLabel('Source archive (.zip, .tar.gz) *').setInputFiles({
+    name: 'meudon-1.0.tar.gz',
+    mimeType: 'application/gzip',
+    buffer: tarGz(project),
+  });
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  await expect(page.getByTestId('versions')).toContainText('1.0');
+  await expect(page.getByTestId('versions')).toContainText('tar.gz');
+
+  // Hold the stored archive behind a named pipe so the job visibly runs until we let it read.
+  const versions = await (await page.request.get(`/rest/applications/${applicationId}/versions`)).json();
+  const archive = join(dataDir, 'archives', `${versions[0].id}.tar.gz`);
+  const bytes = readFileSync(archive);
+  rmSync(archive);
+  execFileSync('mkfifo', [archive]);
+
+  await page.getByRole('button', { name: 'Analyze' }).click();
+  await hydrated(page);
+  const job = page.getByTestId('job').first();
+  await expect(job.getByTestId('job-status')).toHaveText('running');
+  await expect(job.getByRole('button', { name: /Stop job/ })).toBeVisible();
+
+  // Let the analysis read the archive; the page updates by itself.
+  writeFileSync(archive, bytes);
+  await expect(job.getByTestId('job-status')).toHaveText('succeeded', { timeout: 15_000 });
+  await expect(page.getByTestId('job-totals')).toHaveText('4 files · 8 lines · 76 B');
+  const java = page.getByTestId('languages').getByRole('row', { name: /Java/ });
+  await expect(java).toContainText('2');
+  await expect(java).toContainText('5');
+  await page.getByText('Largest files').click();
+  await expect(page.getByTestId('largest-files')).toContainText('meudon/src/Main.java');
+
+  // No accessibility violations on the page with versions, a job and its result.
+  const audit = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
+  expect(audit.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(', ')}`)).toEqual([]);
+  rmSync(archive);
+  writeFileSync(archive, bytes);
+});
+
+test('a running job can be stopped from the page', async ({ page }) => {
+  const user = await newUser(page.request, 'stop');
+  await signIn(page, user.username, user.password, '/applications');
+  await page.getByLabel('Application name').fill(`Stop ${Date.now().toString(36)}`);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page).toHaveURL(/\/applications\/\d+$/);
+  const applicationId = page.url().split('/').pop();
+  await page.getByLabel('Version name *').fill('1');
+  await page.getByLabel('Source archive (.zip, .tar.gz) *').setInputFiles({
+    name: 'p.tar.gz',
+    mimeType: 'application/gzip',
+    buffer: tarGz(project),
+  });
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  const versions = await (await page.request.get(`/rest/applications/${applicationId}/versions`)).json();
+  const archive = join(dataDir, 'archives', `${versions[0].id}.tar.gz`);
+  const bytes = readFileSync(archive);
+  rmSync(archive);
+  execFileSync('mkfifo', [archive]);
+
+  await page.getByRole('button', { name: 'Analyze' }).click();
+  const job = page.getByTestId('job').first();
+  await expect(job.getByTestId('job-status')).toHaveText('running');
+  await job.getByRole('button', { name: /Stop job/ }).click();
+  await expect(page.getByTestId('job').first().getByTestId('job-status')).toHaveText('stopped');
+  await expect(page.getByTestId('job').first()).toContainText(`stopped by ${user.username}`);
+  // Release the waiting analysis; the job stays stopped.
+  writeFileSync(archive, bytes);
+  await page.reload();
+  await expect(page.getByTestId('job').first().getByTestId('job-status')).toHaveText('stopped');
+  rmSync(archive);
+  writeFileSync(archive, bytes);
+});

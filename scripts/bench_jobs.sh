@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Measures the jobs budgets on the release build, each against a baseline taken in the same run:
+#   - analyze: wall time and the server's peak RSS for source archives of 1, 10 and 40 MB
+#     (~2,000 files each), against `gzip -dc | wc -l` over the same archive;
+#   - POST /rest/jobs throughput and p99 at 32 connections while a job runs, against /healthz
+#     while a job runs and /healthz idle.
+# Usage: scripts/bench_jobs.sh [seconds per wrk run, default 10]. Results: target/bench/jobs.txt.
+# SQLite by default; set DATABASE_URL to an empty PostgreSQL database to measure that instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${1:-10}
+PORT=${BENCH_PORT:-3211}
+BASE="http://127.0.0.1:$PORT"
+OUT=target/bench
+ADMIN_PASSWORD=bench-admin-password
+
+scripts/setup.sh test
+cargo leptos build --release --precompress
+mkdir -p "$OUT"
+
+DATA=$(mktemp -d /tmp/console-bench-jobs.XXXXXX)
+LEPTOS_SITE_ADDR=127.0.0.1:$PORT LEPTOS_SITE_ROOT=target/site LEPTOS_HASH_FILES=true \
+  CONSOLE_DATA_DIR="$DATA/server" CONSOLE_ADMIN_PASSWORD=$ADMIN_PASSWORD RUST_LOG=warn \
+  CONSOLE_MAX_ARCHIVE_MB=200 target/release/server &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
+for _ in $(seq 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
+
+# A user with an API key.
+curl -sf -u "admin:$ADMIN_PASSWORD" -H 'content-type: application/json' \
+  -d '{"username":"bench","password":"bench-password","role":"user"}' "$BASE/rest/users" >/dev/null
+COOKIE=$(curl -sf -D - -o /dev/null -H 'accept: application/json' \
+  --data 'username=bench&password=bench-password' "$BASE/api/sign_in" \
+  | awk -F'[:;] *' 'tolower($1) == "set-cookie" { print $2 }')
+KEY=$(curl -sf -X POST -H "cookie: $COOKIE" -H 'accept: application/json' \
+  -H 'content-type: application/x-www-form-urlencoded' "$BASE/api/generate_api_key" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["new_key"])')
+export KEY BASE
+
+# Source-like archives: ~2,000 files of random identifiers and punctuation, compressing about
+# as well as real code; sized by their compressed size.
+python3 - "$DATA" <<'PY'
+import io, random, sys, tarfile, os
+random.seed(7)
+words = ["if", "else", "return", "for", "while", "int", "String", "public", "static", "void",
+         "class", "import", "new", "this", "null", "true", "false", "=", "==", "+", "(", ")",
+         "{", "}", ";", "customer", "account", "balance", "amount", "order", "item", "total"]
+exts = [".java", ".ts", ".py", ".c", ".sql", ".cbl", ".xml", ".md"]
+def line():
+    return " " * random.choice([0, 4, 8]) + " ".join(random.choice(words) + (str(random.randrange(999)) if random.random() < .3 else "") for _ in range(random.randrange(3, 14))) + "\n"
+for target_mb in (1, 10, 40):
+    path = os.path.join(sys.argv[1], f"src-{target_mb}mb.tar.gz")
+    per_file = int(target_mb * 1024 * 1024 * 5.2 / 2000)
+    with tarfile.open(path, "w:gz") as tar:
+        for i in range(2000):
+            text = "".join(line() for _ in range(max(1, per_file // 48))).encode()
+            info = tarfile.TarInfo(f"project/module{i % 40}/File{i}{exts[i % len(exts)]}")
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text))
+    print(path, os.path.getsize(path))
+PY
+
+rest() { curl -sf -H "X-API-KEY: $KEY" "$@"; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+APP=$(rest -H 'content-type: application/json' -d '{"name":"Bench"}' "$BASE/rest/applications" | field '["id"]')
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$SERVER/status"; }
+peak_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$SERVER/status"; }
+
+echo "archive_mb bytes files lines analyze_s baseline_s ratio idle_rss_mb peak_rss_mb" >"$OUT/analyze.txt"
+for mb in 1 10 40; do
+  archive="$DATA/src-${mb}mb.tar.gz"
+  VERSION=$(rest -F "name=$mb" -F "archive=@$archive" "$BASE/rest/applications/$APP/versions" | field '["id"]')
+  sync
+  idle=$(rss_kb)
+  echo 5 >"/proc/$SERVER/clear_refs" # reset the peak RSS to the current RSS
+  start=$(date +%s.%N)
+  JOB=$(rest -H 'content-type: application/json' \
+    -d "{\"application\":$APP,\"version\":$VERSION,\"type\":\"analyze\"}" "$BASE/rest/jobs" | field '["id"]')
+  while :; do
+    state=$(rest "$BASE/rest/jobs/$JOB")
+    status=$(field '["status"]' <<<"$state")
+    [ "$status" = queued ] || [ "$status" = running ] || break
+    sleep 0.01
+  done
+  end=$(date +%s.%N)
+  test "$status" = succeeded || { echo "job $JOB: $state" >&2; exit 1; }
+  peak=$(peak_kb)
+  base_start=$(date +%s.%N)
+  gzip -dc "$archive" | wc -l >/dev/null
+  base_end=$(date +%s.%N)
+  python3 - "$mb" "$(stat -c %s "$archive")" "$state" "$start" "$end" "$base_start" "$base_end" "$idle" "$peak" >>"$OUT/analyze.txt" <<'PY'
+import json, sys
+mb, size, state, s, e, bs, be, idle, peak = sys.argv[1:]
+result = json.loads(state)["result"]
+took, base = float(e) - float(s), float(be) - float(bs)
+print(mb, size, result["files"], result["lines"], f"{took:.3f}", f"{base:.3f}", f"{took / base:.2f}",
+      f"{int(idle) / 1024:.1f}", f"{int(peak) / 1024:.1f}")
+PY
+done
+
+# wrk → "name requests_per_second p99_ms non_2xx"
+measure() { # name, path, extra wrk args...
+  local name=$1 path=$2; shift 2
+  wrk -t2 -c32 -d"${DURATION}s" --latency "$@" "$BASE$path" >"$OUT/$name.wrk" 2>&1
+  awk -v name="$name" '
+    /Requests\/sec/ { rps = $2 }
+    /^ +99%/ { p99 = $2 }
+    /Non-2xx/ { non2xx = $NF }
+    END {
+      if (p99 ~ /us$/) { sub(/us$/, "", p99); p99 = p99 / 1000 }
+      else if (p99 ~ /ms$/) { sub(/ms$/, "", p99) }
+      else if (p99 ~ /s$/) { sub(/s$/, "", p99); p99 = p99 * 1000 }
+      printf "%s %s %s %s\n", name, rps, p99, (non2xx == "" ? 0 : non2xx)
+    }' "$OUT/$name.wrk"
+}
+cat >"$OUT/post_job.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"application":$APP,"version":$VERSION,"type":"analyze"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-API-KEY"] = "$KEY"
+LUA
+
+running_jobs() { rest "$BASE/rest/jobs?application=$APP" | python3 -c 'import json,sys; print(sum(j["status"]=="running" for j in json.load(sys.stdin)))'; }
+{
+  measure healthz_idle /healthz
+  # Queue enough 40 MB analyses that one runs for the rest of the run.
+  for _ in $(seq 30); do
+    rest -H 'content-type: application/json' \
+      -d "{\"application\":$APP,\"version\":$VERSION,\"type\":\"analyze\"}" "$BASE/rest/jobs" >/dev/null
+  done
+  sleep 0.5
+  test "$(running_jobs)" = 1
+  measure healthz_job_running /healthz
+  measure post_jobs_job_running /rest/jobs -s "$OUT/post_job.lua"
+  test "$(running_jobs)" = 1
+  measure healthz_job_running_again /healthz
+} >"$OUT/jobs_runs.txt"
+
+python3 - "$OUT" <<'PY'
+import sys, pathlib
+out = pathlib.Path(sys.argv[1])
+lines = ["Analyze (release build, 1 job, archives of ~2,000 files; baseline: gzip -dc | wc -l)", ""]
+lines += [f"{'archive MB':>10} {'bytes':>10} {'files':>6} {'lines':>9} {'analyze s':>10} {'baseline s':>11} {'ratio':>6} {'idle RSS MB':>12} {'peak RSS MB':>12}"]
+for row in (out / "analyze.txt").read_text().split("\n")[1:]:
+    if row.strip():
+        mb, size, files, nlines, took, base, ratio, idle, peak = row.split()
+        lines.append(f"{mb:>10} {size:>10} {files:>6} {nlines:>9} {took:>10} {base:>11} {ratio:>6} {idle:>12} {peak:>12}")
+runs = {}
+for row in (out / "jobs_runs.txt").read_text().split("\n"):
+    if row.strip():
+        name, rps, p99, non2xx = row.split()
+        runs[name] = (float(rps), float(p99), int(non2xx))
+base_rps = (runs["healthz_job_running"][0] + runs["healthz_job_running_again"][0]) / 2
+base_p99 = max(runs["healthz_job_running"][1], runs["healthz_job_running_again"][1])
+lines += ["", "Requests at 32 connections (baseline: /healthz while a job runs, mean of two runs)", ""]
+lines.append(f"{'run':28} {'req/s':>10} {'p99 ms':>8} {'non-2xx':>9} {'rps ratio':>10} {'p99 ratio':>10}")
+for name, (rps, p99, non2xx) in runs.items():
+    lines.append(f"{name:28} {rps:10.0f} {p99:8.2f} {non2xx:9d} {rps / base_rps:10.2f} {p99 / base_p99:10.2f}")
+text = "\n".join(lines)
+(out / "jobs.txt").write_text(text + "\n")
+print(text)
+PY
