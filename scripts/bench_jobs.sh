@@ -51,7 +51,7 @@ def line():
     return " " * random.choice([0, 4, 8]) + " ".join(random.choice(words) + (str(random.randrange(999)) if random.random() < .3 else "") for _ in range(random.randrange(3, 14))) + "\n"
 for target_mb in (1, 10, 40):
     path = os.path.join(sys.argv[1], f"src-{target_mb}mb.tar.gz")
-    per_file = int(target_mb * 1024 * 1024 * 5.2 / 2000)
+    per_file = int(target_mb * 1024 * 1024 * 3.0 / 2000)
     with tarfile.open(path, "w:gz") as tar:
         for i in range(2000):
             text = "".join(line() for _ in range(max(1, per_file // 48))).encode()
@@ -64,38 +64,45 @@ PY
 rest() { curl -sf -H "X-API-KEY: $KEY" "$@"; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 APP=$(rest -H 'content-type: application/json' -d '{"name":"Bench"}' "$BASE/rest/applications" | field '["id"]')
-rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$SERVER/status"; }
-peak_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$SERVER/status"; }
 
 echo "archive_mb bytes files lines analyze_s baseline_s ratio idle_rss_mb peak_rss_mb" >"$OUT/analyze.txt"
 for mb in 1 10 40; do
   archive="$DATA/src-${mb}mb.tar.gz"
   VERSION=$(rest -F "name=$mb" -F "archive=@$archive" "$BASE/rest/applications/$APP/versions" | field '["id"]')
   sync
-  idle=$(rss_kb)
-  echo 5 >"/proc/$SERVER/clear_refs" # reset the peak RSS to the current RSS
-  start=$(date +%s.%N)
-  JOB=$(rest -H 'content-type: application/json' \
-    -d "{\"application\":$APP,\"version\":$VERSION,\"type\":\"analyze\"}" "$BASE/rest/jobs" | field '["id"]')
-  while :; do
-    state=$(rest "$BASE/rest/jobs/$JOB")
-    status=$(field '["status"]' <<<"$state")
-    [ "$status" = queued ] || [ "$status" = running ] || break
-    sleep 0.01
-  done
-  end=$(date +%s.%N)
-  test "$status" = succeeded || { echo "job $JOB: $state" >&2; exit 1; }
-  peak=$(peak_kb)
-  base_start=$(date +%s.%N)
-  gzip -dc "$archive" | wc -l >/dev/null
-  base_end=$(date +%s.%N)
-  python3 - "$mb" "$(stat -c %s "$archive")" "$state" "$start" "$end" "$base_start" "$base_end" "$idle" "$peak" >>"$OUT/analyze.txt" <<'PY'
-import json, sys
-mb, size, state, s, e, bs, be, idle, peak = sys.argv[1:]
-result = json.loads(state)["result"]
-took, base = float(e) - float(s), float(be) - float(bs)
-print(mb, size, result["files"], result["lines"], f"{took:.3f}", f"{base:.3f}", f"{took / base:.2f}",
-      f"{int(idle) / 1024:.1f}", f"{int(peak) / 1024:.1f}")
+  # Start the job and poll it every 5 ms on one connection; the server's peak RSS is reset just
+  # before the start and read after the end.
+  python3 - "$mb" "$archive" "$APP" "$VERSION" "$SERVER" >>"$OUT/analyze.txt" <<'PY'
+import http.client, json, os, subprocess, sys, time
+mb, archive, app, version, pid = sys.argv[1:]
+key, base = os.environ["KEY"], os.environ["BASE"]
+host, port = base.removeprefix("http://").split(":")
+def status_kb(field):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field):
+            return int(line.split()[1])
+conn = http.client.HTTPConnection(host, int(port))
+headers = {"X-API-KEY": key, "Content-Type": "application/json"}
+idle = status_kb("VmRSS")
+open(f"/proc/{pid}/clear_refs", "w").write("5")
+start = time.perf_counter()
+conn.request("POST", "/rest/jobs", json.dumps({"application": int(app), "version": int(version), "type": "analyze"}), headers)
+job = json.loads(conn.getresponse().read())["id"]
+while True:
+    conn.request("GET", f"/rest/jobs/{job}", headers=headers)
+    state = json.loads(conn.getresponse().read())
+    if state["status"] not in ("queued", "running"):
+        break
+    time.sleep(0.005)
+took = time.perf_counter() - start
+peak = status_kb("VmHWM")
+assert state["status"] == "succeeded", state
+start = time.perf_counter()
+subprocess.run(f"gzip -dc {archive} | wc -l", shell=True, check=True, stdout=subprocess.DEVNULL)
+base = time.perf_counter() - start
+result = state["result"]
+print(mb, os.path.getsize(archive), result["files"], result["lines"], f"{took:.3f}", f"{base:.3f}",
+      f"{took / base:.2f}", f"{idle / 1024:.1f}", f"{peak / 1024:.1f}")
 PY
 done
 
@@ -121,13 +128,28 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-API-KEY"] = "$KEY"
 LUA
 
-running_jobs() { rest "$BASE/rest/jobs?application=$APP" | python3 -c 'import json,sys; print(sum(j["status"]=="running" for j in json.load(sys.stdin)))'; }
+# Jobs run one at a time (the default concurrency) in id order; the first of our queued jobs
+# that is not finished is the one running (asked a few times: between two jobs none is).
+QUEUED=()
+running_jobs() {
+  local id try
+  for try in 1 2 3 4 5; do
+    for id in "${QUEUED[@]}"; do
+      case $(rest "$BASE/rest/jobs/$id" | field '["status"]') in
+        running) echo 1; return ;;
+        queued) break ;;
+      esac
+    done
+    sleep 0.05
+  done
+  echo 0
+}
 {
   measure healthz_idle /healthz
-  # Queue enough 40 MB analyses that one runs for the rest of the run.
-  for _ in $(seq 30); do
-    rest -H 'content-type: application/json' \
-      -d "{\"application\":$APP,\"version\":$VERSION,\"type\":\"analyze\"}" "$BASE/rest/jobs" >/dev/null
+  # Queue enough 40 MB analyses (about 0.5 s each) that one runs for the rest of the run.
+  for _ in $(seq $((DURATION * 12))); do
+    QUEUED+=("$(rest -H 'content-type: application/json' \
+      -d "{\"application\":$APP,\"version\":$VERSION,\"type\":\"analyze\"}" "$BASE/rest/jobs" | field '["id"]')")
   done
   sleep 0.5
   test "$(running_jobs)" = 1
@@ -135,6 +157,7 @@ running_jobs() { rest "$BASE/rest/jobs?application=$APP" | python3 -c 'import js
   measure post_jobs_job_running /rest/jobs -s "$OUT/post_job.lua"
   test "$(running_jobs)" = 1
   measure healthz_job_running_again /healthz
+  test "$(running_jobs)" = 1
 } >"$OUT/jobs_runs.txt"
 
 python3 - "$OUT" <<'PY'
