@@ -3,7 +3,7 @@
 #   - analyze: wall time and the server's peak RSS for source archives of 1, 10 and 40 MB
 #     (~2,000 files each), against `gzip -dc | wc -l` over the same archive;
 #   - POST /rest/jobs throughput and p99 at 32 connections while a job runs, against /healthz
-#     while a job runs and /healthz idle.
+#     while a job runs (and /healthz idle, for scale).
 # Usage: scripts/bench_jobs.sh [seconds per wrk run, default 10]. Results: target/bench/jobs.txt.
 # SQLite by default; set DATABASE_URL to an empty PostgreSQL database to measure that instead.
 set -euo pipefail
@@ -128,36 +128,46 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-API-KEY"] = "$KEY"
 LUA
 
-# Jobs run one at a time (the default concurrency) in id order; the first of our queued jobs
-# that is not finished is the one running (asked a few times: between two jobs none is).
-QUEUED=()
-running_jobs() {
-  local id try
-  for try in 1 2 3 4 5; do
-    for id in "${QUEUED[@]}"; do
-      case $(rest "$BASE/rest/jobs/$id" | field '["status"]') in
-        running) echo 1; return ;;
-        queued) break ;;
-      esac
-    done
-    sleep 0.05
-  done
-  echo 0
+# Jobs run one at a time (the default concurrency) in id order. `jobs queue N` queues N analyses
+# of the 40 MB archive (about a third of a second each) and keeps their ids; `jobs running` prints
+# how many of them run (asked a few times: between two jobs none does).
+jobs() {
+  python3 - "$1" "${2:-0}" "$APP" "$VERSION" "$OUT/queued_jobs.txt" <<'PY'
+import http.client, json, os, sys, time
+action, count, app, version, ids_file = sys.argv[1:]
+host, port = os.environ["BASE"].removeprefix("http://").split(":")
+conn = http.client.HTTPConnection(host, int(port))
+headers = {"X-API-KEY": os.environ["KEY"], "Content-Type": "application/json"}
+def call(method, path, body=None):
+    conn.request(method, path, body, headers)
+    return json.loads(conn.getresponse().read())
+if action == "queue":
+    body = json.dumps({"application": int(app), "version": int(version), "type": "analyze"})
+    ids = [call("POST", "/rest/jobs", body)["id"] for _ in range(int(count))]
+    open(ids_file, "w").write("\n".join(map(str, ids)))
+else:
+    ids = open(ids_file).read().split()
+    for _ in range(5):
+        statuses = [call("GET", f"/rest/jobs/{id}")["status"] for id in ids]
+        if "running" in statuses:
+            print(statuses.count("running"))
+            break
+        time.sleep(0.05)
+    else:
+        print(0)
+PY
 }
 {
   measure healthz_idle /healthz
-  # Queue enough 40 MB analyses (about 0.5 s each) that one runs for the rest of the run.
-  for _ in $(seq $((DURATION * 12))); do
-    QUEUED+=("$(rest -H 'content-type: application/json' \
-      -d "{\"application\":$APP,\"version\":$VERSION,\"type\":\"analyze\"}" "$BASE/rest/jobs" | field '["id"]')")
-  done
+  # Enough queued analyses that one runs for the rest of the run.
+  jobs queue $((DURATION * 60))
   sleep 0.5
-  test "$(running_jobs)" = 1
+  test "$(jobs running)" = 1
   measure healthz_job_running /healthz
   measure post_jobs_job_running /rest/jobs -s "$OUT/post_job.lua"
-  test "$(running_jobs)" = 1
+  test "$(jobs running)" = 1
   measure healthz_job_running_again /healthz
-  test "$(running_jobs)" = 1
+  test "$(jobs running)" = 1
 } >"$OUT/jobs_runs.txt"
 
 python3 - "$OUT" <<'PY'
