@@ -7,6 +7,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
 use crate::db::entity::event;
 use crate::error::AppError;
+use crate::state::AppConfig;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,9 +41,14 @@ pub struct Event {
     pub actor_id: Option<i64>,
 }
 
-/// Records `event`; call it with the transaction that makes the change.
-pub async fn record(txn: &impl ConnectionTrait, event: Event) -> Result<(), AppError> {
-    event::Entity::insert(event::ActiveModel {
+/// Records `event` and prepares its notification mail; call it with the transaction that makes
+/// the change, so the change, its event and its mail exist together or not at all.
+pub async fn record(
+    txn: &impl ConnectionTrait,
+    config: &AppConfig,
+    event: Event,
+) -> Result<(), AppError> {
+    let row = event::Entity::insert(event::ActiveModel {
         kind: Set(event.kind.as_str().to_owned()),
         application_id: Set(event.application_id),
         version_id: Set(event.version_id),
@@ -51,7 +57,8 @@ pub async fn record(txn: &impl ConnectionTrait, event: Event) -> Result<(), AppE
         at: Set(Utc::now()),
         ..Default::default()
     })
-    .exec(txn)
+    .exec_with_returning(txn)
     .await?;
+    crate::mail::outbox::enqueue(txn, config, row.id, &event).await?;
     Ok(())
 }

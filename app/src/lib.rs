@@ -14,6 +14,8 @@ pub mod events;
 #[cfg(feature = "ssr")]
 pub mod http;
 pub mod jobs;
+#[cfg(feature = "ssr")]
+pub mod mail;
 pub mod profile;
 mod shell;
 #[cfg(feature = "ssr")]

@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::ssr::Throttles;
 use crate::error::AppError;
 use crate::jobs::ssr::Jobs;
+use crate::mail::MailConfig;
 
 /// Values the pages and server functions need from the operator's settings.
 #[derive(Clone, Debug)]
@@ -22,6 +23,7 @@ pub struct AppConfig {
     pub data_dir: PathBuf,
     /// The largest source archive accepted, in bytes.
     pub max_archive_bytes: u64,
+    pub mail: MailConfig,
 }
 
 /// Everything a request handler may need. Cheap to clone.

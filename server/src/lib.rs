@@ -7,4 +7,6 @@ mod session_store;
 pub mod settings;
 pub mod startup;
 mod static_files;
+
 pub mod telemetry;
+mod unsubscribe;

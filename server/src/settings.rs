@@ -13,6 +13,9 @@
 //! | `CONSOLE_JOB_CONCURRENCY` | 1: jobs run at once by this instance |
 //! | `CONSOLE_ANALYZE_MAX_FILES` | 100000 entries in an archive |
 //! | `CONSOLE_ANALYZE_MAX_UNPACKED_MB` | 2048 MB of content in an archive |
+//! | `CONSOLE_SECRET` | none; a random one is kept in `<data dir>/secret.key` (signs unsubscribe links) |
+//! | `CONSOLE_MAIL_FROM` | `noreply@<public host>` |
+//! | `CONSOLE_MAIL_MAX_ATTEMPTS` | 8 deliveries before a mail is marked failed |
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -38,10 +41,17 @@ pub struct Settings {
     pub max_archive_bytes: u64,
     /// How this instance runs jobs, and what an analysis accepts.
     pub jobs: JobSettings,
+    /// Signs unsubscribe links; every instance must share it.
+    pub secret: Option<SecretString>,
+    pub mail_from: Option<String>,
+    pub mail_max_attempts: i32,
 }
 
 /// 50 MB.
 pub const DEFAULT_MAX_ARCHIVE_BYTES: u64 = 50 * 1024 * 1024;
+
+/// 5 s, 10 s, … 640 s apart: about 21 minutes of trying.
+pub const DEFAULT_MAIL_MAX_ATTEMPTS: i32 = 8;
 
 const MB: u64 = 1024 * 1024;
 
@@ -80,6 +90,10 @@ impl Settings {
             max_archive_bytes: number::<u64>("CONSOLE_MAX_ARCHIVE_MB")?
                 .map_or(DEFAULT_MAX_ARCHIVE_BYTES, |mb| mb.saturating_mul(MB)),
             jobs,
+            secret: var("CONSOLE_SECRET").map(SecretString::from),
+            mail_from: var("CONSOLE_MAIL_FROM"),
+            mail_max_attempts: number("CONSOLE_MAIL_MAX_ATTEMPTS")?
+                .unwrap_or(DEFAULT_MAIL_MAX_ATTEMPTS),
         })
     }
 

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sea_orm::ConnectionTrait;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretSlice};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_sessions::cookie::SameSite;
@@ -18,13 +18,14 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use app::auth::ssr::Throttles;
 use app::jobs::ssr::Jobs;
+use app::mail::MailConfig;
 use app::profile::api_key::ssr::take_flashed_key;
 use app::state::{AppConfig, AppState};
 use app::{App, shell};
 
 use crate::session_store::DbSessionStore;
 use crate::settings::Settings;
-use crate::{csrf, rest, static_files};
+use crate::{csrf, rest, static_files, unsubscribe};
 
 /// How long a browser session lasts after it last changed (signing in). Sessions are written
 /// only when they change, so page views cost no database write.
@@ -72,6 +73,29 @@ impl Application {
                 password.expose_secret()
             );
         }
+        let listener = TcpListener::bind(&settings.leptos.site_addr).await?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| {
+                format!(
+                    "http://{}",
+                    listener.local_addr().unwrap_or(settings.leptos.site_addr)
+                )
+            })
+            .trim_end_matches('/')
+            .to_owned();
+        let mail = MailConfig {
+            secret: load_secret(&settings)?,
+            sender: settings
+                .mail_from
+                .clone()
+                .unwrap_or_else(|| default_sender(&public_url)),
+            public_url,
+            spool_dir: settings.data_dir.join("mail"),
+            max_attempts: settings.mail_max_attempts.max(1),
+        };
+        std::fs::create_dir_all(&mail.spool_dir)?;
         let state = AppState {
             leptos_options: settings.leptos.clone(),
             db,
@@ -80,11 +104,11 @@ impl Application {
                 secure_cookies: settings.secure_cookies(),
                 data_dir: settings.data_dir.clone(),
                 max_archive_bytes: settings.max_archive_bytes,
+                mail,
             }),
             throttles: Arc::new(Throttles::new(settings.auth_failure_burst)),
             jobs: Jobs::new(settings.jobs.clone()),
         };
-        let listener = TcpListener::bind(&settings.leptos.site_addr).await?;
         let router = router(state.clone(), &settings);
         Ok(Self {
             listener,
@@ -109,6 +133,7 @@ impl Application {
         let mut background = tokio::task::JoinSet::new();
         background.spawn(sweep(self.state.clone()));
         background.spawn(app::jobs::ssr::run(self.state.clone()));
+        background.spawn(app::mail::delivery::run(self.state.clone()));
         let served = axum::serve(
             self.listener,
             self.router
@@ -135,6 +160,7 @@ fn router(state: AppState, settings: &Settings) -> Router {
         .route("/healthz", get(healthz))
         .nest("/rest", rest::router())
         .merge(static_files::routes(&state.leptos_options))
+        .merge(unsubscribe::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(take_flashed_key))
@@ -155,6 +181,55 @@ async fn healthz(
             tracing::error!(%error, "health check: database unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
         }
+    }
+}
+
+/// The secret that signs unsubscribe links: `CONSOLE_SECRET`, else `<data dir>/secret.key`,
+/// created with 32 random bytes on first start (instances sharing a database must share it).
+fn load_secret(settings: &Settings) -> Result<SecretSlice<u8>, StartupError> {
+    if let Some(secret) = &settings.secret {
+        return Ok(secret.expose_secret().as_bytes().to_vec().into());
+    }
+    let path = settings.data_dir.join("secret.key");
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() >= 32 => return Ok(bytes.into()),
+        Ok(_) => {
+            return Err(StartupError::Config(format!(
+                "{} is shorter than 32 bytes",
+                path.display()
+            )));
+        }
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
+        Err(_) => {}
+    }
+    let secret: [u8; 32] = rand::random();
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    match file.open(&path) {
+        Ok(mut file) => std::io::Write::write_all(&mut file, &secret)?,
+        // Another instance created it first: use theirs.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Ok(std::fs::read(&path)?.into());
+        }
+        Err(error) => return Err(error.into()),
+    }
+    Ok(secret.to_vec().into())
+}
+
+/// `noreply@<host of the public URL>`, or `noreply@localhost` when that host is an address.
+fn default_sender(public_url: &str) -> String {
+    let host = public_url
+        .split_once("://")
+        .map_or(public_url, |(_, rest)| rest)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
+    if host.contains('.') && host.parse::<std::net::IpAddr>().is_err() {
+        format!("noreply@{host}")
+    } else {
+        "noreply@localhost".to_owned()
     }
 }
 

@@ -55,7 +55,7 @@ pub async fn list_applications() -> Result<Vec<ApplicationView>, AppError> {
 pub async fn create_application(name: String) -> Result<ApplicationView, AppError> {
     let state = crate::state::app_state()?;
     let principal = crate::auth::ssr::require_principal().await?;
-    let created = ssr::create(&state.db, &principal, &name).await?;
+    let created = ssr::create(&state, &principal, &name).await?;
     crate::http::redirect_plain_form_to(&format!("/applications/{}", created.id));
     Ok(created)
 }

@@ -47,7 +47,28 @@ pub fn EmailSettingsPanel(user: UserView) -> impl IntoView {
         (flagged && error.get().is_none()).then(|| SAVED_TEXT.to_owned())
     });
 
+    // Set when the user arrives from a mail's unsubscribe link (the token alone can turn
+    // notifications off; the server checks it).
+    let unsubscribe = query.read_untracked().get("unsubscribe").filter(|token| {
+        !token.is_empty()
+            && token.len() <= 100
+            && token
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    });
+
     view! {
+        {unsubscribe.map(|token| view! {
+            <div class="mb-4 rounded border border-amber-300 bg-amber-50 p-4" data-testid="unsubscribe">
+                <p class="text-sm text-amber-900">
+                    "You followed the unsubscribe link of a notification mail. Turn the switch off and press Update, or turn notifications off at once:"
+                </p>
+                <form method="post" action=format!("/unsubscribe/{token}") class="mt-3">
+                    <input type="hidden" name="List-Unsubscribe" value="One-Click" />
+                    <button type="submit" class=primary_button_class() autofocus>"Turn off email notifications"</button>
+                </form>
+            </div>
+        })}
         <ActionForm action=update attr:class="space-y-4" attr:aria-label="Email settings" attr:novalidate=true>
             <label class="block">
                 <span class="text-sm text-slate-700">"Email *"</span>
@@ -160,6 +181,28 @@ pub mod ssr {
             let domain = self.0.rsplit_once('@').map_or("", |(_, domain)| domain);
             write!(f, "EmailAddress(…@{domain})")
         }
+    }
+
+    /// Turns notifications off for `user_id` (an unsubscribe link was followed). Returns whether
+    /// the account exists.
+    pub async fn turn_off_notifications(
+        db: &impl sea_orm::ConnectionTrait,
+        user_id: i64,
+    ) -> Result<bool, AppError> {
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+        use crate::db::entity::user;
+        let updated = user::Entity::update_many()
+            .col_expr(user::Column::Notifications, Expr::value(false))
+            .filter(user::Column::Id.eq(user_id))
+            .exec(db)
+            .await?;
+        tracing::info!(
+            user_id,
+            "email notifications turned off by an unsubscribe link"
+        );
+        Ok(updated.rows_affected == 1)
     }
 
     /// Validates and saves the signed-in user's settings. Notifications need an address.

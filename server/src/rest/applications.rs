@@ -53,7 +53,7 @@ pub async fn create(
     Caller(principal): Caller,
     Json(new): Json<NewApplication>,
 ) -> Result<impl IntoResponse, AppError> {
-    let created = applications::create(&state.db, &principal, &new.name).await?;
+    let created = applications::create(&state, &principal, &new.name).await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
 }
 

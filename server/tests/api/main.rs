@@ -15,4 +15,5 @@ mod accounts;
 mod api_keys;
 mod applications;
 mod jobs;
+mod mail;
 mod profile;

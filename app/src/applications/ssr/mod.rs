@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Set, SqlErr, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    SqlErr, TransactionTrait,
 };
 
 use super::{ApplicationDetails, ApplicationView};
@@ -115,12 +115,12 @@ pub async fn visible(
 /// Creates an application owned by `principal`, and its event.
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     principal: &Principal,
     name: &str,
 ) -> Result<ApplicationView, AppError> {
     let name = Name::parse(name, "name")?;
-    let txn = db.begin().await?;
+    let txn = state.db.begin().await?;
     let inserted = application::Entity::insert(application::ActiveModel {
         name: Set(name.as_str().to_owned()),
         owner_id: Set(principal.id),
@@ -140,6 +140,7 @@ pub async fn create(
     };
     events::record(
         &txn,
+        &state.config,
         Event {
             kind: EventKind::ApplicationCreated,
             application_id: row.id,

@@ -199,6 +199,7 @@ async fn store(
         .map_err(io_error)?;
     events::record(
         &txn,
+        &state.config,
         Event {
             kind: EventKind::VersionCreated,
             application_id: application.id,

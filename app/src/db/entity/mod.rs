@@ -5,6 +5,7 @@ pub mod api_key_event;
 pub mod application;
 pub mod event;
 pub mod job;
+pub mod outbox;
 pub mod session;
 pub mod user;
 pub mod version;

@@ -3,6 +3,7 @@
 mod m0001_accounts;
 mod m0002_api_keys;
 mod m0003_work;
+mod m0004_outbox;
 
 use sea_orm_migration::prelude::*;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_accounts::Migration),
             Box::new(m0002_api_keys::Migration),
             Box::new(m0003_work::Migration),
+            Box::new(m0004_outbox::Migration),
         ]
     }
 }

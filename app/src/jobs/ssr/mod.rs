@@ -157,6 +157,7 @@ pub async fn stop(state: &AppState, principal: &Principal, id: i64) -> Result<Jo
     }
     events::record(
         &txn,
+        &state.config,
         Event {
             kind: EventKind::JobStopped,
             application_id: current.application_id,

@@ -211,10 +211,10 @@ async fn execute(state: AppState, job: job::Model, _permit: OwnedSemaphorePermit
     let running = state.jobs.register(job.id);
     let outcome = analyse(&state, &job, running.control.clone()).await;
     let finished = match outcome {
-        Ok(report) => finish(&state.db, &job, Ok(report)).await,
+        Ok(report) => finish(&state, &job, Ok(report)).await,
         // Stopped, or taken over after a lost heartbeat: whoever did that owns the status now.
         Err(AnalysisError::Cancelled) => Ok(()),
-        Err(error) => finish(&state.db, &job, Err(error.to_string())).await,
+        Err(error) => finish(&state, &job, Err(error.to_string())).await,
     };
     if let Err(error) = finished {
         tracing::error!(job_id = job.id, %error, "could not record the end of a job");
@@ -283,11 +283,11 @@ async fn heartbeat(
 
 /// Records success (with the report) or failure (with the error), and its event.
 async fn finish(
-    db: &DatabaseConnection,
+    state: &AppState,
     job: &job::Model,
     outcome: Result<AnalysisReport, String>,
 ) -> Result<(), AppError> {
-    let txn = db.begin().await?;
+    let txn = state.db.begin().await?;
     let mut update = job::Entity::update_many()
         .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
         .filter(still_ours(job));
@@ -314,7 +314,7 @@ async fn finish(
         }
     };
     if update.exec(&txn).await?.rows_affected == 1 {
-        events::record(&txn, job_event(job, kind)).await?;
+        events::record(&txn, &state.config, job_event(job, kind)).await?;
         txn.commit().await?;
         tracing::info!(job_id = job.id, outcome = kind.as_str(), "job finished");
     }
@@ -364,7 +364,7 @@ pub async fn recover(state: &AppState) -> Result<(), AppError> {
                 .exec(&txn)
                 .await?;
             if failed.rows_affected == 1 {
-                events::record(&txn, job_event(&job, EventKind::JobFailed)).await?;
+                events::record(&txn, &state.config, job_event(&job, EventKind::JobFailed)).await?;
                 txn.commit().await?;
                 tracing::warn!(job_id = job.id, "lost job failed after too many attempts");
             }

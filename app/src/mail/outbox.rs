@@ -1,0 +1,217 @@
+//! The outbox table: preparing mail with its event, claiming due mail for delivery, and
+//! recording how each delivery went.
+//!
+//! Claiming takes a lease (`locked_until`) with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+//! several instances never deliver the same mail in normal operation. A worker that dies
+//! mid-delivery leaves a lease that expires, and the mail is tried again: a rare duplicate
+//! (with the same `Message-ID`) rather than a silent drop.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use super::compose::{Notice, compose};
+use crate::db::entity::{application, job, outbox, user, version};
+use crate::error::AppError;
+use crate::events::{Event, EventKind};
+use crate::state::AppConfig;
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+/// The first retry waits this long; each further one twice as long, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// How long to wait before delivery attempt `attempts + 1`.
+pub fn backoff(attempts: i32) -> Duration {
+    // `std::cmp::min`: sea-query's `ExprTrait` also has a `min`.
+    let doublings = std::cmp::min(u32::try_from(attempts.saturating_sub(1)).unwrap_or(0), 20);
+    std::cmp::min(
+        FIRST_BACKOFF.saturating_mul(2u32.saturating_pow(doublings)),
+        MAX_BACKOFF,
+    )
+}
+
+/// Prepares the mail for `event` (recorded as `event_id`): one per recipient — the
+/// application's owner and the actor, each once — who has an address and wants notifications
+/// now. Call it in the event's transaction. Returns how many were queued.
+pub async fn enqueue(
+    txn: &impl ConnectionTrait,
+    config: &AppConfig,
+    event_id: i64,
+    event: &Event,
+) -> Result<usize, AppError> {
+    let application = application::Entity::find_by_id(event.application_id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::Internal)?;
+    let mut people = vec![application.owner_id];
+    people.extend(
+        event
+            .actor_id
+            .filter(|actor| *actor != application.owner_id),
+    );
+    let users = user::Entity::find()
+        .filter(user::Column::Id.is_in(people))
+        .all(txn)
+        .await?;
+    let recipients: Vec<&user::Model> = users
+        .iter()
+        .filter(|user| user.notifications && user.email.is_some())
+        .collect();
+    if recipients.is_empty() {
+        return Ok(0);
+    }
+    let version = match event.version_id {
+        Some(id) => version::Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .map(|v| v.name),
+        None => None,
+    };
+    let error = match (event.kind, event.job_id) {
+        (EventKind::JobFailed, Some(id)) => job::Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .and_then(|job| job.error),
+        _ => None,
+    };
+    let actor = users
+        .iter()
+        .find(|user| Some(user.id) == event.actor_id)
+        .map(|user| user.username.clone())
+        .unwrap_or_default();
+    let now = Utc::now();
+    let notice = Notice {
+        kind: event.kind,
+        application_id: application.id,
+        application: application.name.clone(),
+        version,
+        actor,
+        error,
+        at: now,
+    };
+    for recipient in &recipients {
+        let unsubscribe_url = config.mail.unsubscribe_url(recipient.id);
+        let mail = compose(
+            &config.product_name,
+            &config.mail.public_url,
+            &notice,
+            &unsubscribe_url,
+        );
+        outbox::Entity::insert(outbox::ActiveModel {
+            event_id: Set(event_id),
+            user_id: Set(recipient.id),
+            to_address: Set(recipient.email.clone().unwrap_or_default()),
+            subject: Set(mail.subject),
+            text_body: Set(mail.text),
+            html_body: Set(mail.html),
+            unsubscribe_url: Set(unsubscribe_url),
+            status: Set(PENDING.to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            last_error: Set(None),
+            created_at: Set(now),
+            sent_at: Set(None),
+            ..Default::default()
+        })
+        .exec(txn)
+        .await?;
+    }
+    Ok(recipients.len())
+}
+
+/// Leases up to `limit` due mails for `lease`, oldest first.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    limit: u64,
+    lease: Duration,
+) -> Result<Vec<outbox::Model>, AppError> {
+    let now = Utc::now();
+    let free = Condition::any()
+        .add(outbox::Column::LockedUntil.is_null())
+        .add(outbox::Column::LockedUntil.lt(now));
+    let due = Query::select()
+        .column(outbox::Column::Id)
+        .from(outbox::Entity)
+        .and_where(outbox::Column::Status.eq(PENDING))
+        .and_where(outbox::Column::NextAttemptAt.lte(now))
+        .cond_where(free.clone())
+        .order_by(outbox::Column::Id, Order::Asc)
+        .limit(limit)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .to_owned();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+    Ok(outbox::Entity::update_many()
+        .col_expr(outbox::Column::LockedUntil, Expr::value(until))
+        .col_expr(
+            outbox::Column::Attempts,
+            Expr::col(outbox::Column::Attempts).add(1),
+        )
+        .filter(outbox::Column::Id.in_subquery(due))
+        .filter(outbox::Column::Status.eq(PENDING))
+        .filter(free)
+        .exec_with_returning(db)
+        .await?)
+}
+
+/// Records a delivery: sent, or failed with `error` — retried later, or given up on after
+/// `max_attempts`.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    mail: &outbox::Model,
+    outcome: Result<(), String>,
+    max_attempts: i32,
+) -> Result<(), AppError> {
+    let now = Utc::now();
+    let update = outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(outbox::Column::Id.eq(mail.id))
+        .filter(outbox::Column::Status.eq(PENDING));
+    let update = match outcome {
+        Ok(()) => update
+            .col_expr(outbox::Column::Status, Expr::value(SENT))
+            .col_expr(outbox::Column::SentAt, Expr::value(now))
+            .col_expr(
+                outbox::Column::LastError,
+                Expr::value(Option::<String>::None),
+            ),
+        Err(error) if mail.attempts >= max_attempts => update
+            .col_expr(outbox::Column::Status, Expr::value(FAILED))
+            .col_expr(outbox::Column::LastError, Expr::value(error)),
+        Err(error) => {
+            let retry_at = now
+                + chrono::Duration::from_std(backoff(mail.attempts))
+                    .unwrap_or(chrono::Duration::MAX);
+            update
+                .col_expr(outbox::Column::NextAttemptAt, Expr::value(retry_at))
+                .col_expr(outbox::Column::LastError, Expr::value(error))
+        }
+    };
+    update.exec(db).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        let seconds: Vec<u64> = (1..=12).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(
+            seconds,
+            [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]
+        );
+        assert_eq!(backoff(0).as_secs(), 5);
+        assert_eq!(backoff(i32::MAX).as_secs(), 3600);
+    }
+}

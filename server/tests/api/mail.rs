@@ -1,0 +1,164 @@
+//! Notification mail without a mail server (the embedded default): prepared with its event,
+//! written as `.eml` under the data directory, with a signed unsubscribe link that lands on the
+//! profile and turns notifications off in one click.
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+
+use crate::helpers::{Backend, TestApp, TestDatabase, Tool};
+use crate::on_both_databases;
+
+on_both_databases!(
+    events_become_mail_for_users_who_want_it,
+    unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off,
+);
+
+/// The `.eml` files written so far.
+fn mails(database: &TestDatabase) -> Vec<String> {
+    let dir = database.data_dir.join("mail");
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok())
+                .filter(|entry| entry.path().extension().is_some_and(|e| e == "eml"))
+                .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+async fn wait_for_mails(database: &TestDatabase, count: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let found = mails(database);
+        if found.len() >= count {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "expected {count} mails in {}",
+        Path::new(&database.data_dir).display()
+    );
+}
+
+async fn opt_in(tool: &Tool, email: &str) {
+    let response = tool
+        .browser
+        .server_fn(
+            "update_email_settings",
+            &[("email", email), ("notifications", "true")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
+    mail.lines()
+        .find(|line| {
+            line.to_ascii_lowercase()
+                .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+        })
+        .map(|line| line[name.len() + 1..].trim())
+}
+
+async fn events_become_mail_for_users_who_want_it(backend: Backend) {
+    let (database, app) = TestApp::on(backend).await;
+    let owner = app.tool("owner", "user").await;
+    let silent = app.tool("silent", "user").await;
+    opt_in(&owner, "owner@example.com").await;
+
+    owner.create_application("MEUDON").await;
+    let found = wait_for_mails(&database, 1).await;
+    let mail = &found[0];
+    assert_eq!(header(mail, "To"), Some("owner@example.com"));
+    assert_eq!(
+        header(mail, "Subject"),
+        Some("[AIP Console] Application created: MEUDON")
+    );
+    assert!(
+        header(mail, "Message-ID").unwrap().ends_with("@localhost>")
+            || header(mail, "Message-ID").unwrap().contains("@127.0.0.1>")
+    );
+    let unsubscribe = header(mail, "List-Unsubscribe").unwrap();
+    assert!(
+        unsubscribe.starts_with(&format!("<{}/unsubscribe/", app.address)),
+        "{unsubscribe}"
+    );
+    assert_eq!(
+        header(mail, "List-Unsubscribe-Post"),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert!(mail.contains("multipart/alternative"));
+    assert!(mail.contains("text/plain") && mail.contains("text/html"));
+    assert!(
+        mail.contains("If you do not wish to receive further email notifications from AIP Console")
+    );
+
+    // Without an address (or opted out), nothing is written.
+    silent.create_application("Quiet").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(mails(&database).len(), 1);
+}
+
+async fn unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off(backend: Backend) {
+    let (database, app) = TestApp::on(backend).await;
+    let owner = app.tool("owner", "user").await;
+    opt_in(&owner, "owner@example.com").await;
+    owner.create_application("First").await;
+    let mail = wait_for_mails(&database, 1).await.remove(0);
+    let link = header(&mail, "List-Unsubscribe")
+        .unwrap()
+        .trim_matches(['<', '>'])
+        .to_owned();
+    let path = link.trim_start_matches(&app.address).to_owned();
+
+    // GET changes nothing and lands on the profile, Email Settings in view.
+    let landed = owner.browser.get(&path).await;
+    assert_eq!(landed.status(), StatusCode::SEE_OTHER);
+    let target = landed.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        target.starts_with("/profile?unsubscribe=") && target.ends_with("#email-settings"),
+        "{target}"
+    );
+    let page = owner.browser.get(&target).await.text().await.unwrap();
+    assert!(page.contains("Turn off email notifications"), "{page}");
+    let me = owner.get("/rest/user").await.1;
+    assert_eq!(me["notifications"], true);
+
+    // Tampered: a clear error, nothing changed.
+    let tampered = reqwest::Client::new()
+        .post(format!("{link}x"))
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tampered.status(), StatusCode::BAD_REQUEST);
+    assert!(tampered.text().await.unwrap().contains("not valid"));
+    assert_eq!(owner.get("/rest/user").await.1["notifications"], true);
+
+    // RFC 8058 one-click: no cookie, another site, no redirect.
+    let clicked = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(&link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://mail.example")
+        .header("sec-fetch-site", "cross-site")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clicked.status(), StatusCode::OK);
+    assert_eq!(owner.get("/rest/user").await.1["notifications"], false);
+
+    // The next event sends nothing.
+    owner.create_application("Second").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(mails(&database).len(), 1);
+}
