@@ -10,3 +10,4 @@ mod static_files;
 
 pub mod telemetry;
 mod unsubscribe;
+mod upload_limit;

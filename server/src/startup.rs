@@ -25,7 +25,7 @@ use app::{App, shell};
 
 use crate::session_store::DbSessionStore;
 use crate::settings::Settings;
-use crate::{csrf, rest, static_files, unsubscribe};
+use crate::{csrf, rest, static_files, unsubscribe, upload_limit};
 
 /// How long a browser session lasts after it last changed (signing in). Sessions are written
 /// only when they change, so page views cost no database write.
@@ -164,6 +164,10 @@ fn router(state: AppState, settings: &Settings) -> Router {
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(take_flashed_key))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            upload_limit::limit_uploads,
+        ))
         .layer(axum::middleware::from_fn(csrf::reject_cross_site))
         .layer(sessions)
         .layer(CompressionLayer::new())

@@ -49,14 +49,21 @@ pub fn VersionsPanel(
     /// The error of the upload that led to this page load, if it failed.
     error: Option<AppError>,
 ) -> impl IntoView {
+    // A too large file is about the archive field, like its other errors.
+    fn field_of(error: &AppError) -> Option<&str> {
+        match error {
+            AppError::TooLarge { .. } => Some("archive"),
+            other => other.field(),
+        }
+    }
     let field_error = |field: &'static str| {
-        let error = error.clone().filter(|error| error.field() == Some(field));
+        let error = error.clone().filter(|error| field_of(error) == Some(field));
         Signal::stored(error)
     };
     let other_error = Signal::stored(
         error
             .clone()
-            .filter(|error| !matches!(error.field(), Some("name" | "archive"))),
+            .filter(|error| !matches!(field_of(error), Some("name" | "archive"))),
     );
     let upload_path = <UploadVersion as leptos::server_fn::ServerFn>::PATH;
     view! {

@@ -1,6 +1,7 @@
 //! A job's status badge and progress, kept current without a manual reload: an island that asks
 //! the server every second while the job is queued or running, and reloads the page when it has
-//! finished so its result or error is shown.
+//! finished so its result or error is shown — unless the user is busy with a form (typing, or a
+//! file chosen for upload), in which case it offers a "Show the result" button instead.
 
 use leptos::prelude::*;
 
@@ -15,9 +16,11 @@ const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 #[island]
 pub fn JobProgress(id: i64, status: JobStatus, progress: u8) -> impl IntoView {
     let current = RwSignal::new((status, progress));
+    // Finished while the user was busy: the page waits for them.
+    let waiting = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     if !status.is_finished() {
-        poll(id, current);
+        poll(id, current, waiting);
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
@@ -46,13 +49,62 @@ pub fn JobProgress(id: i64, status: JobStatus, progress: u8) -> impl IntoView {
                         }
                     })
             }}
+            {move || {
+                waiting
+                    .get()
+                    .then(|| {
+                        view! {
+                            <button
+                                type="button"
+                                class="text-sm text-blue-700 underline"
+                                on:click=|_| reload()
+                            >
+                                "Show the result"
+                            </button>
+                        }
+                    })
+            }}
         </span>
     }
 }
 
-/// Polls until the job has finished, then reloads the page to show the outcome.
+/// Loads the page again, to show what the server rendered for the finished job.
+fn reload() {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
+/// Whether reloading now would lose the user's work: focus in a field, or a file chosen.
 #[cfg(feature = "hydrate")]
-fn poll(id: i64, current: RwSignal<(JobStatus, u8)>) {
+fn user_is_busy() -> bool {
+    use wasm_bindgen::JsCast;
+
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else {
+        return false;
+    };
+    let typing = document.active_element().is_some_and(|element| {
+        matches!(element.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+    });
+    let file_chosen = document
+        .query_selector_all("input[type=file]")
+        .ok()
+        .is_some_and(|inputs| {
+            (0..inputs.length()).any(|index| {
+                inputs
+                    .item(index)
+                    .and_then(|node| node.dyn_into::<web_sys::HtmlInputElement>().ok())
+                    .and_then(|input| input.files())
+                    .is_some_and(|files| files.length() > 0)
+            })
+        });
+    typing || file_chosen
+}
+
+/// Polls until the job has finished, then shows the outcome (see the module docs).
+#[cfg(feature = "hydrate")]
+fn poll(id: i64, current: RwSignal<(JobStatus, u8)>, waiting: RwSignal<bool>) {
     leptos::task::spawn_local(async move {
         loop {
             sleep(POLL_EVERY).await;
@@ -62,8 +114,10 @@ fn poll(id: i64, current: RwSignal<(JobStatus, u8)>) {
             };
             current.set((job.status, job.progress));
             if job.status.is_finished() {
-                if let Some(window) = web_sys::window() {
-                    let _ = window.location().reload();
+                if user_is_busy() {
+                    waiting.set(true);
+                } else {
+                    reload();
                 }
                 return;
             }

@@ -21,9 +21,6 @@ pub struct NewApplication {
     pub name: String,
 }
 
-/// Room for the multipart framing and the name field around the archive.
-const MULTIPART_OVERHEAD: u64 = 64 * 1024;
-
 #[utoipa::path(
     get, path = "/rest/applications", tag = "applications",
     responses(
@@ -112,16 +109,7 @@ pub async fn upload(
     Path(id): Path<i64>,
     request: Request,
 ) -> Result<impl IntoResponse, AppError> {
-    let limit = state.config.max_archive_bytes;
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit + MULTIPART_OVERHEAD) {
-        return Err(AppError::TooLarge {
-            limit_mb: limit.div_ceil(1024 * 1024),
-        });
-    }
+    // The body is capped by `upload_limit` before it gets here.
     let boundary = request
         .headers()
         .get(header::CONTENT_TYPE)

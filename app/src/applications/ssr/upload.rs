@@ -95,10 +95,16 @@ pub async fn sweep_incoming(data_dir: &Path, age: std::time::Duration) -> std::i
         Err(error) => return Err(error),
     };
     while let Some(entry) = entries.next_entry().await? {
-        let modified = entry.metadata().await?.modified()?;
+        // An upload may finish (and move its file) while we look: not an error.
+        let Ok(modified) = entry.metadata().await.and_then(|meta| meta.modified()) else {
+            continue;
+        };
         if modified.elapsed().unwrap_or_default() > age {
-            tokio::fs::remove_file(entry.path()).await?;
-            removed += 1;
+            match tokio::fs::remove_file(entry.path()).await {
+                Ok(()) => removed += 1,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(error),
+            }
         }
     }
     Ok(removed)
@@ -118,6 +124,23 @@ struct Spooled {
     format: ArchiveFormat,
     bytes: u64,
     sha256: String,
+}
+
+/// An archive moved into place for a version not yet committed.
+struct Placed(Option<PathBuf>);
+
+impl Placed {
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Placed {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 impl Drop for Spooled {
@@ -140,13 +163,14 @@ pub async fn receive(
         // Refuse before reading what may be a large body.
         visible(&state.db, principal, id).await?;
     }
+    let limit = state.config.max_archive_bytes;
     let mut form = UploadForm::default();
-    while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
+    while let Some(mut field) = multipart.next_field().await.map_err(unreadable(limit))? {
         match field.name().unwrap_or_default() {
-            "application" => form.application = Some(read_text(&mut field, 20).await?),
-            "name" => form.name = Some(read_text(&mut field, 1024).await?),
+            "application" => form.application = Some(read_text(&mut field, 20, limit).await?),
+            "name" => form.name = Some(read_text(&mut field, 1024, limit).await?),
             "archive" => form.archive = spool(field, state).await?,
-            _ => while field.chunk().await.map_err(unreadable)?.is_some() {},
+            _ => while field.chunk().await.map_err(unreadable(limit))?.is_some() {},
         }
     }
     let application = match application {
@@ -197,6 +221,9 @@ async fn store(
     tokio::fs::rename(&archive.path, &destination)
         .await
         .map_err(io_error)?;
+    // Until the commit succeeds the file is not the version's: any early return, error or
+    // dropped request removes it again.
+    let placed = Placed(Some(destination));
     events::record(
         &txn,
         &state.config,
@@ -209,10 +236,8 @@ async fn store(
         },
     )
     .await?;
-    if let Err(error) = txn.commit().await {
-        let _ = tokio::fs::remove_file(&destination).await;
-        return Err(error.into());
-    }
+    txn.commit().await?;
+    placed.keep();
     tracing::info!(
         version_id = row.id,
         application_id = application.id,
@@ -246,7 +271,7 @@ async fn spool(
     };
     let mut hasher = Sha256::new();
     let mut head = Vec::with_capacity(4);
-    while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+    while let Some(chunk) = field.chunk().await.map_err(unreadable(limit))? {
         spooled.bytes += chunk.len() as u64;
         if spooled.bytes > limit {
             return Err(AppError::TooLarge {
@@ -292,10 +317,14 @@ async fn spool(
 }
 
 /// A short text field, refused when longer than `max` bytes (never buffered beyond that).
-async fn read_text(field: &mut multer::Field<'_>, max: usize) -> Result<String, AppError> {
+async fn read_text(
+    field: &mut multer::Field<'_>,
+    max: usize,
+    limit: u64,
+) -> Result<String, AppError> {
     let name = field.name().unwrap_or_default().to_owned();
     let mut bytes = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+    while let Some(chunk) = field.chunk().await.map_err(unreadable(limit))? {
         if bytes.len() + chunk.len() > max {
             return Err(AppError::invalid(&name, "This field is too long."));
         }
@@ -304,8 +333,22 @@ async fn read_text(field: &mut multer::Field<'_>, max: usize) -> Result<String, 
     String::from_utf8(bytes).map_err(|_| AppError::invalid(&name, "This field is not valid text."))
 }
 
-fn unreadable(error: multer::Error) -> AppError {
-    AppError::invalid("archive", format!("The upload could not be read: {error}"))
+/// A multipart error as the client should read it; `limit` is the archive limit in bytes.
+fn unreadable(limit: u64) -> impl Fn(multer::Error) -> AppError {
+    move |error| {
+        // The server caps upload bodies (`upload_limit`); hitting the cap ends the stream with
+        // an error whose cause says so.
+        let mut cause: Option<&dyn std::error::Error> = Some(&error);
+        while let Some(current) = cause {
+            if current.to_string() == "length limit exceeded" {
+                return AppError::TooLarge {
+                    limit_mb: limit.div_ceil(1024 * 1024),
+                };
+            }
+            cause = current.source();
+        }
+        AppError::invalid("archive", format!("The upload could not be read: {error}"))
+    }
 }
 
 fn io_error(error: std::io::Error) -> AppError {

@@ -15,7 +15,7 @@
 
 mod languages;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::fs::File;
@@ -113,6 +113,9 @@ pub enum AnalysisError {
     Bomb(String, u64),
     #[error("The analysis was stopped.")]
     Cancelled,
+    /// The server could not start the analysis (its database failed); it will be tried again.
+    #[error("The analysis will be tried again.")]
+    Retry,
     #[error("The analysis failed on the server: {0}.")]
     Internal(String),
 }
@@ -138,30 +141,87 @@ pub fn analyze(
 }
 
 fn read_tar_gz(file: File, size: u64, inventory: &mut Inventory) -> Result<(), AnalysisError> {
-    let corrupt = |error: std::io::Error| AnalysisError::Corrupt {
-        format: "tar.gz",
-        detail: error.to_string(),
-    };
     let consumed = Rc::new(Cell::new(0));
+    let tripped = Rc::new(RefCell::new(None));
     let counted = Counting {
         inner: file,
         count: consumed.clone(),
     };
     let gzip = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(64 * 1024, counted));
-    let mut archive = tar::Archive::new(gzip);
+    // Every decompressed byte passes the guard — headers and skipped entries too — so no part
+    // of the stream escapes the size, ratio and stop checks.
+    let guarded = Guarded {
+        inner: gzip,
+        unpacked: 0,
+        consumed: consumed.clone(),
+        limits: inventory.limits,
+        control: inventory.control,
+        tripped: tripped.clone(),
+    };
+    let mut archive = tar::Archive::new(guarded);
+    let result = read_tar_entries(&mut archive, size, &consumed, inventory);
+    // A guard refusal surfaces from the tar reader as an I/O error: report the real reason.
+    match tripped.take() {
+        Some(reason) => Err(reason),
+        None => result,
+    }
+}
+
+fn read_tar_entries<R: Read>(
+    archive: &mut tar::Archive<R>,
+    size: u64,
+    consumed: &Rc<Cell<u64>>,
+    inventory: &mut Inventory,
+) -> Result<(), AnalysisError> {
+    let corrupt = |error: std::io::Error| AnalysisError::Corrupt {
+        format: "tar.gz",
+        detail: error.to_string(),
+    };
+    // Raw entries: long names and PAX records come as entries of their own, read here with a
+    // cap instead of being buffered whole by the tar reader.
+    let (mut long_name, mut long_link) = (None, None);
     let mut entries = 0u64;
-    for entry in archive.entries().map_err(corrupt)? {
+    for entry in archive.entries().map_err(corrupt)?.raw(true) {
         let mut entry = entry.map_err(corrupt)?;
         entries += 1;
         inventory.count_entry(entries)?;
-        let path = entry_path(&entry.path_bytes())?;
-        let link = entry
-            .link_name_bytes()
-            .map(|target| String::from_utf8_lossy(&target).into_owned());
-        match entry.header().entry_type() {
+        inventory.check_cancelled()?;
+        let kind = entry.header().entry_type();
+        if kind.is_gnu_longname() {
+            long_name = Some(read_capped(&mut entry)?);
+            continue;
+        }
+        if kind.is_gnu_longlink() {
+            long_link = Some(read_capped(&mut entry)?);
+            continue;
+        }
+        if kind.is_pax_local_extensions() {
+            let records = read_capped(&mut entry)?;
+            for record in tar::PaxExtensions::new(&records).flatten() {
+                match record.key_bytes() {
+                    b"path" => long_name = Some(record.value_bytes().to_vec()),
+                    b"linkpath" => long_link = Some(record.value_bytes().to_vec()),
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if kind.is_pax_global_extensions() {
+            continue;
+        }
+        let raw_path = long_name
+            .take()
+            .unwrap_or_else(|| entry.path_bytes().into_owned());
+        let path = entry_path(trim_nul(&raw_path))?;
+        let link = long_link
+            .take()
+            .or_else(|| entry.link_name_bytes().map(|target| target.into_owned()))
+            .map(|target| String::from_utf8_lossy(trim_nul(&target)).into_owned());
+        match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 inventory.add_file(&path, &mut entry, |inventory| {
-                    inventory.check_stream(consumed.get(), size)
+                    inventory.control.set_progress(consumed.get(), size);
+                    inventory.check_cancelled()
                 })?;
             }
             // A hard link names another entry, from the archive's root.
@@ -176,11 +236,83 @@ fn read_tar_gz(file: File, size: u64, inventory: &mut Inventory) -> Result<(), A
     Ok(())
 }
 
+/// Longest name or PAX record set accepted (real ones are a few hundred bytes).
+const MAX_HEADER_ENTRY: u64 = 64 * 1024;
+
+fn read_capped(entry: &mut impl Read) -> Result<Vec<u8>, AnalysisError> {
+    let mut bytes = Vec::new();
+    entry
+        .take(MAX_HEADER_ENTRY + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| AnalysisError::Corrupt {
+            format: "tar.gz",
+            detail: error.to_string(),
+        })?;
+    if bytes.len() as u64 > MAX_HEADER_ENTRY {
+        return Err(AnalysisError::Corrupt {
+            format: "tar.gz",
+            detail: "an entry name or header record is longer than 64 KiB".into(),
+        });
+    }
+    Ok(bytes)
+}
+
+fn trim_nul(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .rposition(|&byte| byte != 0)
+        .map_or(0, |last| last + 1);
+    &bytes[..end]
+}
+
+/// The decompressed stream of a `.tar.gz`, refusing to go past the limits or a stop.
+struct Guarded<'a, R> {
+    inner: R,
+    unpacked: u64,
+    consumed: Rc<Cell<u64>>,
+    limits: &'a AnalysisLimits,
+    control: &'a Control,
+    tripped: Rc<RefCell<Option<AnalysisError>>>,
+}
+
+impl<R: Read> Read for Guarded<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let refuse = |tripped: &RefCell<Option<AnalysisError>>, reason: AnalysisError| {
+            let message = reason.to_string();
+            *tripped.borrow_mut() = Some(reason);
+            Err(std::io::Error::other(message))
+        };
+        if self.control.is_cancelled() {
+            return refuse(&self.tripped, AnalysisError::Cancelled);
+        }
+        let read = self.inner.read(buf)?;
+        self.unpacked += read as u64;
+        if self.unpacked > self.limits.max_unpacked_bytes {
+            let limit_mb = self.limits.max_unpacked_bytes / (1024 * 1024);
+            return refuse(&self.tripped, AnalysisError::TooLarge(limit_mb));
+        }
+        let ratio = self.limits.max_ratio;
+        if self.unpacked > RATIO_FLOOR && self.unpacked > self.consumed.get().saturating_mul(ratio)
+        {
+            return refuse(
+                &self.tripped,
+                AnalysisError::Bomb("the archive".into(), ratio),
+            );
+        }
+        Ok(read)
+    }
+}
+
 fn read_zip(file: File, inventory: &mut Inventory) -> Result<(), AnalysisError> {
     let corrupt = |error: zip::result::ZipError| AnalysisError::Corrupt {
         format: "zip",
         detail: error.to_string(),
     };
+    // The entry count the archive declares, checked before its index is read into memory.
+    let mut file = file;
+    if let Some(declared) = zip_declared_entries(&mut file) {
+        inventory.count_entry(declared)?;
+    }
     let mut archive =
         zip::ZipArchive::new(BufReader::with_capacity(64 * 1024, file)).map_err(corrupt)?;
     let entries = archive.len() as u64;
@@ -229,6 +361,39 @@ fn read_zip(file: File, inventory: &mut Inventory) -> Result<(), AnalysisError> 
     Ok(())
 }
 
+/// The number of entries a zip's end-of-central-directory record (or its zip64 twin) declares.
+/// `None` when it cannot be found; the zip reader then reports the archive as corrupt.
+fn zip_declared_entries(file: &mut File) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+
+    const EOCD: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+    const ZIP64_LOCATOR: [u8; 4] = [0x50, 0x4b, 0x06, 0x07];
+    const ZIP64_EOCD: [u8; 4] = [0x50, 0x4b, 0x06, 0x06];
+    let size = file.metadata().ok()?.len();
+    // The record is 22 bytes plus a comment of at most 65,535.
+    let tail_len = size.min(22 + 65_535 + 20);
+    file.seek(SeekFrom::Start(size - tail_len)).ok()?;
+    let mut tail = vec![0; usize::try_from(tail_len).ok()?];
+    file.read_exact(&mut tail).ok()?;
+    let at = tail.windows(4).rposition(|window| window == EOCD)?;
+    let record = tail.get(at..at + 22)?;
+    let count = u64::from(u16::from_le_bytes([record[10], record[11]]));
+    if count != 0xFFFF {
+        return Some(count);
+    }
+    // Zip64: the locator sits just before the record and points at the zip64 record.
+    let locator = tail.get(at.checked_sub(20)?..at)?;
+    if locator[..4] != ZIP64_LOCATOR {
+        return None;
+    }
+    let offset = u64::from_le_bytes(locator[8..16].try_into().ok()?);
+    let mut zip64 = [0u8; 56];
+    file.seek(SeekFrom::Start(offset)).ok()?;
+    file.read_exact(&mut zip64).ok()?;
+    (zip64[..4] == ZIP64_EOCD)
+        .then(|| u64::from_le_bytes(zip64[32..40].try_into().unwrap_or_default()))
+}
+
 /// The running totals of one analysis.
 struct Inventory<'a> {
     limits: &'a AnalysisLimits,
@@ -270,16 +435,6 @@ impl<'a> Inventory<'a> {
         } else {
             Ok(())
         }
-    }
-
-    /// For a compressed stream: progress, and the bomb check on the whole stream.
-    fn check_stream(&self, consumed: u64, size: u64) -> Result<(), AnalysisError> {
-        self.control.set_progress(consumed, size);
-        let ratio = self.limits.max_ratio;
-        if self.bytes > RATIO_FLOOR && self.bytes > consumed.saturating_mul(ratio) {
-            return Err(AnalysisError::Bomb("the archive".into(), ratio));
-        }
-        Ok(())
     }
 
     /// Reads one file to its end, counting bytes and lines; `after_chunk` may stop it.

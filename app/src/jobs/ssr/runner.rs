@@ -129,7 +129,14 @@ struct Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.control.cancel();
-        self.jobs.running().remove(&self.id);
+        let mut running = self.jobs.running();
+        // A later run of the same job (after a takeover) registers its own control: leave it.
+        if running
+            .get(&self.id)
+            .is_some_and(|control| Arc::ptr_eq(control, &self.control))
+        {
+            running.remove(&self.id);
+        }
     }
 }
 
@@ -213,7 +220,8 @@ async fn execute(state: AppState, job: job::Model, _permit: OwnedSemaphorePermit
     let finished = match outcome {
         Ok(report) => finish(&state, &job, Ok(report)).await,
         // Stopped, or taken over after a lost heartbeat: whoever did that owns the status now.
-        Err(AnalysisError::Cancelled) => Ok(()),
+        // A database failure leaves the job running: recovery queues it again.
+        Err(AnalysisError::Cancelled | AnalysisError::Retry) => Ok(()),
         Err(error) => finish(&state, &job, Err(error.to_string())).await,
     };
     if let Err(error) = finished {
@@ -230,7 +238,10 @@ async fn analyse(
     let version = version::Entity::find_by_id(job.version_id)
         .one(&state.db)
         .await
-        .map_err(|error| AnalysisError::Internal(error.to_string()))?
+        .map_err(|error| {
+            tracing::error!(job_id = job.id, %error, "could not load the job's version");
+            AnalysisError::Retry
+        })?
         .ok_or_else(|| AnalysisError::Unreadable("the version no longer exists".into()))?;
     let format = ArchiveFormat::parse(&version.archive_format)
         .ok_or_else(|| AnalysisError::Unreadable("unknown archive format".into()))?;

@@ -310,3 +310,72 @@ fn links_inside_the_archive_are_accepted() {
     assert!(check_link("hard", "a/b.txt", "").is_ok());
     assert!(check_link("hard", "", "").is_err());
 }
+
+#[test]
+fn bombs_hidden_in_entries_that_are_not_files_are_refused() {
+    // A directory entry carrying 16 MiB of zeros: tar would skip it by decompressing it all.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let gzip = flate2::write::GzEncoder::new(file.reopen().unwrap(), flate2::Compression::best());
+    let mut builder = tar::Builder::new(gzip);
+    let mut header = tar::Header::new_gnu();
+    header.set_path("dir/").unwrap();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_size(ZEROS as u64);
+    header.set_cksum();
+    builder.append(&header, &vec![0u8; ZEROS][..]).unwrap();
+    builder.into_inner().unwrap().finish().unwrap();
+    let error = run(&file, ArchiveFormat::TarGz).unwrap_err();
+    assert!(matches!(error, AnalysisError::Bomb(..)), "{error}");
+}
+
+#[test]
+fn long_names_are_read_but_not_without_bound() {
+    let long = format!("src/{}/Main.java", "deep".repeat(40));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let gzip = flate2::write::GzEncoder::new(file.reopen().unwrap(), flate2::Compression::fast());
+    let mut builder = tar::Builder::new(gzip);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(6);
+    header.set_mode(0o644);
+    // Writes a GNU long-name entry first, as GNU tar does for names over 100 bytes.
+    builder
+        .append_data(&mut header, &long, &b"class\n"[..])
+        .unwrap();
+    builder.into_inner().unwrap().finish().unwrap();
+    let report = run(&file, ArchiveFormat::TarGz).unwrap();
+    assert_eq!(report.largest_files[0].path, long);
+
+    // A "name" of a megabyte is refused, not buffered.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let gzip = flate2::write::GzEncoder::new(file.reopen().unwrap(), flate2::Compression::fast());
+    let mut builder = tar::Builder::new(gzip);
+    let mut header = tar::Header::new_gnu();
+    header.set_path("././@LongLink").unwrap();
+    header.set_entry_type(tar::EntryType::GNULongName);
+    header.set_size(1024 * 1024);
+    header.set_cksum();
+    builder
+        .append(&header, &vec![b'a'; 1024 * 1024][..])
+        .unwrap();
+    builder.into_inner().unwrap().finish().unwrap();
+    let error = run(&file, ArchiveFormat::TarGz).unwrap_err();
+    assert!(error.to_string().contains("longer than 64 KiB"), "{error}");
+}
+
+#[test]
+fn a_zip_declaring_too_many_entries_is_refused_before_its_index_is_read() {
+    let names: Vec<String> = (0..11).map(|i| format!("f{i}.txt")).collect();
+    let items: Vec<Item> = names.iter().map(|name| Item::File(name, b"")).collect();
+    let file = zip(&items);
+    let mut handle = File::open(file.path()).unwrap();
+    assert_eq!(zip_declared_entries(&mut handle), Some(11));
+    let limits = AnalysisLimits {
+        max_files: 10,
+        ..AnalysisLimits::default()
+    };
+    let error = run_with(&file, ArchiveFormat::Zip, &limits).unwrap_err();
+    assert!(
+        matches!(error, AnalysisError::TooManyEntries(10)),
+        "{error}"
+    );
+}
