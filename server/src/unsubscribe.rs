@@ -26,7 +26,9 @@ async fn land(State(state): State<AppState>, Path(token): Path<String>) -> Respo
     if token::verify(&state.config.mail.secret, &token).is_none() {
         return invalid(&state);
     }
-    Redirect::to(&format!("/profile?unsubscribe={token}#email-settings")).into_response()
+    // No fragment: browsers skip `autofocus` when the URL targets an element, and focusing
+    // the one-click button scrolls Email Settings into view anyway.
+    Redirect::to(&format!("/profile?unsubscribe={token}")).into_response()
 }
 
 async fn one_click(State(state): State<AppState>, Path(token): Path<String>) -> Response {
