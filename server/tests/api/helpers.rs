@@ -22,6 +22,10 @@ use crate::openapi::OpenApi;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
+/// No request of a test may take longer: a server that never answers fails the test instead of
+/// hanging the run.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
     Sqlite,
@@ -172,7 +176,10 @@ impl TestApp {
         )
         .await;
         Tool {
-            client: Client::new(),
+            client: Client::builder()
+                .timeout(REQUEST_TIMEOUT)
+                .build()
+                .expect("client"),
             base: self.address.clone(),
             key,
             api: Arc::new(OpenApi::new(document)),
@@ -188,6 +195,7 @@ impl TestApp {
             client: Client::builder()
                 .cookie_provider(jar.clone())
                 .redirect(reqwest::redirect::Policy::none())
+                .timeout(REQUEST_TIMEOUT)
                 .build()
                 .expect("client"),
             jar,
