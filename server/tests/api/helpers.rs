@@ -32,25 +32,40 @@ pub enum Backend {
     Postgres,
 }
 
-/// Runs each named `async fn(Backend)` test against both databases.
+/// Runs each named `async fn(Backend)` test against both databases, all on one shared runtime.
+///
+/// One runtime, not one per test: the server keeps process-wide state (Leptos' executor, lazily
+/// built statics) that may hold wakers of the runtime it first ran on. With a runtime per test,
+/// a page request could wait forever on a runtime that had already shut down.
 #[macro_export]
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name($crate::helpers::Backend::Sqlite).await
+                #[test]
+                fn sqlite() {
+                    $crate::helpers::RUNTIME
+                        .block_on(super::$name($crate::helpers::Backend::Sqlite))
                 }
 
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    super::$name($crate::helpers::Backend::Postgres).await
+                #[test]
+                fn postgres() {
+                    $crate::helpers::RUNTIME
+                        .block_on(super::$name($crate::helpers::Backend::Postgres))
                 }
             }
         )*
     };
 }
+
+/// The runtime every test runs on.
+pub static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("test runtime")
+});
 
 /// A database for one test; the SQLite file is removed when this is dropped.
 pub struct TestDatabase {
