@@ -7,6 +7,7 @@
 # SQLite by default; set DATABASE_URL to an empty PostgreSQL database to measure that instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/wrk.sh
 
 DURATION=${1:-10}
 PORT=${BENCH_PORT:-3210}
@@ -30,21 +31,6 @@ start_server() { # $1: failure burst
 stop_server() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
 trap 'stop_server; rm -rf "$DATA"' EXIT
 
-# wrk → "requests_per_second p99_ms status_summary"
-measure() { # name, path, extra wrk args...
-  local name=$1 path=$2; shift 2
-  wrk -t2 -c32 -d"${DURATION}s" --latency "$@" "$BASE$path" >"$OUT/$name.wrk" 2>&1
-  awk -v name="$name" '
-    /Requests\/sec/ { rps = $2 }
-    /^ +99%/ { p99 = $2 }
-    /Non-2xx/ { non2xx = $NF }
-    END {
-      if (p99 ~ /us$/) { sub(/us$/, "", p99); p99 = p99 / 1000 }
-      else if (p99 ~ /ms$/) { sub(/ms$/, "", p99) }
-      else if (p99 ~ /s$/) { sub(/s$/, "", p99); p99 = p99 * 1000 }
-      printf "%s %s %s %s\n", name, rps, p99, (non2xx == "" ? 0 : non2xx)
-    }' "$OUT/$name.wrk"
-}
 
 start_server 1000000000
 # A signed-in user with an API key.

@@ -8,6 +8,7 @@
 # SQLite by default; set DATABASE_URL to an empty PostgreSQL database to measure that instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/wrk.sh
 
 DURATION=${1:-10}
 PORT=${BENCH_PORT:-3211}
@@ -106,21 +107,6 @@ print(mb, os.path.getsize(archive), result["files"], result["lines"], f"{took:.3
 PY
 done
 
-# wrk → "name requests_per_second p99_ms non_2xx"
-measure() { # name, path, extra wrk args...
-  local name=$1 path=$2; shift 2
-  wrk -t2 -c32 -d"${DURATION}s" --latency "$@" "$BASE$path" >"$OUT/$name.wrk" 2>&1
-  awk -v name="$name" '
-    /Requests\/sec/ { rps = $2 }
-    /^ +99%/ { p99 = $2 }
-    /Non-2xx/ { non2xx = $NF }
-    END {
-      if (p99 ~ /us$/) { sub(/us$/, "", p99); p99 = p99 / 1000 }
-      else if (p99 ~ /ms$/) { sub(/ms$/, "", p99) }
-      else if (p99 ~ /s$/) { sub(/s$/, "", p99); p99 = p99 * 1000 }
-      printf "%s %s %s %s\n", name, rps, p99, (non2xx == "" ? 0 : non2xx)
-    }' "$OUT/$name.wrk"
-}
 cat >"$OUT/post_job.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"application":$APP,"version":$VERSION,"type":"analyze"}'

@@ -224,12 +224,7 @@ fn load_secret(settings: &Settings) -> Result<SecretSlice<u8>, StartupError> {
 
 /// `noreply@<host of the public URL>`, or `noreply@localhost` when that host is an address.
 fn default_sender(public_url: &str) -> String {
-    let host = public_url
-        .split_once("://")
-        .map_or(public_url, |(_, rest)| rest)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or_default();
+    let host = app::mail::host_of(public_url);
     if host.contains('.') && host.parse::<std::net::IpAddr>().is_err() {
         format!("noreply@{host}")
     } else {

@@ -16,6 +16,12 @@ use std::path::PathBuf;
 
 use secrecy::SecretSlice;
 
+/// The host of `url` (`https://console.example:8443/x` → `console.example`).
+pub fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', ':']).next().unwrap_or(rest)
+}
+
 /// What mail needs from the server's settings.
 #[derive(Clone, Debug)]
 pub struct MailConfig {
@@ -34,12 +40,10 @@ pub struct MailConfig {
 impl MailConfig {
     /// The host part of the public URL, for `Message-ID`s of our own domain.
     pub fn domain(&self) -> &str {
-        let rest = self
-            .public_url
-            .split_once("://")
-            .map_or(self.public_url.as_str(), |(_, rest)| rest);
-        let host = rest.split(['/', ':']).next().unwrap_or(rest);
-        if host.is_empty() { "localhost" } else { host }
+        match host_of(&self.public_url) {
+            "" => "localhost",
+            host => host,
+        }
     }
 
     /// The unsubscribe link for `user_id`.

@@ -156,8 +156,7 @@ pub async fn create(
         by = principal.id,
         "application created"
     );
-    let names = HashMap::from([(principal.id, principal.user.username.clone())]);
-    Ok(to_view(&row, &names))
+    Ok(to_view(&row, &principal.own_name()))
 }
 
 /// The applications `principal` may see, by name.
@@ -190,9 +189,10 @@ pub async fn details(
     principal: &Principal,
     id: i64,
 ) -> Result<ApplicationDetails, AppError> {
+    // One visibility check for the whole page.
     let application = get(&state.db, principal, id).await?;
-    let versions = upload::list(&state.db, principal, id).await?;
-    let jobs = crate::jobs::ssr::list(&state.db, principal, Some(id)).await?;
+    let versions = upload::versions_of(&state.db, id).await?;
+    let jobs = crate::jobs::ssr::jobs_of(&state.db, id).await?;
     Ok(ApplicationDetails {
         application,
         versions,

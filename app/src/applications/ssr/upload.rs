@@ -24,7 +24,7 @@ use tokio::io::AsyncWriteExt;
 use super::{Name, timestamp, usernames, visible};
 use crate::applications::VersionView;
 use crate::auth::ssr::Principal;
-use crate::db::entity::version;
+use crate::db::entity::{application, version};
 use crate::error::AppError;
 use crate::events::{self, Event, EventKind};
 use crate::state::AppState;
@@ -159,10 +159,11 @@ pub async fn receive(
     application: Option<i64>,
     mut multipart: multer::Multipart<'_>,
 ) -> Result<VersionView, AppError> {
-    if let Some(id) = application {
-        // Refuse before reading what may be a large body.
-        visible(&state.db, principal, id).await?;
-    }
+    // Refuse before reading what may be a large body.
+    let checked = match application {
+        Some(id) => Some(visible(&state.db, principal, id).await?),
+        None => None,
+    };
     let limit = state.config.max_archive_bytes;
     let mut form = UploadForm::default();
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable(limit))? {
@@ -173,24 +174,26 @@ pub async fn receive(
             _ => while field.chunk().await.map_err(unreadable(limit))?.is_some() {},
         }
     }
-    let application = match application {
-        Some(id) => id,
-        None => form
-            .application
-            .as_deref()
-            .and_then(|id| id.trim().parse().ok())
-            .ok_or_else(|| AppError::invalid("application", "Choose an application."))?,
+    let application = match checked {
+        Some(application) => application,
+        None => {
+            let id = form
+                .application
+                .as_deref()
+                .and_then(|id| id.trim().parse().ok())
+                .ok_or_else(|| AppError::invalid("application", "Choose an application."))?;
+            visible(&state.db, principal, id).await?
+        }
     };
-    store(state, principal, application, form).await
+    store(state, principal, &application, form).await
 }
 
 async fn store(
     state: &AppState,
     principal: &Principal,
-    application: i64,
+    application: &application::Model,
     form: UploadForm,
 ) -> Result<VersionView, AppError> {
-    let application = visible(&state.db, principal, application).await?;
     let name = Name::parse(form.name.as_deref().unwrap_or_default(), "name")?;
     let archive = form.archive.ok_or_else(|| {
         AppError::invalid("archive", "Choose a .zip or .tar.gz archive to upload.")
@@ -244,8 +247,7 @@ async fn store(
         bytes = archive.bytes,
         "version created"
     );
-    let names = std::collections::HashMap::from([(principal.id, principal.user.username.clone())]);
-    Ok(to_view(&row, &names))
+    Ok(to_view(&row, &principal.own_name()))
 }
 
 /// Streams the `archive` field to a temporary file, hashing and counting it. `None` when no file
@@ -376,6 +378,14 @@ pub async fn list(
     application: i64,
 ) -> Result<Vec<VersionView>, AppError> {
     visible(db, principal, application).await?;
+    versions_of(db, application).await
+}
+
+/// The versions of application `id`, newest first, for a caller already allowed to see it.
+pub(crate) async fn versions_of(
+    db: &impl ConnectionTrait,
+    application: i64,
+) -> Result<Vec<VersionView>, AppError> {
     let rows = version::Entity::find()
         .filter(version::Column::ApplicationId.eq(application))
         .order_by_desc(version::Column::Id)

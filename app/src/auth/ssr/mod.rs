@@ -34,6 +34,11 @@ impl Principal {
     pub fn is_admin(&self) -> bool {
         self.user.role == Role::Admin
     }
+
+    /// Their id → username: the names a view needs for something they just made.
+    pub fn own_name(&self) -> std::collections::HashMap<i64, String> {
+        std::collections::HashMap::from([(self.id, self.user.username.clone())])
+    }
 }
 
 impl From<&user::Model> for Principal {

@@ -97,8 +97,7 @@ pub async fn start(
         ));
     };
     state.jobs.wake();
-    let names = HashMap::from([(principal.id, principal.user.username.clone())]);
-    Ok(to_view(&row, &names))
+    Ok(to_view(&row, &principal.own_name()))
 }
 
 /// The row to queue for `new`: empty unless `principal` may see the application and the version
@@ -186,13 +185,14 @@ pub async fn list(
     principal: &Principal,
     application: Option<i64>,
 ) -> Result<Vec<JobView>, AppError> {
+    if let Some(application) = application {
+        visible(db, principal, application).await?;
+        return jobs_of(db, application).await;
+    }
     let mut query = job::Entity::find()
         .order_by_desc(job::Column::Id)
         .limit(LIST_LIMIT);
-    if let Some(application) = application {
-        visible(db, principal, application).await?;
-        query = query.filter(job::Column::ApplicationId.eq(application));
-    } else if !principal.is_admin() {
+    if !principal.is_admin() {
         query = query.filter(
             job::Column::ApplicationId.in_subquery(
                 Query::select()
@@ -203,6 +203,25 @@ pub async fn list(
             ),
         );
     }
+    views(db, query).await
+}
+
+/// The jobs of application `id`, newest first, for a caller already allowed to see it.
+pub(crate) async fn jobs_of(
+    db: &impl ConnectionTrait,
+    application: i64,
+) -> Result<Vec<JobView>, AppError> {
+    let query = job::Entity::find()
+        .filter(job::Column::ApplicationId.eq(application))
+        .order_by_desc(job::Column::Id)
+        .limit(LIST_LIMIT);
+    views(db, query).await
+}
+
+async fn views(
+    db: &impl ConnectionTrait,
+    query: sea_orm::Select<job::Entity>,
+) -> Result<Vec<JobView>, AppError> {
     let rows = query.all(db).await?;
     let names = usernames(db, rows.iter().flat_map(people)).await?;
     Ok(rows.iter().map(|row| to_view(row, &names)).collect())

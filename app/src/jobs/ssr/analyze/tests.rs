@@ -13,27 +13,37 @@ enum Item<'a> {
 }
 
 fn tar_gz(items: &[Item]) -> tempfile::NamedTempFile {
+    tar_gz_built(flate2::Compression::best(), |builder| {
+        for item in items {
+            let mut header = tar::Header::new_gnu();
+            let (name, data, kind) = match item {
+                Item::File(name, data) => (*name, *data, tar::EntryType::Regular),
+                Item::Symlink(name, target) => {
+                    header.set_link_name(target).unwrap();
+                    (*name, &b""[..], tar::EntryType::Symlink)
+                }
+            };
+            // Written by hand: the tar builder rightly refuses `..` and absolute names.
+            let bytes = name.as_bytes();
+            header.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
+            header.set_entry_type(kind);
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append(&header, data).unwrap();
+        }
+    })
+}
+
+/// A .tar.gz written by `build` (for headers no well-behaved tool writes).
+fn tar_gz_built(
+    level: flate2::Compression,
+    build: impl FnOnce(&mut tar::Builder<flate2::write::GzEncoder<std::fs::File>>),
+) -> tempfile::NamedTempFile {
     let file = tempfile::NamedTempFile::new().unwrap();
-    let gzip = flate2::write::GzEncoder::new(file.reopen().unwrap(), flate2::Compression::best());
-    let mut builder = tar::Builder::new(gzip);
-    for item in items {
-        let mut header = tar::Header::new_gnu();
-        let (name, data, kind) = match item {
-            Item::File(name, data) => (*name, *data, tar::EntryType::Regular),
-            Item::Symlink(name, target) => {
-                header.set_link_name(target).unwrap();
-                (*name, &b""[..], tar::EntryType::Symlink)
-            }
-        };
-        // Written by hand: the tar builder rightly refuses `..` and absolute names.
-        let bytes = name.as_bytes();
-        header.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
-        header.set_entry_type(kind);
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder.append(&header, data).unwrap();
-    }
+    let mut builder =
+        tar::Builder::new(flate2::write::GzEncoder::new(file.reopen().unwrap(), level));
+    build(&mut builder);
     builder.into_inner().unwrap().finish().unwrap();
     file
 }
@@ -314,16 +324,14 @@ fn links_inside_the_archive_are_accepted() {
 #[test]
 fn bombs_hidden_in_entries_that_are_not_files_are_refused() {
     // A directory entry carrying 16 MiB of zeros: tar would skip it by decompressing it all.
-    let file = tempfile::NamedTempFile::new().unwrap();
-    let gzip = flate2::write::GzEncoder::new(file.reopen().unwrap(), flate2::Compression::best());
-    let mut builder = tar::Builder::new(gzip);
-    let mut header = tar::Header::new_gnu();
-    header.set_path("dir/").unwrap();
-    header.set_entry_type(tar::EntryType::Directory);
-    header.set_size(ZEROS as u64);
-    header.set_cksum();
-    builder.append(&header, &vec![0u8; ZEROS][..]).unwrap();
-    builder.into_inner().unwrap().finish().unwrap();
+    let file = tar_gz_built(flate2::Compression::best(), |builder| {
+        let mut header = tar::Header::new_gnu();
+        header.set_path("dir/").unwrap();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_size(ZEROS as u64);
+        header.set_cksum();
+        builder.append(&header, &vec![0u8; ZEROS][..]).unwrap();
+    });
     let error = run(&file, ArchiveFormat::TarGz).unwrap_err();
     assert!(matches!(error, AnalysisError::Bomb(..)), "{error}");
 }
@@ -331,33 +339,29 @@ fn bombs_hidden_in_entries_that_are_not_files_are_refused() {
 #[test]
 fn long_names_are_read_but_not_without_bound() {
     let long = format!("src/{}/Main.java", "deep".repeat(40));
-    let file = tempfile::NamedTempFile::new().unwrap();
-    let gzip = flate2::write::GzEncoder::new(file.reopen().unwrap(), flate2::Compression::fast());
-    let mut builder = tar::Builder::new(gzip);
-    let mut header = tar::Header::new_gnu();
-    header.set_size(6);
-    header.set_mode(0o644);
-    // Writes a GNU long-name entry first, as GNU tar does for names over 100 bytes.
-    builder
-        .append_data(&mut header, &long, &b"class\n"[..])
-        .unwrap();
-    builder.into_inner().unwrap().finish().unwrap();
+    let file = tar_gz_built(flate2::Compression::fast(), |builder| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(6);
+        header.set_mode(0o644);
+        // Writes a GNU long-name entry first, as GNU tar does for names over 100 bytes.
+        builder
+            .append_data(&mut header, &long, &b"class\n"[..])
+            .unwrap();
+    });
     let report = run(&file, ArchiveFormat::TarGz).unwrap();
     assert_eq!(report.largest_files[0].path, long);
 
     // A "name" of a megabyte is refused, not buffered.
-    let file = tempfile::NamedTempFile::new().unwrap();
-    let gzip = flate2::write::GzEncoder::new(file.reopen().unwrap(), flate2::Compression::fast());
-    let mut builder = tar::Builder::new(gzip);
-    let mut header = tar::Header::new_gnu();
-    header.set_path("././@LongLink").unwrap();
-    header.set_entry_type(tar::EntryType::GNULongName);
-    header.set_size(1024 * 1024);
-    header.set_cksum();
-    builder
-        .append(&header, &vec![b'a'; 1024 * 1024][..])
-        .unwrap();
-    builder.into_inner().unwrap().finish().unwrap();
+    let file = tar_gz_built(flate2::Compression::fast(), |builder| {
+        let mut header = tar::Header::new_gnu();
+        header.set_path("././@LongLink").unwrap();
+        header.set_entry_type(tar::EntryType::GNULongName);
+        header.set_size(1024 * 1024);
+        header.set_cksum();
+        builder
+            .append(&header, &vec![b'a'; 1024 * 1024][..])
+            .unwrap();
+    });
     let error = run(&file, ArchiveFormat::TarGz).unwrap_err();
     assert!(error.to_string().contains("longer than 64 KiB"), "{error}");
 }
