@@ -53,5 +53,12 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 if [ "${1:-}" = "test" ]; then
-  apt_install chromium postgresql wrk curl python3
+  apt_install chromium postgresql wrk curl python3 python3-venv openssl
+  # The SMTP sink the tests deliver to (scripts/smtp_sink.py).
+  AIOSMTPD_VERSION=1.4.6
+  if ! .venv/bin/python -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+    say "installing aiosmtpd $AIOSMTPD_VERSION into .venv"
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+  fi
 fi

@@ -48,6 +48,9 @@ pub enum AppError {
     /// Something failed on the server; the cause is in the server log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// The mail server refused or could not be reached; the message says why in plain words.
+    #[error("{0}")]
+    MailServer(String),
     /// The request never completed (network failure, undecodable answer).
     #[error("The server could not be reached: {0}")]
     Transport(String),
@@ -76,6 +79,7 @@ impl AppError {
             Self::TooLarge { .. } => "payload_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Internal => "internal_error",
+            Self::MailServer(_) => "mail_server_error",
             Self::Transport(_) => "transport_error",
         }
     }
@@ -91,7 +95,7 @@ impl AppError {
             Self::TooLarge { .. } => 413,
             Self::TooManyRequests { .. } => 429,
             Self::Internal => 500,
-            Self::Transport(_) => 502,
+            Self::MailServer(_) | Self::Transport(_) => 502,
         }
     }
 

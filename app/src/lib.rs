@@ -4,6 +4,7 @@
 // Deeply nested `view!` types (the jobs list) exceed the default of 128 in debug builds.
 #![recursion_limit = "256"]
 
+pub mod admin;
 pub mod applications;
 pub mod auth;
 #[cfg(feature = "ssr")]
@@ -29,6 +30,7 @@ use leptos_router::{
     components::{A, Route, Router, Routes},
 };
 
+use crate::admin::AdminPage;
 use crate::applications::{ApplicationPage, ApplicationsPage};
 
 use crate::auth::{Auth, SignInPage, with_user};
@@ -85,6 +87,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
                 <Route path=StaticSegment("signin") view=SignInPage ssr=SsrMode::Async />
                 <Route path=StaticSegment("profile") view=ProfilePage ssr=SsrMode::Async />
+                <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async />
                 <Route path=StaticSegment("applications") view=ApplicationsPage ssr=SsrMode::Async />
                 <Route
                     path=(StaticSegment("applications"), ParamSegment("id"))

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::auth::{Auth, SignOut};
+use crate::auth::{Auth, Role, SignOut};
 use crate::ui::{hydrated_signal, reload_at};
 
 #[component]
@@ -23,7 +23,10 @@ pub fn TopBar(product_name: String) -> impl IntoView {
             </nav>
             <Suspense>
                 {move || Suspend::new(async move {
-                    auth.user.await.ok().flatten().map(|user| view! { <UserMenu username=user.username /> })
+                    auth.user.await.ok().flatten().map(|user| {
+                        let admin = user.role == Role::Admin;
+                        view! { <UserMenu username=user.username admin /> }
+                    })
                 })}
             </Suspense>
         </header>
@@ -33,7 +36,7 @@ pub fn TopBar(product_name: String) -> impl IntoView {
 /// The login name; opens a menu with Profile and Sign out. A `<details>` disclosure, so it works
 /// with the keyboard (Enter/Space) and without JavaScript; as an island it also closes on Escape.
 #[island]
-fn UserMenu(username: String) -> impl IntoView {
+fn UserMenu(username: String, admin: bool) -> impl IntoView {
     let ready = hydrated_signal();
     let sign_out = ServerAction::<SignOut>::new();
     Effect::new(move || {
@@ -78,6 +81,11 @@ fn UserMenu(username: String) -> impl IntoView {
                 <a href="/profile" class=item>
                     "Profile"
                 </a>
+                {admin.then(|| view! {
+                    <a href="/admin" class=item>
+                        "Administration"
+                    </a>
+                })}
                 <ActionForm action=sign_out>
                     <button type="submit" class=item>
                         "Sign out"

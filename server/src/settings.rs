@@ -16,6 +16,9 @@
 //! | `CONSOLE_SECRET` | none; a random one is kept in `<data dir>/secret.key` (signs unsubscribe links) |
 //! | `CONSOLE_MAIL_FROM` | `noreply@<public host>` |
 //! | `CONSOLE_MAIL_MAX_ATTEMPTS` | 8 deliveries before a mail is marked failed |
+//! | `CONSOLE_MAIL_LEASE_SECONDS` | 120: how long a mail claimed by an instance that died waits before another sends it |
+//! | `CONSOLE_SMTP_HOST`, `_PORT`, `_SECURITY`, `_USERNAME`, `_PASSWORD` | none: preset the mail server (stored at the first start; the admin page changes it afterwards). Security is `none`, `starttls` (default) or `tls` |
+//! | `CONSOLE_SMTP_CA_FILE` | none; PEM certificates to trust for the mail server besides the system's |
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -45,6 +48,19 @@ pub struct Settings {
     pub secret: Option<SecretString>,
     pub mail_from: Option<String>,
     pub mail_max_attempts: i32,
+    pub mail_lease: std::time::Duration,
+    /// The mail server preset (`CONSOLE_SMTP_*`), stored at the first start.
+    pub smtp: Option<SmtpPreset>,
+    pub smtp_ca_file: Option<PathBuf>,
+}
+
+/// `CONSOLE_SMTP_*`, as given.
+pub struct SmtpPreset {
+    pub host: String,
+    pub port: Option<String>,
+    pub security: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
 }
 
 /// 50 MB.
@@ -52,6 +68,9 @@ pub const DEFAULT_MAX_ARCHIVE_BYTES: u64 = 50 * 1024 * 1024;
 
 /// 5 s, 10 s, … 640 s apart: about 21 minutes of trying.
 pub const DEFAULT_MAIL_MAX_ATTEMPTS: i32 = 8;
+
+/// Longer than a batch of mail takes to send even when the mail server is slow.
+pub const DEFAULT_MAIL_LEASE_SECONDS: u64 = 120;
 
 const MB: u64 = 1024 * 1024;
 
@@ -94,6 +113,17 @@ impl Settings {
             mail_from: var("CONSOLE_MAIL_FROM"),
             mail_max_attempts: number("CONSOLE_MAIL_MAX_ATTEMPTS")?
                 .unwrap_or(DEFAULT_MAIL_MAX_ATTEMPTS),
+            mail_lease: std::time::Duration::from_secs(
+                number("CONSOLE_MAIL_LEASE_SECONDS")?.unwrap_or(DEFAULT_MAIL_LEASE_SECONDS),
+            ),
+            smtp: var("CONSOLE_SMTP_HOST").map(|host| SmtpPreset {
+                host,
+                port: var("CONSOLE_SMTP_PORT"),
+                security: var("CONSOLE_SMTP_SECURITY"),
+                username: var("CONSOLE_SMTP_USERNAME"),
+                password: var("CONSOLE_SMTP_PASSWORD").map(SecretString::from),
+            }),
+            smtp_ca_file: var("CONSOLE_SMTP_CA_FILE").map(PathBuf::from),
         })
     }
 

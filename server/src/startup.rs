@@ -94,8 +94,24 @@ impl Application {
             public_url,
             spool_dir: settings.data_dir.join("mail"),
             max_attempts: settings.mail_max_attempts.max(1),
+            lease: settings.mail_lease,
+            extra_root_certificates: settings
+                .smtp_ca_file
+                .as_ref()
+                .map(|path| {
+                    std::fs::read(path).map_err(|error| {
+                        StartupError::Config(format!(
+                            "CONSOLE_SMTP_CA_FILE {}: {error}",
+                            path.display()
+                        ))
+                    })
+                })
+                .transpose()?,
         };
         std::fs::create_dir_all(&mail.spool_dir)?;
+        if let Some(preset) = &settings.smtp {
+            preset_mail_server(&db, &mail, preset).await?;
+        }
         let state = AppState {
             leptos_options: settings.leptos.clone(),
             db,
@@ -220,6 +236,40 @@ fn load_secret(settings: &Settings) -> Result<SecretSlice<u8>, StartupError> {
         Err(error) => return Err(error.into()),
     }
     Ok(secret.to_vec().into())
+}
+
+/// Stores the `CONSOLE_SMTP_*` mail server unless an administrator already configured one.
+async fn preset_mail_server(
+    db: &sea_orm::DatabaseConnection,
+    mail: &MailConfig,
+    preset: &crate::settings::SmtpPreset,
+) -> Result<(), StartupError> {
+    use app::mail::server::{Password, Submitted};
+    let submitted = Submitted {
+        host: preset.host.clone(),
+        port: preset.port.clone().unwrap_or_default(),
+        security: preset.security.clone().unwrap_or_else(|| "starttls".into()),
+        username: preset.username.clone().unwrap_or_default(),
+        password: preset
+            .password
+            .clone()
+            .map_or(Password::Keep, Password::Replace),
+        sender: String::new(),
+        public_url: String::new(),
+    };
+    let stored = app::mail::server::preset(db, &mail.secret, submitted)
+        .await
+        .map_err(|error| match error.field() {
+            Some(field) => StartupError::Config(format!(
+                "CONSOLE_SMTP_{}: {error}",
+                field.to_ascii_uppercase()
+            )),
+            None => StartupError::Config(format!("mail server preset: {error}")),
+        })?;
+    if stored {
+        tracing::info!(host = %preset.host, "mail server preset from the environment");
+    }
+    Ok(())
 }
 
 /// `noreply@<host of the public URL>`, or `noreply@localhost` when that host is an address.

@@ -1,27 +1,55 @@
-//! The delivery worker: claims due mail from the outbox and hands it to the transport — a file
-//! per mail (`.eml` under the data directory) while no mail server is configured.
+//! The delivery worker: claims due mail from the outbox and hands it to the transport the
+//! current settings call for ([`server::Transport`]), a few at a time over pooled connections.
+//! Also the administrator's test mail, sent through the same transport.
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use lettre::Message;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::{MailConfig, outbox};
-use crate::db::entity::outbox as row;
+use super::server::{self, Transport};
+use super::{Addressing, MailConfig, outbox};
+use crate::db::entity::{mail_server, outbox as row};
+use crate::error::AppError;
 use crate::state::AppState;
 
 /// How often an idle worker looks for due mail.
 const POLL: Duration = Duration::from_secs(1);
-/// Mails claimed at once.
-const BATCH: u64 = 50;
-/// A claimed mail is this worker's to deliver for this long.
-const LEASE: Duration = Duration::from_secs(120);
+/// Mails claimed at once: small enough to be sent well within the lease even when the server
+/// is slow ([`server::TIMEOUT`] each, [`server::CONNECTIONS`] at a time).
+const BATCH: u64 = 20;
+
+/// The transport for the settings it was built from; rebuilt when they change.
+pub struct Current {
+    settings: Option<mail_server::Model>,
+    addressing: Addressing,
+    transport: Result<Transport, String>,
+}
+
+impl Current {
+    fn new(config: &MailConfig, settings: Option<mail_server::Model>) -> Self {
+        Self {
+            addressing: config.addressing(settings.as_ref()),
+            transport: Transport::new(config, settings.as_ref()),
+            settings,
+        }
+    }
+
+    async fn send(&self, message: Result<Message, String>) -> Result<String, String> {
+        match &self.transport {
+            Ok(transport) => transport.send(message?).await,
+            Err(error) => Err(error.clone()),
+        }
+    }
+}
 
 /// Delivers mail until dropped.
 pub async fn run(state: AppState) {
+    let mut current = None;
     loop {
-        match deliver_due(&state).await {
+        match deliver_due(&state, &mut current).await {
             Ok(0) => tokio::time::sleep(POLL).await,
             Ok(_) => {}
             Err(error) => {
@@ -32,57 +60,108 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// One round: claims due mail and tries each once. Returns how many were tried.
-pub async fn deliver_due(state: &AppState) -> Result<usize, crate::error::AppError> {
-    let batch = outbox::claim(&state.db, BATCH, LEASE).await?;
+/// One round: claims due mail and tries each once, [`server::CONNECTIONS`] at a time, with the
+/// settings as they are now. Returns how many were tried.
+pub async fn deliver_due(
+    state: &AppState,
+    current: &mut Option<Current>,
+) -> Result<usize, AppError> {
     let config = &state.config.mail;
-    for mail in &batch {
-        let outcome = send(config, mail).await;
-        if let Err(error) = &outcome {
-            tracing::warn!(mail_id = mail.id, attempt = mail.attempts, %error, "mail not delivered");
-        }
-        outbox::record(&state.db, mail, outcome, config.max_attempts).await?;
+    let batch = outbox::claim(&state.db, BATCH, config.lease).await?;
+    if batch.is_empty() {
+        return Ok(0);
     }
-    Ok(batch.len())
+    let settings = server::load(&state.db).await?;
+    if current
+        .as_ref()
+        .is_none_or(|current| current.settings != settings)
+    {
+        *current = Some(Current::new(config, settings));
+    }
+    let Some(current) = current.as_ref() else {
+        return Err(AppError::Internal);
+    };
+    let tried = batch.len();
+    // Owned mails: a stream of borrowed ones trips the compiler's higher-ranked lifetime check
+    // when the worker is spawned.
+    let recorded: Vec<Result<(), AppError>> = futures_util::stream::iter(batch)
+        .map(|mail| async move {
+            let outcome = current
+                .send(build(&current.addressing, &mail))
+                .await
+                .map(|_| ());
+            if let Err(error) = &outcome {
+                tracing::warn!(mail_id = mail.id, attempt = mail.attempts, %error, "mail not delivered");
+            }
+            outbox::record(&state.db, &mail, outcome, config.max_attempts).await
+        })
+        .buffer_unordered(server::CONNECTIONS as usize)
+        .collect()
+        .await;
+    recorded.into_iter().collect::<Result<(), _>>()?;
+    Ok(tried)
 }
 
-async fn send(config: &MailConfig, mail: &row::Model) -> Result<(), String> {
-    let message = build(config, mail)?;
-    AsyncFileTransport::<Tokio1Executor>::new(&config.spool_dir)
-        .send(message)
-        .await
-        .map(|_| ())
-        .map_err(|error| {
-            format!(
-                "could not write the mail to {}: {error}",
-                config.spool_dir.display()
-            )
-        })
+/// Sends a test mail to `to` with the saved settings, at once (not through the outbox), and
+/// says where it went — or, in plain words, why it did not.
+pub async fn send_test(state: &AppState, to: &str, admin: &str) -> Result<String, AppError> {
+    let config = &state.config.mail;
+    let current = Current::new(config, server::load(&state.db).await?);
+    let product = &state.config.product_name;
+    let text = format!(
+        "This is a test mail from {product}, sent by {admin} from the Mail server settings.\n\
+         If you can read it, notification mail reaches {to}.\n"
+    );
+    let message = message(&current.addressing, to).and_then(|builder| {
+        builder
+            .subject(format!("{product}: test mail"))
+            .message_id(Some(format!(
+                "<test-{}@{}>",
+                chrono::Utc::now().timestamp_micros(),
+                current.addressing.domain()
+            )))
+            .body(text)
+            .map_err(|error| format!("The mail could not be built: {error}"))
+    });
+    match (current.send(message).await, &current.transport) {
+        (Ok(file), Ok(Transport::Files(_))) => Ok(format!(
+            "No mail server is configured, so the test mail was written to {}.",
+            config.spool_dir.join(file).display()
+        )),
+        (Ok(server), _) => Ok(format!("Test mail sent to {to} through {server}.")),
+        (Err(error), _) => Err(AppError::MailServer(error)),
+    }
+}
+
+/// A message from the configured sender to `to`.
+fn message(addressing: &Addressing, to: &str) -> Result<lettre::message::MessageBuilder, String> {
+    let from: Mailbox = addressing
+        .sender
+        .parse()
+        .map_err(|error| format!("The sender address is not valid: {error}"))?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|error| format!("The recipient address is not valid: {error}"))?;
+    Ok(Message::builder().from(from).to(to))
 }
 
 /// The MIME message: multipart/alternative text + HTML, our own `Message-ID` (the same on every
 /// attempt, so a rare duplicate can be recognised), and RFC 8058 one-click unsubscribe headers.
-pub fn build(config: &MailConfig, mail: &row::Model) -> Result<Message, String> {
-    let from: Mailbox = config
-        .sender
-        .parse()
-        .map_err(|error| format!("the sender address is not valid: {error}"))?;
-    let to: Mailbox = mail
-        .to_address
-        .parse()
-        .map_err(|error| format!("the recipient address is not valid: {error}"))?;
-    Message::builder()
-        .from(from)
-        .to(to)
+pub fn build(addressing: &Addressing, mail: &row::Model) -> Result<Message, String> {
+    message(addressing, &mail.to_address)?
         .subject(mail.subject.clone())
-        .message_id(Some(format!("<outbox-{}@{}>", mail.id, config.domain())))
+        .message_id(Some(format!(
+            "<outbox-{}@{}>",
+            mail.id,
+            addressing.domain()
+        )))
         .header(ListUnsubscribe(format!("<{}>", mail.unsubscribe_url)))
         .header(ListUnsubscribePost)
         .multipart(MultiPart::alternative_plain_html(
             mail.text_body.clone(),
             mail.html_body.clone(),
         ))
-        .map_err(|error| format!("the mail could not be built: {error}"))
+        .map_err(|error| format!("The mail could not be built: {error}"))
 }
 
 /// `List-Unsubscribe: <https://…/unsubscribe/…>` (RFC 2369).

@@ -85,6 +85,9 @@ pub async fn enqueue(
         .find(|user| Some(user.id) == event.actor_id)
         .map(|user| user.username.clone())
         .unwrap_or_default();
+    let addressing = config
+        .mail
+        .addressing(super::server::load(txn).await?.as_ref());
     let now = Utc::now();
     let notice = Notice {
         kind: event.kind,
@@ -96,10 +99,10 @@ pub async fn enqueue(
         at: now,
     };
     for recipient in &recipients {
-        let unsubscribe_url = config.mail.unsubscribe_url(recipient.id);
+        let unsubscribe_url = config.mail.unsubscribe_url(&addressing, recipient.id);
         let mail = compose(
             &config.product_name,
-            &config.mail.public_url,
+            &addressing.public_url,
             &notice,
             &unsubscribe_url,
         );
@@ -198,6 +201,22 @@ pub async fn record(
     };
     update.exec(db).await?;
     Ok(())
+}
+
+/// Makes undelivered mail due now: one waiting or failed mail, which gets its attempts back (an
+/// administrator's Retry), or every waiting one (new mail server settings). Returns how many.
+pub async fn retry_now(db: &impl ConnectionTrait, id: Option<i64>) -> Result<u64, AppError> {
+    let update = outbox::Entity::update_many()
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(Utc::now()))
+        .col_expr(outbox::Column::Status, Expr::value(PENDING));
+    let update = match id {
+        Some(id) => update
+            .col_expr(outbox::Column::Attempts, Expr::value(0))
+            .filter(outbox::Column::Id.eq(id))
+            .filter(outbox::Column::Status.is_in([PENDING, FAILED])),
+        None => update.filter(outbox::Column::Status.eq(PENDING)),
+    };
+    Ok(update.exec(db).await?.rows_affected)
 }
 
 #[cfg(test)]

@@ -35,6 +35,16 @@ pub async fn update_email_settings(
     Ok(saved)
 }
 
+/// Whether notification mail leaves the server (an administrator configured a mail server).
+#[server(endpoint = "mail_delivery_configured")]
+pub async fn mail_delivery_configured() -> Result<bool, AppError> {
+    crate::auth::ssr::require_user_id().await?;
+    let state = crate::state::app_state()?;
+    Ok(crate::mail::server::configured(
+        crate::mail::server::load(&state.db).await?.as_ref(),
+    ))
+}
+
 #[component]
 pub fn EmailSettingsPanel(user: UserView) -> impl IntoView {
     let update = ServerAction::<UpdateEmailSettings>::new();
@@ -57,7 +67,18 @@ pub fn EmailSettingsPanel(user: UserView) -> impl IntoView {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
     });
 
+    let configured = Resource::new_blocking(|| (), |()| mail_delivery_configured());
+
     view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                (configured.await == Ok(false)).then(|| view! {
+                    <p class="mb-4 rounded bg-slate-100 p-3 text-sm text-slate-700" data-testid="mail-not-configured">
+                        "The administrator has not set up a mail server yet, so notification mail is not sent for now. Your settings are kept for when it is."
+                    </p>
+                })
+            })}
+        </Suspense>
         {unsubscribe.map(|token| view! {
             <div class="mb-4 rounded border border-amber-300 bg-amber-50 p-4" data-testid="unsubscribe">
                 <p class="text-sm text-amber-900">

@@ -146,6 +146,11 @@ impl TestApp {
             secret: Some("a-secret-shared-by-the-test-instances".to_owned().into()),
             mail_from: None,
             mail_max_attempts: server::settings::DEFAULT_MAIL_MAX_ATTEMPTS,
+            mail_lease: std::time::Duration::from_secs(
+                server::settings::DEFAULT_MAIL_LEASE_SECONDS,
+            ),
+            smtp: None,
+            smtp_ca_file: None,
         };
         tweak(&mut settings);
         let application = Application::build(settings)

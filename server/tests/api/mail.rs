@@ -2,7 +2,6 @@
 //! written as `.eml` under the data directory, with a signed unsubscribe link that lands on the
 //! profile and turns notifications off in one click.
 
-use std::path::Path;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -10,43 +9,19 @@ use reqwest::header::LOCATION;
 
 use crate::helpers::{Backend, TestApp, TestDatabase, Tool};
 use crate::on_both_databases;
+use crate::smtp::{Mailbox, header};
 
 on_both_databases!(
     events_become_mail_for_users_who_want_it,
     unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off,
 );
 
-/// The `.eml` files written so far.
-fn mails(database: &TestDatabase) -> Vec<String> {
-    let dir = database.data_dir.join("mail");
-    let mut found: Vec<String> = std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(|entry| entry.ok())
-                .filter(|entry| entry.path().extension().is_some_and(|e| e == "eml"))
-                .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found
+/// Where the server writes mail while no mail server is configured.
+fn spool(database: &TestDatabase) -> Mailbox {
+    Mailbox(database.data_dir.join("mail"))
 }
 
-async fn wait_for_mails(database: &TestDatabase, count: usize) -> Vec<String> {
-    for _ in 0..100 {
-        let found = mails(database);
-        if found.len() >= count {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "expected {count} mails in {}",
-        Path::new(&database.data_dir).display()
-    );
-}
-
-async fn opt_in(tool: &Tool, email: &str) {
+pub async fn opt_in(tool: &Tool, email: &str) {
     let response = tool
         .browser
         .server_fn(
@@ -57,15 +32,6 @@ async fn opt_in(tool: &Tool, email: &str) {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
-    mail.lines()
-        .find(|line| {
-            line.to_ascii_lowercase()
-                .starts_with(&format!("{}:", name.to_ascii_lowercase()))
-        })
-        .map(|line| line[name.len() + 1..].trim())
-}
-
 async fn events_become_mail_for_users_who_want_it(backend: Backend) {
     let (database, app) = TestApp::on(backend).await;
     let owner = app.tool("owner", "user").await;
@@ -73,7 +39,7 @@ async fn events_become_mail_for_users_who_want_it(backend: Backend) {
     opt_in(&owner, "owner@example.com").await;
 
     owner.create_application("MEUDON").await;
-    let found = wait_for_mails(&database, 1).await;
+    let found = spool(&database).wait_for(1).await;
     let mail = &found[0];
     assert_eq!(header(mail, "To"), Some("owner@example.com"));
     assert_eq!(
@@ -102,7 +68,7 @@ async fn events_become_mail_for_users_who_want_it(backend: Backend) {
     // Without an address (or opted out), nothing is written.
     silent.create_application("Quiet").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(mails(&database).len(), 1);
+    assert_eq!(spool(&database).mails().len(), 1);
 }
 
 async fn unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off(backend: Backend) {
@@ -110,7 +76,7 @@ async fn unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off(backend: 
     let owner = app.tool("owner", "user").await;
     opt_in(&owner, "owner@example.com").await;
     owner.create_application("First").await;
-    let mail = wait_for_mails(&database, 1).await.remove(0);
+    let mail = spool(&database).wait_for(1).await.remove(0);
     let link = header(&mail, "List-Unsubscribe")
         .unwrap()
         .trim_matches(['<', '>'])
@@ -161,5 +127,5 @@ async fn unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off(backend: 
     // The next event sends nothing.
     owner.create_application("Second").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(mails(&database).len(), 1);
+    assert_eq!(spool(&database).mails().len(), 1);
 }

@@ -10,10 +10,12 @@
 mod archives;
 mod helpers;
 mod openapi;
+mod smtp;
 
 mod accounts;
 mod api_keys;
 mod applications;
 mod jobs;
 mod mail;
+mod mail_server;
 mod profile;

@@ -5,6 +5,7 @@ pub mod api_key_event;
 pub mod application;
 pub mod event;
 pub mod job;
+pub mod mail_server;
 pub mod outbox;
 pub mod session;
 pub mod user;

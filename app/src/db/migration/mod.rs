@@ -4,6 +4,7 @@ mod m0001_accounts;
 mod m0002_api_keys;
 mod m0003_work;
 mod m0004_outbox;
+mod m0005_mail_server;
 
 use sea_orm_migration::prelude::*;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_api_keys::Migration),
             Box::new(m0003_work::Migration),
             Box::new(m0004_outbox::Migration),
+            Box::new(m0005_mail_server::Migration),
         ]
     }
 }

@@ -1,0 +1,306 @@
+//! The mail server settings form and "Send test email".
+//!
+//! Storage, validation and the SMTP transport are in [`crate::mail::server`]. The password is
+//! write-only: the form says whether one is saved, never what it is.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::ui::{
+    ErrorText, SuccessText, input_class, primary_button_class, secondary_button_class,
+};
+
+/// How the connection to the mail server is protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Security {
+    /// Plain SMTP (a password only to localhost).
+    None,
+    /// Plain connection upgraded with STARTTLS, which is required.
+    #[default]
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+impl Security {
+    pub const ALL: [Self; 3] = [Self::StartTls, Self::Tls, Self::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::StartTls => "starttls",
+            Self::Tls => "tls",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|security| security.as_str().eq_ignore_ascii_case(value))
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "None (plain SMTP)",
+            Self::StartTls => "STARTTLS",
+            Self::Tls => "TLS (SMTPS)",
+        }
+    }
+
+    /// The port mail servers usually listen on for this kind of connection.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::None => 25,
+            Self::StartTls => 587,
+            Self::Tls => 465,
+        }
+    }
+}
+
+/// The settings as the form shows them (without the password).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailServerView {
+    /// Empty when no mail server is configured.
+    pub host: String,
+    pub port: Option<u16>,
+    pub security: Security,
+    pub username: String,
+    pub has_password: bool,
+    pub sender: String,
+    pub public_url: String,
+    /// Used when `sender` / `public_url` are empty.
+    pub default_sender: String,
+    pub default_public_url: String,
+    /// Where mail is written while no mail server is configured.
+    pub spool_dir: String,
+}
+
+const SAVED_FLAG: &str = "mail_server";
+const TESTED_FLAG: &str = "test_mail";
+
+#[server(endpoint = "mail_server")]
+pub async fn load_mail_server() -> Result<MailServerView, AppError> {
+    crate::admin::ssr::require_admin().await?;
+    let state = crate::state::app_state()?;
+    let config = &state.config.mail;
+    let row = crate::mail::server::load(&state.db).await?;
+    let row = row.as_ref();
+    let text = |value: Option<&String>| value.cloned().unwrap_or_default();
+    Ok(MailServerView {
+        host: text(row.map(|row| &row.host)),
+        port: row
+            .filter(|row| !row.host.is_empty())
+            .and_then(|row| u16::try_from(row.port).ok()),
+        security: row
+            .and_then(|row| Security::parse(&row.security))
+            .unwrap_or_default(),
+        username: text(row.and_then(|row| row.username.as_ref())),
+        has_password: row.is_some_and(|row| row.sealed_password.is_some()),
+        sender: text(row.and_then(|row| row.sender.as_ref())),
+        public_url: text(row.and_then(|row| row.public_url.as_ref())),
+        default_sender: config.sender.clone(),
+        default_public_url: config.public_url.clone(),
+        spool_dir: config.spool_dir.display().to_string(),
+    })
+}
+
+/// Saves the mail server settings; they take effect at the next delivery, on every instance.
+/// An empty password keeps the saved one.
+#[server(endpoint = "save_mail_server")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_mail_server(
+    #[server(default)] host: String,
+    #[server(default)] port: String,
+    #[server(default)] security: String,
+    #[server(default)] username: String,
+    #[server(default)] password: String,
+    #[server(default)] forget_password: bool,
+    #[server(default)] sender: String,
+    #[server(default)] public_url: String,
+) -> Result<(), AppError> {
+    use crate::mail::server::{Password, Submitted};
+    let admin = crate::admin::ssr::require_admin().await?;
+    let state = crate::state::app_state()?;
+    let password = match (forget_password, password.is_empty()) {
+        (true, _) => Password::Forget,
+        (false, true) => Password::Keep,
+        (false, false) => Password::Replace(password.into()),
+    };
+    let submitted = Submitted {
+        host,
+        port,
+        security,
+        username,
+        password,
+        sender,
+        public_url,
+    };
+    let saved = crate::mail::server::save(&state.db, &state.config.mail.secret, submitted).await?;
+    tracing::info!(by = admin.id, host = %saved.host, port = saved.port, security = %saved.security, "mail server settings saved");
+    crate::http::redirect_plain_form_to(&format!("/admin?{SAVED_FLAG}=saved#mail-server"));
+    Ok(())
+}
+
+/// Sends a test mail to the administrator's own address with the saved settings, and says where
+/// it went or, in plain words, what the mail server answered.
+#[server(endpoint = "send_test_mail")]
+pub async fn send_test_mail() -> Result<String, AppError> {
+    let admin = crate::admin::ssr::require_admin().await?;
+    let state = crate::state::app_state()?;
+    let Some(email) = admin.user.email.as_deref() else {
+        return Err(AppError::invalid(
+            "email",
+            "Add your email address under Email Settings on your profile first: the test mail goes there.",
+        ));
+    };
+    let sent = crate::mail::delivery::send_test(&state, email, &admin.user.username).await;
+    match &sent {
+        Ok(outcome) => tracing::info!(by = admin.id, %outcome, "test mail sent"),
+        Err(error) => tracing::info!(by = admin.id, %error, "test mail failed"),
+    }
+    let sent = sent?;
+    crate::http::redirect_plain_form_to(&format!("/admin?{TESTED_FLAG}=sent#mail-server"));
+    Ok(sent)
+}
+
+#[component]
+pub fn MailServerPanel(admin_email: Option<String>) -> impl IntoView {
+    let settings = Resource::new_blocking(|| (), |()| load_mail_server());
+    view! {
+        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || {
+                let admin_email = admin_email.clone();
+                Suspend::new(async move {
+                match settings.await {
+                    Ok(settings) => view! { <MailServerForm settings admin_email /> }.into_any(),
+                    Err(error) => view! { <p class="text-red-700" role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn MailServerForm(settings: MailServerView, admin_email: Option<String>) -> impl IntoView {
+    let save = ServerAction::<SaveMailServer>::new();
+    let test = ServerAction::<SendTestMail>::new();
+    let query = use_query_map();
+    let save_error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let saved = Signal::derive(move || {
+        (query.read().get(SAVED_FLAG).is_some() && save_error.get().is_none())
+            .then(|| "Mail server settings saved. They apply to the next mail.".to_owned())
+    });
+    let test_error = Signal::derive(move || test.value().get().and_then(Result::err));
+    let configured = !settings.host.is_empty();
+    // After a plain form post only a flag comes back (the page never echoes text from its URL).
+    let sent_to = match (&admin_email, configured) {
+        (Some(email), true) => format!(
+            "Test mail sent to {email} through {}:{}.",
+            settings.host,
+            settings.port.unwrap_or(settings.security.default_port())
+        ),
+        _ => format!("Test mail written to {}.", settings.spool_dir),
+    };
+    let tested = Signal::derive(move || match test.value().get() {
+        Some(Ok(outcome)) => Some(outcome),
+        Some(Err(_)) => None,
+        None => query.read().get(TESTED_FLAG).map(|_| sent_to.clone()),
+    });
+    let field = |label: &'static str, name: &'static str, value: String, hint: String| {
+        view! {
+            <label class="block">
+                <span class="text-sm text-slate-700">{label}</span>
+                <input class=input_class() type="text" name=name value=value placeholder=hint autocomplete="off" />
+            </label>
+        }
+    };
+    let password_hint = if settings.has_password {
+        "A password is saved; leave empty to keep it"
+    } else {
+        "No password saved"
+    };
+    view! {
+        <p class="mb-4 text-sm text-slate-600" data-testid="mail-server-status">
+            {if configured {
+                format!(
+                    "Notification mail is sent through {}:{}.",
+                    settings.host,
+                    settings.port.unwrap_or(settings.security.default_port()),
+                )
+            } else {
+                format!(
+                    "No mail server is configured: notification mail is written as .eml files to {} on the server.",
+                    settings.spool_dir,
+                )
+            }}
+        </p>
+        <ActionForm action=save attr:class="grid gap-4 sm:grid-cols-2" attr:aria-label="Mail server" attr:novalidate=true>
+            {field("Host", "host", settings.host.clone(), "smtp.example.com — empty: write files".into())}
+            <label class="block">
+                <span class="text-sm text-slate-700">"Port"</span>
+                <input
+                    class=input_class()
+                    type="number"
+                    name="port"
+                    min="1"
+                    max="65535"
+                    value=settings.port.map(|port| port.to_string()).unwrap_or_default()
+                    placeholder="587 for STARTTLS, 465 for TLS, 25 for none"
+                />
+            </label>
+            <label class="block">
+                <span class="text-sm text-slate-700">"Security"</span>
+                <select class=input_class() name="security">
+                    {Security::ALL
+                        .into_iter()
+                        .map(|security| view! {
+                            <option value=security.as_str() selected=security == settings.security>
+                                {security.label()}
+                            </option>
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            {field("Username", "username", settings.username.clone(), "Empty: no authentication".into())}
+            <div class="block">
+                <label class="block">
+                    <span class="text-sm text-slate-700">"Password"</span>
+                    <input class=input_class() type="password" name="password" autocomplete="new-password" placeholder=password_hint />
+                </label>
+                {settings.has_password.then(|| view! {
+                    <label class="mt-1 flex items-center gap-2 text-sm text-slate-700">
+                        <input type="checkbox" name="forget_password" value="true" />
+                        "Remove the saved password"
+                    </label>
+                })}
+            </div>
+            {field("Sender address", "sender", settings.sender.clone(), settings.default_sender.clone())}
+            <div class="sm:col-span-2">
+                {field("Public URL used in links", "public_url", settings.public_url.clone(), settings.default_public_url.clone())}
+            </div>
+            <div class="sm:col-span-2 min-h-5" role="status">
+                <ErrorText error=save_error />
+                <SuccessText message=saved />
+            </div>
+            <div class="sm:col-span-2">
+                <button class=primary_button_class() type="submit">"Save"</button>
+            </div>
+        </ActionForm>
+        <ActionForm action=test attr:class="mt-6 border-t border-slate-100 pt-4" attr:aria-label="Send test email">
+            <p class="mb-2 text-sm text-slate-600">
+                {match admin_email {
+                    Some(email) => format!("Sends a mail with the saved settings to your address, {email}."),
+                    None => "Sends a mail with the saved settings to your address (add one under Email Settings on your profile).".to_owned(),
+                }}
+            </p>
+            <button class=secondary_button_class() type="submit">"Send test email"</button>
+            <div class="mt-2 min-h-5" data-testid="test-mail-result">
+                <ErrorText error=test_error />
+                <SuccessText message=tested />
+            </div>
+        </ActionForm>
+    }
+}

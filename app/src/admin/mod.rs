@@ -1,0 +1,64 @@
+//! Administration, for administrators only: the mail server, mail that could not be delivered,
+//! and user accounts. The account menu in the top bar links here.
+
+pub mod mail_server;
+pub mod undelivered;
+pub mod users;
+
+use leptos::prelude::*;
+
+use crate::auth::{Role, with_user};
+use crate::ui::Section;
+use mail_server::MailServerPanel;
+use undelivered::UndeliveredMailPanel;
+use users::UsersPanel;
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    with_user(|user| {
+        if user.role != Role::Admin {
+            #[cfg(feature = "ssr")]
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(axum::http::StatusCode::FORBIDDEN);
+            }
+            return view! {
+                <main class="mx-auto max-w-3xl p-6">
+                    <h1 class="text-2xl font-semibold text-slate-800">"Administrators only"</h1>
+                    <p class="mt-2 text-slate-600">"Ask an administrator if you need a change here."</p>
+                </main>
+            }
+            .into_any();
+        }
+        view! {
+            <main class="mx-auto max-w-4xl p-6">
+                <h1 class="mb-6 text-2xl font-semibold text-slate-800">"Administration"</h1>
+                <Section title="Mail server" id="mail-server">
+                    <MailServerPanel admin_email=user.email.clone() />
+                </Section>
+                <Section title="Undelivered mail" id="undelivered-mail">
+                    <UndeliveredMailPanel />
+                </Section>
+                <Section title="Users" id="users">
+                    <UsersPanel />
+                </Section>
+            </main>
+        }
+        .into_any()
+    })
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use crate::auth::ssr::{Principal, require_principal};
+    use crate::error::AppError;
+
+    /// The signed-in administrator; anyone else is refused.
+    pub async fn require_admin() -> Result<Principal, AppError> {
+        let principal = require_principal().await?;
+        if principal.is_admin() {
+            Ok(principal)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Mail that has not been delivered: waiting for a retry after a failed attempt, or given up on
+//! after the last attempt. Each shows its last error and can be retried at once.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::ui::{ErrorText, secondary_button_class, short_time};
+
+/// One undelivered mail as the list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndeliveredMail {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    /// `pending` (will be retried) or `failed` (given up on).
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: String,
+}
+
+/// The most recent undelivered mail, newest first (at most [`ssr::LIMIT`]).
+#[server(endpoint = "undelivered_mail")]
+pub async fn list_undelivered_mail() -> Result<Vec<UndeliveredMail>, AppError> {
+    crate::admin::ssr::require_admin().await?;
+    ssr::list(&crate::state::app_state()?.db).await
+}
+
+/// Queues an undelivered mail again with its attempts reset, due now.
+#[server(endpoint = "retry_mail")]
+pub async fn retry_mail(id: i64) -> Result<(), AppError> {
+    let admin = crate::admin::ssr::require_admin().await?;
+    let state = crate::state::app_state()?;
+    if crate::mail::outbox::retry_now(&state.db, Some(id)).await? == 0 {
+        return Err(AppError::Conflict(
+            "This mail is no longer waiting: it was delivered or removed.".into(),
+        ));
+    }
+    tracing::info!(mail_id = id, by = admin.id, "mail queued again");
+    crate::http::redirect_plain_form_to("/admin?retried=1#undelivered-mail");
+    Ok(())
+}
+
+#[component]
+pub fn UndeliveredMailPanel() -> impl IntoView {
+    let mails = Resource::new_blocking(|| (), |()| list_undelivered_mail());
+    let retry = ServerAction::<RetryMail>::new();
+    let error = Signal::derive(move || retry.value().get().and_then(Result::err));
+    view! {
+        <ErrorText error />
+        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match mails.await {
+                    Ok(mails) if mails.is_empty() => view! {
+                        <p class="text-sm text-slate-600" data-testid="no-undelivered-mail">"Every mail was delivered."</p>
+                    }.into_any(),
+                    Ok(mails) => view! { <MailTable mails retry /> }.into_any(),
+                    Err(error) => view! { <p class="text-red-700" role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn MailTable(mails: Vec<UndeliveredMail>, retry: ServerAction<RetryMail>) -> impl IntoView {
+    view! {
+        <table class="w-full text-left text-sm" data-testid="undelivered-mail">
+            <thead class="text-slate-500">
+                <tr>
+                    <th scope="col" class="py-2">"To"</th>
+                    <th scope="col">"Subject"</th>
+                    <th scope="col">"State"</th>
+                    <th scope="col">"Last error"</th>
+                    <th scope="col"><span class="sr-only">"Action"</span></th>
+                </tr>
+            </thead>
+            <tbody>
+                {mails
+                    .into_iter()
+                    .map(|mail| {
+                        let state = if mail.status == "failed" {
+                            format!("Failed after {} attempts", mail.attempts)
+                        } else {
+                            format!("Retrying ({} attempts so far)", mail.attempts)
+                        };
+                        view! {
+                            <tr class="border-t border-slate-100 align-top">
+                                <td class="py-2 pr-2">{mail.to}</td>
+                                <td class="pr-2">
+                                    {mail.subject}
+                                    <div class="text-xs text-slate-500">{short_time(&mail.created_at)}</div>
+                                </td>
+                                <td class="pr-2">{state}</td>
+                                <td class="pr-2 text-red-800">{mail.last_error}</td>
+                                <td class="py-2">
+                                    <ActionForm action=retry attr:aria-label=format!("Retry mail {}", mail.id)>
+                                        <input type="hidden" name="id" value=mail.id />
+                                        <button class=secondary_button_class() type="submit">"Retry"</button>
+                                    </ActionForm>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use sea_orm::{
+        ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    };
+
+    use super::UndeliveredMail;
+    use crate::db::entity::outbox;
+    use crate::error::AppError;
+    use crate::mail::outbox::{FAILED, PENDING};
+
+    /// The list shows at most this many.
+    pub const LIMIT: u64 = 200;
+
+    pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<UndeliveredMail>, AppError> {
+        let rows = outbox::Entity::find()
+            .filter(
+                Condition::any().add(outbox::Column::Status.eq(FAILED)).add(
+                    Condition::all()
+                        .add(outbox::Column::Status.eq(PENDING))
+                        .add(outbox::Column::LastError.is_not_null()),
+                ),
+            )
+            .order_by_desc(outbox::Column::Id)
+            .limit(LIMIT)
+            .all(db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| UndeliveredMail {
+                id: row.id,
+                to: row.to_address,
+                subject: row.subject,
+                status: row.status,
+                attempts: row.attempts,
+                last_error: row.last_error,
+                created_at: crate::applications::ssr::timestamp(row.created_at),
+            })
+            .collect())
+    }
+}

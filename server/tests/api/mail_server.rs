@@ -1,0 +1,399 @@
+//! Notification mail through a real SMTP server (the aiosmtpd sink): the administrator's
+//! settings and test mail, STARTTLS / TLS with AUTH, a wrong password, a mail server that is
+//! down for a while, a server killed with SIGKILL mid-queue, and two instances draining one
+//! outbox on PostgreSQL.
+
+use std::collections::HashSet;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use app::db::entity::{mail_server, outbox};
+use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, Database, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::archives::{sample_project, tar_gz};
+use crate::helpers::{ADMIN_PASSWORD, Backend, TestApp, TestDatabase, json};
+use crate::mail::opt_in;
+use crate::on_both_databases;
+use crate::smtp::{Encryption, SmtpSink, header};
+
+on_both_databases!(
+    starttls_and_auth_carry_every_notification,
+    a_wrong_password_keeps_mail_queued_with_a_readable_error,
+    mail_waits_out_a_dead_mail_server_and_none_is_lost,
+    a_server_killed_mid_queue_delivers_the_rest_after_a_restart,
+);
+
+const SINK_USER: &str = "console";
+const SINK_PASSWORD: &str = "sink-password-7Q";
+
+async fn connect(database: &TestDatabase) -> DatabaseConnection {
+    Database::connect(&database.url).await.expect("connect")
+}
+
+/// Every mail's `Message-ID`, asserting none came twice.
+fn distinct_ids(mails: &[String]) -> HashSet<String> {
+    let ids: Vec<String> = mails
+        .iter()
+        .map(|mail| header(mail, "Message-ID").expect("a Message-ID").to_owned())
+        .collect();
+    let distinct: HashSet<String> = ids.iter().cloned().collect();
+    assert_eq!(distinct.len(), ids.len(), "a mail was delivered twice");
+    distinct
+}
+
+/// Waits until the outbox holds `count` mails that were tried and are waiting for a retry.
+async fn wait_for_failed_attempts(db: &DatabaseConnection, count: usize) -> Vec<outbox::Model> {
+    for _ in 0..600 {
+        let waiting = outbox::Entity::find()
+            .filter(outbox::Column::Status.eq("pending"))
+            .filter(outbox::Column::LastError.is_not_null())
+            .all(db)
+            .await
+            .unwrap();
+        if waiting.len() >= count {
+            return waiting;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("expected {count} mails waiting for a retry");
+}
+
+async fn starttls_and_auth_carry_every_notification(backend: Backend) {
+    let sink = SmtpSink::start(Encryption::StartTls, Some((SINK_USER, SINK_PASSWORD)));
+    let database = TestDatabase::new(backend).await;
+    let app = TestApp::spawn_with(&database, |settings| {
+        settings.smtp_ca_file = Some(sink.certificate());
+    })
+    .await;
+    let admin = sink.configure(&app, None).await;
+
+    // The test mail needs the admin's own address.
+    let refused = json(admin.server_fn("send_test_mail", &[]).await).await;
+    assert!(
+        refused["Invalid"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Email Settings"),
+        "{refused}"
+    );
+    let saved = admin
+        .server_fn("update_email_settings", &[("email", "admin@example.com")])
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    let sent = admin.server_fn("send_test_mail", &[]).await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    assert_eq!(
+        json(sent).await,
+        format!(
+            "Test mail sent to admin@example.com through localhost:{}.",
+            sink.port
+        )
+    );
+    let test_mail = sink.mailbox.wait_for(1).await.remove(0);
+    assert_eq!(header(&test_mail, "To"), Some("admin@example.com"));
+    assert_eq!(
+        header(&test_mail, "Subject"),
+        Some("AIP Console: test mail")
+    );
+    assert_eq!(
+        header(&test_mail, "From"),
+        Some("\"AIP Console\" <console@example.com>")
+    );
+
+    // The password is write-only: not on the page, not readable in the database.
+    let page = admin.get("/admin").await.text().await.unwrap();
+    assert!(page.contains("A password is saved"), "{page}");
+    assert!(!page.contains(SINK_PASSWORD));
+    let row = mail_server::Entity::find_by_id(1)
+        .one(&connect(&database).await)
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed = row.sealed_password.unwrap();
+    assert!(!sealed.contains(SINK_PASSWORD) && !sealed.is_empty());
+
+    // A job's life: three notifications to the owner, through STARTTLS with AUTH.
+    let owner = app.tool("owner", "user").await;
+    opt_in(&owner, "owner@example.com").await;
+    let application = owner.create_application("MEUDON").await;
+    let version = owner
+        .create_version(application, "1.0", ("p.tar.gz", tar_gz(&sample_project())))
+        .await;
+    let job = owner.start_analysis(application, version).await;
+    owner.wait_for(job, &["succeeded"]).await;
+    let mails = sink.mailbox.wait_for(4).await;
+    let mut subjects: Vec<&str> = mails[1..]
+        .iter()
+        .inspect(|mail| assert_eq!(header(mail, "To"), Some("owner@example.com")))
+        .map(|mail| header(mail, "Subject").unwrap())
+        .collect();
+    subjects.sort_unstable();
+    assert_eq!(
+        subjects,
+        [
+            "[AIP Console] Analyze completed: MEUDON",
+            "[AIP Console] Application created: MEUDON",
+            "[AIP Console] New version: MEUDON",
+        ]
+    );
+    for mail in &mails[1..] {
+        assert!(
+            header(mail, "List-Unsubscribe")
+                .unwrap()
+                .contains("/unsubscribe/")
+        );
+        assert!(header(mail, "Message-ID").unwrap().starts_with("<outbox-"));
+        assert!(mail.contains("multipart/alternative"));
+    }
+    distinct_ids(&mails);
+}
+
+async fn a_wrong_password_keeps_mail_queued_with_a_readable_error(backend: Backend) {
+    let sink = SmtpSink::start(Encryption::Implicit, Some((SINK_USER, SINK_PASSWORD)));
+    let database = TestDatabase::new(backend).await;
+    let app = TestApp::spawn_with(&database, |settings| {
+        settings.smtp_ca_file = Some(sink.certificate());
+    })
+    .await;
+    let admin = sink.configure(&app, Some("not-the-password")).await;
+    let saved = admin
+        .server_fn("update_email_settings", &[("email", "admin@example.com")])
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+
+    // The test mail says what the server answered, in plain words.
+    let failed = json(admin.server_fn("send_test_mail", &[]).await).await;
+    let message = failed["MailServer"]
+        .as_str()
+        .expect("a mail server error")
+        .to_owned();
+    assert!(
+        message.starts_with(&format!(
+            "The mail server localhost:{} refused the username or password",
+            sink.port
+        )),
+        "{message}"
+    );
+    assert!(message.contains("535"), "{message}");
+
+    // A notification stays queued, with the same error for the administrator to see.
+    let owner = app.tool("owner", "user").await;
+    opt_in(&owner, "owner@example.com").await;
+    owner.create_application("MEUDON").await;
+    let db = connect(&database).await;
+    let waiting = wait_for_failed_attempts(&db, 1).await;
+    assert!(
+        waiting[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("refused the username or password"),
+        "{:?}",
+        waiting[0].last_error
+    );
+    let page = admin.get("/admin").await.text().await.unwrap();
+    assert!(page.contains("refused the username or password"), "{page}");
+    assert!(page.contains("Retrying (1 attempts so far)"), "{page}");
+    assert!(sink.mailbox.mails().is_empty());
+
+    // A password in clear to another host is refused; nothing saved.
+    let refused = admin
+        .server_fn(
+            "save_mail_server",
+            &[
+                ("host", "smtp.example.com"),
+                ("security", "none"),
+                ("username", "console"),
+                ("password", "secret"),
+            ],
+        )
+        .await;
+    assert_eq!(json(refused).await["Invalid"]["field"], "security");
+
+    // The right password: the waiting mail goes at once (saving makes it due), the test too.
+    sink.configure(&app, None).await;
+    let mails = sink.mailbox.wait_for(1).await;
+    assert_eq!(
+        header(&mails[0], "Subject"),
+        Some("[AIP Console] Application created: MEUDON")
+    );
+    assert_eq!(
+        admin.server_fn("send_test_mail", &[]).await.status(),
+        StatusCode::OK
+    );
+    sink.mailbox.wait_for(2).await;
+}
+
+async fn mail_waits_out_a_dead_mail_server_and_none_is_lost(backend: Backend) {
+    let mut sink = SmtpSink::start(Encryption::Plain, None);
+    let (database, app) = TestApp::on(backend).await;
+    sink.configure(&app, None).await;
+    sink.down();
+
+    let owner = app.tool("owner", "user").await;
+    opt_in(&owner, "owner@example.com").await;
+    for n in 0..50 {
+        owner.create_application(&format!("App {n:02}")).await;
+    }
+    let db = connect(&database).await;
+    let waiting = wait_for_failed_attempts(&db, 50).await;
+    assert!(
+        waiting[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!(
+                "Could not connect to the mail server localhost:{}",
+                sink.port
+            )),
+        "{:?}",
+        waiting[0].last_error
+    );
+
+    sink.up();
+    let mails = sink.mailbox.wait_for(50).await;
+    // Nothing more arrives: each mail exactly once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sink.mailbox.mails().len(), 50);
+    let mut subjects: Vec<String> = mails
+        .iter()
+        .map(|mail| header(mail, "Subject").unwrap().to_owned())
+        .collect();
+    subjects.sort();
+    let expected: Vec<String> = (0..50)
+        .map(|n| format!("[AIP Console] Application created: App {n:02}"))
+        .collect();
+    assert_eq!(subjects, expected);
+    distinct_ids(&mails);
+    let sent = outbox::Entity::find()
+        .filter(outbox::Column::Status.eq("sent"))
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 50);
+}
+
+/// The real server binary, so it can be killed with SIGKILL.
+struct ServerProcess(Child);
+
+impl ServerProcess {
+    async fn start(database: &TestDatabase) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .unwrap()
+            .port();
+        let server = Self(
+            Command::new(env!("CARGO_BIN_EXE_server"))
+                .env("DATABASE_URL", &database.url)
+                .env("CONSOLE_DATA_DIR", &database.data_dir)
+                .env("LEPTOS_OUTPUT_NAME", "console")
+                .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+                .env("CONSOLE_SECRET", "a-secret-shared-by-the-test-instances")
+                .env("CONSOLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+                // A claimed batch (20 mails, 4 at a time, 0.3 s each) takes 1.5 s.
+                .env("CONSOLE_MAIL_LEASE_SECONDS", "3")
+                .env("RUST_LOG", "warn")
+                .spawn()
+                .expect("start the server binary"),
+        );
+        let health = format!("http://127.0.0.1:{port}/healthz");
+        for _ in 0..200 {
+            if reqwest::get(&health)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server binary did not start");
+    }
+
+    fn kill_9(mut self) {
+        // `Child::kill` sends SIGKILL: no graceful shutdown, leases left behind.
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn a_server_killed_mid_queue_delivers_the_rest_after_a_restart(backend: Backend) {
+    const MAILS: usize = 40;
+    let mut sink =
+        SmtpSink::start_with_delay(Encryption::Plain, None, Some(Duration::from_millis(300)));
+    let database = TestDatabase::new(backend).await;
+    {
+        // Queue the mail while the mail server is down, then stop this instance.
+        let app = TestApp::spawn(&database).await;
+        sink.configure(&app, None).await;
+        sink.down();
+        let owner = app.tool("owner", "user").await;
+        opt_in(&owner, "owner@example.com").await;
+        for n in 0..MAILS {
+            owner.create_application(&format!("App {n:02}")).await;
+        }
+        wait_for_failed_attempts(&connect(&database).await, MAILS).await;
+    }
+    sink.up();
+
+    let server = ServerProcess::start(&database).await;
+    sink.mailbox.wait_for(8).await;
+    server.kill_9();
+    let before = sink.mailbox.mails().len();
+    assert!(
+        before < MAILS,
+        "the queue was not interrupted ({before} sent)"
+    );
+
+    let _server = ServerProcess::start(&database).await;
+    sink.mailbox.wait_for(MAILS).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mails = sink.mailbox.mails();
+    // Every mail arrived; only those in flight at the kill (one per connection) may come twice.
+    let ids: HashSet<&str> = mails
+        .iter()
+        .map(|mail| header(mail, "Message-ID").unwrap())
+        .collect();
+    assert_eq!(ids.len(), MAILS);
+    assert!(
+        mails.len() <= MAILS + app::mail::server::CONNECTIONS as usize,
+        "{} mails for {MAILS}",
+        mails.len()
+    );
+}
+
+#[test]
+fn two_instances_on_postgres_never_send_a_mail_twice() {
+    crate::helpers::RUNTIME.block_on(async {
+        const MAILS: usize = 60;
+        let mut sink =
+            SmtpSink::start_with_delay(Encryption::Plain, None, Some(Duration::from_millis(100)));
+        let database = TestDatabase::new(Backend::Postgres).await;
+        let first = TestApp::spawn(&database).await;
+        let second = TestApp::spawn(&database).await;
+        sink.configure(&first, None).await;
+        sink.down();
+        let owner = first.tool("owner", "user").await;
+        opt_in(&owner, "owner@example.com").await;
+        for n in 0..MAILS {
+            owner.create_application(&format!("App {n:02}")).await;
+        }
+        wait_for_failed_attempts(&connect(&database).await, MAILS).await;
+
+        // Back up; saving the settings makes every waiting mail due at once, for both.
+        sink.up();
+        sink.configure(&second, None).await;
+        sink.mailbox.wait_for(MAILS).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let received = sink.mailbox.mails();
+        assert_eq!(received.len(), MAILS, "a mail was lost or sent twice");
+        distinct_ids(&received);
+    });
+}
