@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { defineConfig, devices } from '@playwright/test';
 
 // The release build under test, started by Playwright itself. scripts/test.sh builds it first and
@@ -5,6 +6,12 @@ import { defineConfig, devices } from '@playwright/test';
 const port = Number(process.env.E2E_PORT ?? 3100);
 export const baseURL = `http://127.0.0.1:${port}`;
 export const adminPassword = 'e2e-admin-password';
+// Absolute, so the tests (run from end2end/) and the servers (run from the root) agree.
+export const dataDir = resolve(process.env.E2E_DATA_DIR ?? '../target/e2e-data');
+// The SMTP sink (scripts/smtp_sink.py) the administrator points the console at; it keeps each
+// mail it receives as a file in sinkDir.
+export const sinkPort = Number(process.env.E2E_SMTP_PORT ?? 3125);
+export const sinkDir = `${dataDir}/sink`;
 
 export default defineConfig({
   testDir: './tests',
@@ -34,21 +41,32 @@ export default defineConfig({
     },
   },
   projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'], channel: undefined } }],
-  webServer: {
-    command: './target/release/server',
-    cwd: '..',
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: {
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: 'target/site',
-      LEPTOS_HASH_FILES: 'true',
-      CONSOLE_DATA_DIR: process.env.E2E_DATA_DIR ?? 'target/e2e-data',
-      CONSOLE_ADMIN_PASSWORD: adminPassword,
-      RUST_LOG: 'warn',
+  webServer: [
+    {
+      command: `.venv/bin/python scripts/smtp_sink.py --port ${sinkPort} --dir ${sinkDir}`,
+      cwd: '..',
+      port: sinkPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
     },
-  },
+    {
+      command: './target/release/server',
+      cwd: '..',
+      url: `${baseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: {
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        LEPTOS_SITE_ROOT: 'target/site',
+        LEPTOS_HASH_FILES: 'true',
+        CONSOLE_DATA_DIR: dataDir,
+        CONSOLE_ADMIN_PASSWORD: adminPassword,
+        RUST_LOG: 'warn',
+      },
+    },
+  ],
 });

@@ -1,60 +1,132 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, expect } from '@playwright/test';
-import { hydrated, newUser, signIn } from './helpers';
+import { test, expect, type Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { adminPassword, sinkDir, sinkPort } from '../playwright.config';
+import { hydrated, newUser, signIn, tarGz } from './helpers';
 
-// No mail server is configured for these tests: mail is written as .eml files here.
-const mailDir = join(process.env.E2E_DATA_DIR ?? '../target/e2e-data', 'mail');
-
-/** The mails written so far to `address`. */
+/** The mails the SMTP sink has received for `address`, oldest first. */
 function mailsTo(address: string): string[] {
   let names: string[] = [];
   try {
-    names = readdirSync(mailDir).filter((name) => name.endsWith('.eml'));
+    names = readdirSync(sinkDir).filter((name) => name.endsWith('.eml'));
   } catch {
     return [];
   }
   return names
-    .map((name) => readFileSync(join(mailDir, name), 'utf8'))
+    .sort()
+    .map((name) => readFileSync(join(sinkDir, name), 'utf8'))
     .filter((mail) => mail.split('\r\n').some((line) => line.toLowerCase() === `to: ${address}`));
 }
 
-async function createApplication(page: import('@playwright/test').Page, name: string) {
+async function createApplication(page: Page, name: string) {
   await page.goto('/applications');
   await page.getByLabel('Application name').fill(name);
   await page.getByRole('button', { name: 'Create' }).click();
   await expect(page).toHaveURL(/\/applications\/\d+$/);
 }
 
-test('the unsubscribe link of a mail opens the profile, and one click turns mail off', async ({ page }) => {
-  const user = await newUser(page.request, 'mail');
-  const address = `${user.username}@example.com`;
-  await signIn(page, user.username, user.password);
+async function saveEmail(page: Page, address: string) {
   await page.getByLabel('Email *').fill(address);
   await page.getByRole('button', { name: 'Update' }).click();
   await expect(page.getByText('Email settings saved.')).toBeVisible();
+}
 
-  await createApplication(page, `Mail ${user.username}`);
-  await expect.poll(() => mailsTo(address).length, { timeout: 10_000 }).toBe(1);
-  const mail = mailsTo(address)[0];
-  expect(mail).toContain('Subject: [AIP Console] Application created');
-  const link = /^List-Unsubscribe: <([^>]+)>/m.exec(mail)![1];
+// In order: the second test needs the mail server the first one configures.
+test.describe.serial('notification mail', () => {
+  test('an administrator configures the mail server, sends a test mail and creates a user', async ({ page }) => {
+    await signIn(page, 'admin', adminPassword);
+    await expect(page.getByTestId('mail-not-configured')).toBeVisible();
+    await saveEmail(page, 'admin@example.com');
 
-  // The link lands on the profile, Email Settings in view, the one-click button focused.
-  await page.goto(link);
-  await expect(page).toHaveURL(/\/profile\?unsubscribe=[^#]+$/);
-  await hydrated(page);
-  const turnOff = page.getByRole('button', { name: 'Turn off email notifications' });
-  await expect(turnOff).toBeFocused();
-  await expect(page.getByRole('switch', { name: 'I want to receive email notifications' })).toBeChecked();
-  await turnOff.click();
-  await expect(page.getByRole('heading', { name: 'Email notifications are off' })).toBeVisible();
+    await hydrated(page);
+    await page.getByTestId('login-name').click();
+    await page.getByRole('link', { name: 'Administration' }).click();
+    await expect(page).toHaveURL(/\/admin$/);
+    await expect(page.getByTestId('mail-server-status')).toContainText('No mail server is configured');
 
-  await page.goto('/profile');
-  await expect(page.getByRole('switch', { name: 'I want to receive email notifications' })).not.toBeChecked();
+    const server = page.getByRole('form', { name: 'Mail server' });
+    await server.getByLabel('Host', { exact: true }).fill('127.0.0.1');
+    await server.getByLabel('Port', { exact: true }).fill(String(sinkPort));
+    await server.getByLabel('Security').selectOption('none');
+    await server.getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByText('Mail server settings saved.')).toBeVisible();
+    await expect(page.getByTestId('mail-server-status')).toHaveText(
+      `Notification mail is sent through 127.0.0.1:${sinkPort}.`,
+    );
 
-  // The next event sends nothing.
-  await createApplication(page, `Quiet ${user.username}`);
-  await page.waitForTimeout(2_000);
-  expect(mailsTo(address)).toHaveLength(1);
+    await page.getByRole('button', { name: 'Send test email' }).click();
+    await expect(page.getByTestId('test-mail-result')).toHaveText(
+      `Test mail sent to admin@example.com through 127.0.0.1:${sinkPort}.`,
+    );
+    await expect.poll(() => mailsTo('admin@example.com').length).toBe(1);
+    expect(mailsTo('admin@example.com')[0]).toContain('Subject: AIP Console: test mail');
+
+    const username = `ops${Date.now().toString(36)}`;
+    const newUserForm = page.getByRole('form', { name: 'New user' });
+    await newUserForm.getByLabel('Username *').fill(username);
+    await newUserForm.getByLabel('Password *').fill('short');
+    await newUserForm.getByRole('button', { name: 'Create user' }).click();
+    await expect(newUserForm.getByRole('alert')).toHaveText('The password must have 8 to 1024 characters.');
+    await newUserForm.getByLabel('Username *').fill(username);
+    await newUserForm.getByLabel('Password *').fill('ops-password-1');
+    await newUserForm.getByRole('button', { name: 'Create user' }).click();
+    await expect(page.getByText('User created.')).toBeVisible();
+    await expect(page.getByTestId('users').getByRole('row', { name: new RegExp(username) })).toBeVisible();
+
+    const audit = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
+    expect(audit.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(', ')}`)).toEqual([]);
+  });
+
+  test('a finished job mails its owner; the unsubscribe link opens the profile; one click turns mail off', async ({
+    page,
+  }) => {
+    const user = await newUser(page.request, 'mail');
+    const address = `${user.username}@example.com`;
+    await signIn(page, user.username, user.password);
+    await expect(page.getByTestId('mail-not-configured')).toHaveCount(0);
+    await saveEmail(page, address);
+
+    await createApplication(page, `Mail ${user.username}`);
+    await page.getByLabel('Version name *').fill('1.0');
+    await page.getByLabel('Source archive (.zip, .tar.gz) *').setInputFiles({
+      name: 'src.tar.gz',
+      mimeType: 'application/gzip',
+      buffer: tarGz({ 'src/Main.java': 'class Main {}\n' }),
+    });
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await page.getByRole('button', { name: 'Analyze' }).click();
+    await expect(page.getByTestId('job').first().getByTestId('job-status')).toHaveText('succeeded', {
+      timeout: 15_000,
+    });
+
+    const subjects = () => mailsTo(address).map((mail) => /^Subject: (.*)$/m.exec(mail)![1]).sort();
+    await expect
+      .poll(subjects, { timeout: 15_000 })
+      .toEqual([
+        `[AIP Console] Analyze completed: Mail ${user.username}`,
+        `[AIP Console] Application created: Mail ${user.username}`,
+        `[AIP Console] New version: Mail ${user.username}`,
+      ]);
+    const mail = mailsTo(address).find((m) => m.includes('Subject: [AIP Console] Analyze completed'))!;
+    const link = /^List-Unsubscribe: <([^>]+)>/m.exec(mail)![1];
+
+    // The link lands on the profile, Email Settings in view, the one-click button focused.
+    await page.goto(link);
+    await expect(page).toHaveURL(/\/profile\?unsubscribe=[^#]+$/);
+    await hydrated(page);
+    const turnOff = page.getByRole('button', { name: 'Turn off email notifications' });
+    await expect(turnOff).toBeFocused();
+    await expect(page.getByRole('switch', { name: 'I want to receive email notifications' })).toBeChecked();
+    await turnOff.click();
+    await expect(page.getByRole('heading', { name: 'Email notifications are off' })).toBeVisible();
+
+    await page.goto('/profile');
+    await expect(page.getByRole('switch', { name: 'I want to receive email notifications' })).not.toBeChecked();
+
+    // The next event sends nothing.
+    await createApplication(page, `Quiet ${user.username}`);
+    await page.waitForTimeout(2_000);
+    expect(mailsTo(address)).toHaveLength(3);
+  });
 });

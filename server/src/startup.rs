@@ -94,7 +94,7 @@ impl Application {
             public_url,
             spool_dir: settings.data_dir.join("mail"),
             max_attempts: settings.mail_max_attempts.max(1),
-            lease: settings.mail_lease,
+            lease: settings.mail_lease.max(Duration::from_secs(1)),
             extra_root_certificates: settings
                 .smtp_ca_file
                 .as_ref()

@@ -2,6 +2,7 @@
 //! current settings call for ([`server::Transport`]), a few at a time over pooled connections.
 //! Also the administrator's test mail, sent through the same transport.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -9,7 +10,7 @@ use lettre::Message;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
-use super::server::{self, Transport};
+use super::server::{self, Failed, Transport};
 use super::{Addressing, MailConfig, outbox};
 use crate::db::entity::{mail_server, outbox as row};
 use crate::error::AppError;
@@ -17,15 +18,18 @@ use crate::state::AppState;
 
 /// How often an idle worker looks for due mail.
 const POLL: Duration = Duration::from_secs(1);
-/// Mails claimed at once: small enough to be sent well within the lease even when the server
-/// is slow ([`server::TIMEOUT`] each, [`server::CONNECTIONS`] at a time).
-const BATCH: u64 = 20;
+/// Mails claimed at once: two per connection, so a round ends within the lease even when the
+/// mail server never answers ([`server::send_timeout`] is at most half the lease).
+const BATCH: u64 = 2 * server::CONNECTIONS as u64;
 
-/// The transport for the settings it was built from; rebuilt when they change.
+/// The transport for the settings it was built from; rebuilt when they change, or when a
+/// delivery timed out and left a connection in an unknown state.
 pub struct Current {
     settings: Option<mail_server::Model>,
     addressing: Addressing,
     transport: Result<Transport, String>,
+    timeout: Duration,
+    broken: AtomicBool,
 }
 
 impl Current {
@@ -33,15 +37,27 @@ impl Current {
         Self {
             addressing: config.addressing(settings.as_ref()),
             transport: Transport::new(config, settings.as_ref()),
+            timeout: server::send_timeout(config.lease),
+            broken: AtomicBool::new(false),
             settings,
         }
     }
 
+    fn is_current(&self, settings: &Option<mail_server::Model>) -> bool {
+        &self.settings == settings && !self.broken.load(Ordering::Relaxed)
+    }
+
     async fn send(&self, message: Result<Message, String>) -> Result<String, String> {
-        match &self.transport {
-            Ok(transport) => transport.send(message?).await,
-            Err(error) => Err(error.clone()),
-        }
+        let transport = self.transport.as_ref().map_err(Clone::clone)?;
+        transport
+            .send(message?, self.timeout)
+            .await
+            .map_err(|failed| {
+                if let Failed::TimedOut(_) = failed {
+                    self.broken.store(true, Ordering::Relaxed);
+                }
+                failed.into_message()
+            })
     }
 }
 
@@ -60,27 +76,24 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// One round: claims due mail and tries each once, [`server::CONNECTIONS`] at a time, with the
-/// settings as they are now. Returns how many were tried.
+/// One round: with the settings as they are now, claims due mail and tries each once,
+/// [`server::CONNECTIONS`] at a time. Returns how many were tried.
 pub async fn deliver_due(
     state: &AppState,
     current: &mut Option<Current>,
 ) -> Result<usize, AppError> {
     let config = &state.config.mail;
-    let batch = outbox::claim(&state.db, BATCH, config.lease).await?;
-    if batch.is_empty() {
-        return Ok(0);
-    }
     let settings = server::load(&state.db).await?;
-    if current
+    if !current
         .as_ref()
-        .is_none_or(|current| current.settings != settings)
+        .is_some_and(|current| current.is_current(&settings))
     {
         *current = Some(Current::new(config, settings));
     }
     let Some(current) = current.as_ref() else {
         return Err(AppError::Internal);
     };
+    let batch = outbox::claim(&state.db, BATCH, config.lease).await?;
     let tried = batch.len();
     // Owned mails: a stream of borrowed ones trips the compiler's higher-ranked lifetime check
     // when the worker is spawned.

@@ -164,7 +164,8 @@ pub async fn claim(
 }
 
 /// Records a delivery: sent, or failed with `error` — retried later, or given up on after
-/// `max_attempts`.
+/// `max_attempts`. Does nothing if the mail was claimed again since (the attempt count is the
+/// claim's token).
 pub async fn record(
     db: &impl ConnectionTrait,
     mail: &outbox::Model,
@@ -178,7 +179,9 @@ pub async fn record(
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .filter(outbox::Column::Id.eq(mail.id))
-        .filter(outbox::Column::Status.eq(PENDING));
+        .filter(outbox::Column::Status.eq(PENDING))
+        // Still this claim's: not taken over after its lease ran out, nor retried meanwhile.
+        .filter(outbox::Column::Attempts.eq(mail.attempts));
     let update = match outcome {
         Ok(()) => update
             .col_expr(outbox::Column::Status, Expr::value(SENT))

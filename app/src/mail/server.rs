@@ -29,8 +29,15 @@ pub use crate::admin::mail_server::Security;
 use crate::db::entity::mail_server::{self, Model as Row};
 use crate::error::AppError;
 
-/// A mail server that does not answer within this long has failed the attempt.
-pub const TIMEOUT: Duration = Duration::from_secs(15);
+/// A mail server that has not taken a mail within this long has failed the attempt (less when
+/// the lease is short, see [`send_timeout`]).
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long one delivery may take: [`TIMEOUT`], but at most half the lease, so a round of two
+/// mails per connection always ends while its mails are still this instance's.
+pub fn send_timeout(lease: Duration) -> Duration {
+    std::cmp::min(TIMEOUT, lease / 2)
+}
 
 /// SMTP connections kept open to the mail server (also how many mails are sent at once).
 pub const CONNECTIONS: u32 = 4;
@@ -195,10 +202,20 @@ pub async fn save(
     let valid = submitted.validate()?;
     let current = load(db).await?;
     let sealed_password = match valid.password {
-        Password::Keep => current.and_then(|row| row.sealed_password),
+        // The saved password only ever goes to the server it was entered for.
+        Password::Keep => current
+            .filter(|row| row.host == valid.host && row.username == valid.username)
+            .and_then(|row| row.sealed_password),
         Password::Replace(password) => Some(seal(secret, &password)),
         Password::Forget => None,
     };
+    if valid.username.is_some() && sealed_password.is_none() {
+        return Err(AppError::invalid(
+            "password",
+            "Enter the password for this username (a saved password is kept only while the \
+             host and username stay the same).",
+        ));
+    }
     let row = mail_server::ActiveModel {
         id: Set(ID),
         host: Set(valid.host),
@@ -327,7 +344,8 @@ impl Transport {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&row.host)
             .port(u16::try_from(row.port).unwrap_or(security.default_port()))
             .tls(tls)
-            .timeout(Some(TIMEOUT))
+            // lettre limits only the connection with this; `send` limits the whole delivery.
+            .timeout(Some(send_timeout(config.lease)))
             .pool_config(PoolConfig::new().max_size(CONNECTIONS));
         if let Some(username) = &row.username {
             if security == Security::None && !is_local(&row.host) {
@@ -350,19 +368,44 @@ impl Transport {
         })
     }
 
-    /// Sends `message`; an error says in plain words what went wrong. Returns where it went.
-    pub async fn send(&self, message: Message) -> Result<String, String> {
+    /// Sends `message` within `timeout`; an error says in plain words what went wrong. Returns
+    /// where it went. `Err(TimedOut)` means the connection may be mid-command: drop the
+    /// transport (and its pooled connections).
+    pub async fn send(&self, message: Message, timeout: Duration) -> Result<String, Failed> {
         match self {
             Self::Files(files) => files
                 .send(message)
                 .await
                 .map(|id| format!("{id}.eml"))
-                .map_err(|error| format!("The mail could not be written to a file: {error}")),
-            Self::Smtp { transport, server } => transport
-                .send(message)
-                .await
-                .map(|_| server.clone())
-                .map_err(|error| explain(&error, server)),
+                .map_err(|error| {
+                    Failed::Refused(format!("The mail could not be written to a file: {error}"))
+                }),
+            Self::Smtp { transport, server } => {
+                match tokio::time::timeout(timeout, transport.send(message)).await {
+                    Ok(sent) => sent
+                        .map(|_| server.clone())
+                        .map_err(|error| Failed::Refused(explain(&error, server))),
+                    Err(_) => Err(Failed::TimedOut(format!(
+                        "The mail server {server} did not take the mail within {} seconds.",
+                        timeout.as_secs_f32()
+                    ))),
+                }
+            }
+        }
+    }
+}
+
+/// Why a mail was not sent, in plain words.
+pub enum Failed {
+    Refused(String),
+    /// No answer in time: the connection is in an unknown state.
+    TimedOut(String),
+}
+
+impl Failed {
+    pub fn into_message(self) -> String {
+        match self {
+            Self::Refused(message) | Self::TimedOut(message) => message,
         }
     }
 }
@@ -370,21 +413,29 @@ impl Transport {
 /// An SMTP failure in plain words, with the server's own answer.
 pub fn explain(error: &lettre::transport::smtp::Error, server: &str) -> String {
     let code = error.status().map(|code| code.to_string());
+    let text = error.to_string();
     if error.is_timeout() {
-        format!(
-            "The mail server {server} did not answer within {} seconds.",
-            TIMEOUT.as_secs()
-        )
+        format!("The mail server {server} did not answer in time ({error}).")
     } else if code
         .as_deref()
-        .is_some_and(|code| matches!(code, "530" | "534" | "535" | "538" | "454"))
+        .is_some_and(|code| matches!(code, "534" | "535" | "538"))
     {
         format!("The mail server {server} refused the username or password ({error}).")
-    } else if error.to_string().contains("authentication mechanism") {
+    } else if code.as_deref() == Some("530") {
+        format!(
+            "The mail server {server} wants something first ({error}): check the security \
+             setting (it may require STARTTLS) and whether it needs a username and password."
+        )
+    } else if text.contains("authentication mechanism") {
         format!(
             "The mail server {server} offers no way to log in that the console supports on this \
              connection ({error}). Check the security setting, or leave the username empty if \
              the server needs no login."
+        )
+    } else if text.contains("STARTTLS") {
+        format!(
+            "The mail server {server} does not offer STARTTLS ({error}). Choose TLS if it \
+             expects TLS from the start (usually port 465)."
         )
     } else if error.is_tls() {
         format!(
@@ -397,8 +448,10 @@ pub fn explain(error: &lettre::transport::smtp::Error, server: &str) -> String {
         format!("The mail server {server} refused the mail for now ({error}).")
     } else if error.is_client() || error.is_response() {
         format!("The mail server {server} and the console did not understand each other ({error}).")
-    } else {
+    } else if text.starts_with("Connection error") {
         format!("Could not connect to the mail server {server} ({error}).")
+    } else {
+        format!("The connection to the mail server {server} broke ({error}).")
     }
 }
 

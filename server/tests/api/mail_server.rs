@@ -22,6 +22,8 @@ on_both_databases!(
     a_wrong_password_keeps_mail_queued_with_a_readable_error,
     mail_waits_out_a_dead_mail_server_and_none_is_lost,
     a_server_killed_mid_queue_delivers_the_rest_after_a_restart,
+    failed_mail_is_shown_to_administrators_and_retried,
+    administration_is_for_administrators_only,
 );
 
 const SINK_USER: &str = "console";
@@ -324,14 +326,18 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Short, so the test need not wait long for a dead instance's claims to expire.
+const LEASE: Duration = Duration::from_secs(3);
+
 async fn a_server_killed_mid_queue_delivers_the_rest_after_a_restart(backend: Backend) {
     const MAILS: usize = 40;
     let mut sink =
         SmtpSink::start_with_delay(Encryption::Plain, None, Some(Duration::from_millis(300)));
     let database = TestDatabase::new(backend).await;
     {
-        // Queue the mail while the mail server is down, then stop this instance.
-        let app = TestApp::spawn(&database).await;
+        // Queue the mail while the mail server is down, then stop this instance (a claim it
+        // leaves behind expires as quickly as the server process's).
+        let app = TestApp::spawn_with(&database, |settings| settings.mail_lease = LEASE).await;
         sink.configure(&app, None).await;
         sink.down();
         let owner = app.tool("owner", "user").await;
@@ -376,8 +382,10 @@ fn two_instances_on_postgres_never_send_a_mail_twice() {
         let mut sink =
             SmtpSink::start_with_delay(Encryption::Plain, None, Some(Duration::from_millis(100)));
         let database = TestDatabase::new(Backend::Postgres).await;
-        let first = TestApp::spawn(&database).await;
-        let second = TestApp::spawn(&database).await;
+        // A short lease: a claim kept past it would show up as a duplicate.
+        let spawn = || TestApp::spawn_with(&database, |settings| settings.mail_lease = LEASE);
+        let first = spawn().await;
+        let second = spawn().await;
         sink.configure(&first, None).await;
         sink.down();
         let owner = first.tool("owner", "user").await;
@@ -396,4 +404,142 @@ fn two_instances_on_postgres_never_send_a_mail_twice() {
         assert_eq!(received.len(), MAILS, "a mail was lost or sent twice");
         distinct_ids(&received);
     });
+}
+
+async fn failed_mail_is_shown_to_administrators_and_retried(backend: Backend) {
+    let mut sink = SmtpSink::start(Encryption::Plain, None);
+    let database = TestDatabase::new(backend).await;
+    let app = TestApp::spawn_with(&database, |settings| settings.mail_max_attempts = 1).await;
+    let admin = sink.configure(&app, None).await;
+    sink.down();
+    let owner = app.tool("owner", "user").await;
+    opt_in(&owner, "owner@example.com").await;
+    owner.create_application("MEUDON").await;
+
+    let db = connect(&database).await;
+    let mut failed = Vec::new();
+    for _ in 0..200 {
+        failed = outbox::Entity::find()
+            .filter(outbox::Column::Status.eq("failed"))
+            .all(&db)
+            .await
+            .unwrap();
+        if !failed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(failed.len(), 1, "the only attempt failed: given up on");
+    let page = admin.get("/admin").await.text().await.unwrap();
+    assert!(page.contains("Failed after 1 attempts"), "{page}");
+    assert!(
+        page.contains("Could not connect to the mail server"),
+        "{page}"
+    );
+    assert!(page.contains("[AIP Console] Application created: MEUDON"));
+
+    sink.up();
+    let id = failed[0].id.to_string();
+    let retried = admin.server_fn("retry_mail", &[("id", &id)]).await;
+    assert_eq!(retried.status(), StatusCode::OK);
+    let mails = sink.mailbox.wait_for(1).await;
+    assert_eq!(header(&mails[0], "To"), Some("owner@example.com"));
+    // Delivered: nothing left to retry.
+    for _ in 0..200 {
+        let row = outbox::Entity::find_by_id(failed[0].id)
+            .one(&db)
+            .await
+            .unwrap();
+        if row.unwrap().status == "sent" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = json(admin.server_fn("retry_mail", &[("id", &id)]).await).await;
+    assert!(
+        again["Conflict"]
+            .as_str()
+            .unwrap()
+            .contains("no longer waiting"),
+        "{again}"
+    );
+    let page = admin.get("/admin").await.text().await.unwrap();
+    assert!(page.contains("Every mail was delivered."), "{page}");
+}
+
+async fn administration_is_for_administrators_only(backend: Backend) {
+    let (_database, app) = TestApp::on(backend).await;
+    let user = app.signed_in("someone", "user").await;
+    let page = user.get("/admin").await;
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    assert!(page.text().await.unwrap().contains("Administrators only"));
+    for (name, form) in [
+        ("mail_server", vec![]),
+        ("save_mail_server", vec![("host", "evil.example.com")]),
+        ("send_test_mail", vec![]),
+        ("undelivered_mail", vec![]),
+        ("retry_mail", vec![("id", "1")]),
+        ("users", vec![]),
+        (
+            "create_user",
+            vec![
+                ("username", "x"),
+                ("password", "password-1"),
+                ("role", "admin"),
+            ],
+        ),
+    ] {
+        let refused = json(user.server_fn(name, &form).await).await;
+        assert_eq!(refused, "Forbidden", "{name}");
+    }
+    // The profile says mail is not sent while no mail server is configured.
+    let profile = user.get("/profile").await.text().await.unwrap();
+    assert!(
+        profile.contains("has not set up a mail server yet"),
+        "{profile}"
+    );
+
+    // An administrator sees the page and creates a user with the form.
+    let admin = app.browser();
+    admin.sign_in("admin", ADMIN_PASSWORD).await;
+    let page = admin.get("/admin").await.text().await.unwrap();
+    assert!(page.contains("No mail server is configured"), "{page}");
+    assert!(page.contains("someone"), "the users list");
+    let taken = json(
+        admin
+            .server_fn(
+                "create_user",
+                &[
+                    ("username", "someone"),
+                    ("password", "password-1"),
+                    ("role", "user"),
+                ],
+            )
+            .await,
+    )
+    .await;
+    assert!(
+        taken["Conflict"]
+            .as_str()
+            .unwrap()
+            .contains("already taken")
+    );
+    let created = admin
+        .server_fn(
+            "create_user",
+            &[
+                ("username", "newcomer"),
+                ("password", "password-1"),
+                ("role", "user"),
+                ("email", "newcomer@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let newcomer = app.browser();
+    newcomer.sign_in("newcomer", "password-1").await;
+    assert_eq!(
+        json(newcomer.rest_user().await).await["email"],
+        "newcomer@example.com"
+    );
 }
