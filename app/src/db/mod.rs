@@ -8,8 +8,9 @@ pub mod migration;
 
 use std::time::Duration;
 
+use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 use sea_orm_migration::MigratorTrait;
 
 /// Opens the pool for `url` and brings the schema up to date.
@@ -32,4 +33,62 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let db = Database::connect(options).await?;
     migration::Migrator::up(&db, None).await?;
     Ok(db)
+}
+
+/// `column IN (claim)`, where `claim` is a `SELECT … LIMIT n FOR UPDATE SKIP LOCKED` that must
+/// run exactly once, for an `UPDATE` that claims rows (jobs, mail).
+///
+/// On PostgreSQL, `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` may be planned
+/// as a nested-loop semi-join that runs the sub-select again for every candidate row; each run
+/// skips the rows the runs before it just locked, so the statement claims every row, not `n`.
+/// `= ANY(ARRAY(…))` makes the sub-select an init-plan, run once. SQLite has neither arrays nor
+/// row locks (one writer at a time, sub-select run once), so there it stays `IN`.
+pub fn in_claim(backend: DbBackend, column: impl ColumnTrait, claim: SelectStatement) -> Expr {
+    match backend {
+        DbBackend::Postgres => Expr::cust_with_exprs(
+            "$1 = ANY(ARRAY $2)",
+            [
+                Expr::col(column),
+                Expr::SubQuery(None, Box::new(claim.into())),
+            ],
+        ),
+        _ => column.in_subquery(claim),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::{LockBehavior, LockType, Query};
+    use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
+
+    use super::*;
+    use crate::db::entity::job;
+
+    #[test]
+    fn a_claim_is_an_init_plan_on_postgres_and_a_subquery_on_sqlite() {
+        let claim = Query::select()
+            .column(job::Column::Id)
+            .from(job::Entity)
+            .limit(1)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .to_owned();
+        let sql = |backend| {
+            job::Entity::update_many()
+                .col_expr(job::Column::Progress, Expr::value(0))
+                .filter(in_claim(backend, job::Column::Id, claim.clone()))
+                .build(backend)
+                .to_string()
+        };
+        let postgres = sql(DbBackend::Postgres);
+        assert!(
+            postgres.contains(r#""id" = ANY(ARRAY (SELECT "id" FROM "jobs" LIMIT 1"#)
+                && postgres.ends_with("FOR UPDATE SKIP LOCKED))"),
+            "{postgres}"
+        );
+        let sqlite = sql(DbBackend::Sqlite);
+        assert!(
+            sqlite.contains(r#""id" IN (SELECT "id" FROM "jobs" LIMIT"#),
+            "{sqlite}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! Also the administrator's test mail, sent through the same transport.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use lettre::Message;
@@ -22,6 +22,11 @@ const POLL: Duration = Duration::from_secs(1);
 /// mail server never answers ([`server::send_timeout`] is at most half the lease).
 const BATCH: u64 = 2 * server::CONNECTIONS as u64;
 
+/// While the mail server is failing, one mail at a time probes it, this long apart at first…
+const FIRST_PAUSE: Duration = Duration::from_secs(5);
+/// …doubling up to this: a dead server costs an attempt per probe, not one per queued mail.
+const MAX_PAUSE: Duration = Duration::from_secs(60);
+
 /// The transport for the settings it was built from; rebuilt when they change, or when a
 /// delivery timed out and left a connection in an unknown state.
 pub struct Current {
@@ -30,6 +35,8 @@ pub struct Current {
     transport: Result<Transport, String>,
     timeout: Duration,
     broken: AtomicBool,
+    /// Set while the mail server is failing: when to probe it next, and the pause after that.
+    probe: Option<(Instant, Duration)>,
 }
 
 impl Current {
@@ -39,6 +46,7 @@ impl Current {
             transport: Transport::new(config, settings.as_ref()),
             timeout: server::send_timeout(config.lease),
             broken: AtomicBool::new(false),
+            probe: None,
             settings,
         }
     }
@@ -47,17 +55,42 @@ impl Current {
         &self.settings == settings && !self.broken.load(Ordering::Relaxed)
     }
 
-    async fn send(&self, message: Result<Message, String>) -> Result<String, String> {
-        let transport = self.transport.as_ref().map_err(Clone::clone)?;
-        transport
-            .send(message?, self.timeout)
+    /// How many mails to claim now: a batch, one to probe a failing server, or none while
+    /// waiting to probe it.
+    fn claimable(&self) -> u64 {
+        match self.probe {
+            None => BATCH,
+            Some((at, _)) if Instant::now() >= at => 1,
+            Some(_) => 0,
+        }
+    }
+
+    /// After a round: the server failed (probe later, pausing longer each time) or did not.
+    fn observe(&mut self, server_failed: bool) {
+        self.probe = server_failed.then(|| {
+            let pause = self.probe.map_or(FIRST_PAUSE, |(_, pause)| {
+                std::cmp::min(pause.saturating_mul(2), MAX_PAUSE)
+            });
+            (Instant::now() + pause, pause)
+        });
+    }
+
+    async fn send(&self, message: Result<Message, String>) -> Result<String, Failed> {
+        let transport = self
+            .transport
+            .as_ref()
+            .map_err(|error| Failed::Server(error.clone()))?;
+        let failed = match transport
+            .send(message.map_err(Failed::Mail)?, self.timeout)
             .await
-            .map_err(|failed| {
-                if let Failed::TimedOut(_) = failed {
-                    self.broken.store(true, Ordering::Relaxed);
-                }
-                failed.into_message()
-            })
+        {
+            Ok(sent) => return Ok(sent),
+            Err(failed) => failed,
+        };
+        if let Failed::TimedOut(_) = failed {
+            self.broken.store(true, Ordering::Relaxed);
+        }
+        Err(failed)
     }
 }
 
@@ -90,29 +123,44 @@ pub async fn deliver_due(
     {
         *current = Some(Current::new(config, settings));
     }
-    let Some(current) = current.as_ref() else {
+    let Some(current) = current.as_mut() else {
         return Err(AppError::Internal);
     };
-    let batch = outbox::claim(&state.db, BATCH, config.lease).await?;
-    let tried = batch.len();
+    let limit = current.claimable();
+    if limit == 0 {
+        return Ok(0);
+    }
+    let batch = outbox::claim(&state.db, limit, config.lease).await?;
+    let shared: &Current = current;
     // Owned mails: a stream of borrowed ones trips the compiler's higher-ranked lifetime check
     // when the worker is spawned.
-    let recorded: Vec<Result<(), AppError>> = futures_util::stream::iter(batch)
+    let outcomes: Vec<(row::Model, Result<String, Failed>)> = futures_util::stream::iter(batch)
         .map(|mail| async move {
-            let outcome = current
-                .send(build(&current.addressing, &mail))
-                .await
-                .map(|_| ());
-            if let Err(error) = &outcome {
-                tracing::warn!(mail_id = mail.id, attempt = mail.attempts, %error, "mail not delivered");
-            }
-            outbox::record(&state.db, &mail, outcome, config.max_attempts).await
+            let outcome = shared.send(build(&shared.addressing, &mail)).await;
+            (mail, outcome)
         })
         .buffer_unordered(server::CONNECTIONS as usize)
         .collect()
         .await;
-    recorded.into_iter().collect::<Result<(), _>>()?;
-    Ok(tried)
+    let sent: Vec<&row::Model> = outcomes
+        .iter()
+        .filter(|(_, outcome)| outcome.is_ok())
+        .map(|(mail, _)| mail)
+        .collect();
+    outbox::record_sent(&state.db, &sent).await?;
+    let mut server_failed = false;
+    for (mail, outcome) in &outcomes {
+        if let Err(failed) = outcome {
+            server_failed |= failed.is_server();
+            let error = failed.message();
+            tracing::warn!(mail_id = mail.id, attempt = mail.attempts, %error, "mail not delivered");
+            outbox::record_failure(&state.db, mail, error.to_owned(), config.max_attempts).await?;
+        }
+    }
+    if !outcomes.is_empty() {
+        current.observe(server_failed);
+    }
+    Ok(outcomes.len())
 }
 
 /// Sends a test mail to `to` with the saved settings, at once (not through the outbox), and
@@ -142,7 +190,7 @@ pub async fn send_test(state: &AppState, to: &str, admin: &str) -> Result<String
             config.spool_dir.join(file).display()
         )),
         (Ok(server), _) => Ok(format!("Test mail sent to {to} through {server}.")),
-        (Err(error), _) => Err(AppError::MailServer(error)),
+        (Err(failed), _) => Err(AppError::MailServer(failed.message().to_owned())),
     }
 }
 

@@ -156,51 +156,74 @@ pub async fn claim(
             outbox::Column::Attempts,
             Expr::col(outbox::Column::Attempts).add(1),
         )
-        .filter(outbox::Column::Id.in_subquery(due))
+        .filter(crate::db::in_claim(
+            db.get_database_backend(),
+            outbox::Column::Id,
+            due,
+        ))
         .filter(outbox::Column::Status.eq(PENDING))
         .filter(free)
         .exec_with_returning(db)
         .await?)
 }
 
-/// Records a delivery: sent, or failed with `error` — retried later, or given up on after
-/// `max_attempts`. Does nothing if the mail was claimed again since (the attempt count is the
-/// claim's token).
-pub async fn record(
+/// Records mails as delivered, in one statement. A mail claimed again since (its attempt count,
+/// the claim's token, changed: taken over after the lease ran out, or retried) is left alone.
+pub async fn record_sent(
+    db: &impl ConnectionTrait,
+    mails: &[&outbox::Model],
+) -> Result<(), AppError> {
+    if mails.is_empty() {
+        return Ok(());
+    }
+    let claims = mails.iter().fold(Condition::any(), |claims, mail| {
+        claims.add(
+            Condition::all()
+                .add(outbox::Column::Id.eq(mail.id))
+                .add(outbox::Column::Attempts.eq(mail.attempts)),
+        )
+    });
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(SENT))
+        .col_expr(outbox::Column::SentAt, Expr::value(Utc::now()))
+        .col_expr(
+            outbox::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(outbox::Column::Status.eq(PENDING))
+        .filter(claims)
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed delivery: retried after a backoff, or given up on after `max_attempts`.
+/// Like [`record_sent`], leaves a mail claimed again since alone.
+pub async fn record_failure(
     db: &impl ConnectionTrait,
     mail: &outbox::Model,
-    outcome: Result<(), String>,
+    error: String,
     max_attempts: i32,
 ) -> Result<(), AppError> {
-    let now = Utc::now();
     let update = outbox::Entity::update_many()
         .col_expr(
             outbox::Column::LockedUntil,
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
+        .col_expr(outbox::Column::LastError, Expr::value(error))
         .filter(outbox::Column::Id.eq(mail.id))
         .filter(outbox::Column::Status.eq(PENDING))
-        // Still this claim's: not taken over after its lease ran out, nor retried meanwhile.
         .filter(outbox::Column::Attempts.eq(mail.attempts));
-    let update = match outcome {
-        Ok(()) => update
-            .col_expr(outbox::Column::Status, Expr::value(SENT))
-            .col_expr(outbox::Column::SentAt, Expr::value(now))
-            .col_expr(
-                outbox::Column::LastError,
-                Expr::value(Option::<String>::None),
-            ),
-        Err(error) if mail.attempts >= max_attempts => update
-            .col_expr(outbox::Column::Status, Expr::value(FAILED))
-            .col_expr(outbox::Column::LastError, Expr::value(error)),
-        Err(error) => {
-            let retry_at = now
-                + chrono::Duration::from_std(backoff(mail.attempts))
-                    .unwrap_or(chrono::Duration::MAX);
-            update
-                .col_expr(outbox::Column::NextAttemptAt, Expr::value(retry_at))
-                .col_expr(outbox::Column::LastError, Expr::value(error))
-        }
+    let update = if mail.attempts >= max_attempts {
+        update.col_expr(outbox::Column::Status, Expr::value(FAILED))
+    } else {
+        let retry_at = Utc::now()
+            + chrono::Duration::from_std(backoff(mail.attempts)).unwrap_or(chrono::Duration::MAX);
+        update.col_expr(outbox::Column::NextAttemptAt, Expr::value(retry_at))
     };
     update.exec(db).await?;
     Ok(())

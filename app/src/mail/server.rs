@@ -368,9 +368,8 @@ impl Transport {
         })
     }
 
-    /// Sends `message` within `timeout`; an error says in plain words what went wrong. Returns
-    /// where it went. `Err(TimedOut)` means the connection may be mid-command: drop the
-    /// transport (and its pooled connections).
+    /// Sends `message` within `timeout`; an error says in plain words what went wrong, and
+    /// whether it was this mail or the mail server. Returns where it went.
     pub async fn send(&self, message: Message, timeout: Duration) -> Result<String, Failed> {
         match self {
             Self::Files(files) => files
@@ -378,13 +377,15 @@ impl Transport {
                 .await
                 .map(|id| format!("{id}.eml"))
                 .map_err(|error| {
-                    Failed::Refused(format!("The mail could not be written to a file: {error}"))
+                    Failed::Server(format!("The mail could not be written to a file: {error}"))
                 }),
             Self::Smtp { transport, server } => {
                 match tokio::time::timeout(timeout, transport.send(message)).await {
-                    Ok(sent) => sent
-                        .map(|_| server.clone())
-                        .map_err(|error| Failed::Refused(explain(&error, server))),
+                    Ok(Ok(_)) => Ok(server.clone()),
+                    Ok(Err(error)) if about_this_mail(&error) => {
+                        Err(Failed::Mail(explain(&error, server)))
+                    }
+                    Ok(Err(error)) => Err(Failed::Server(explain(&error, server))),
                     Err(_) => Err(Failed::TimedOut(format!(
                         "The mail server {server} did not take the mail within {} seconds.",
                         timeout.as_secs_f32()
@@ -396,18 +397,36 @@ impl Transport {
 }
 
 /// Why a mail was not sent, in plain words.
+#[derive(Debug)]
 pub enum Failed {
-    Refused(String),
-    /// No answer in time: the connection is in an unknown state.
+    /// The server refused this mail (its recipient, its size…): other mail may still go.
+    Mail(String),
+    /// The mail server could not be reached, or refused the console itself (TLS, login): no
+    /// mail can go until that changes.
+    Server(String),
+    /// No answer in time: as [`Failed::Server`], and the connection is in an unknown state.
     TimedOut(String),
 }
 
 impl Failed {
-    pub fn into_message(self) -> String {
+    /// Whether every mail would fail the same way now.
+    pub fn is_server(&self) -> bool {
+        !matches!(self, Self::Mail(_))
+    }
+
+    pub fn message(&self) -> &str {
         match self {
-            Self::Refused(message) | Self::TimedOut(message) => message,
+            Self::Mail(message) | Self::Server(message) | Self::TimedOut(message) => message,
         }
     }
+}
+
+/// A reply refusing this mail in particular, rather than the connection or the login.
+fn about_this_mail(error: &lettre::transport::smtp::Error) -> bool {
+    let server_level = ["421", "454", "530", "534", "535", "538"];
+    error
+        .status()
+        .is_some_and(|code| !server_level.contains(&code.to_string().as_str()))
 }
 
 /// An SMTP failure in plain words, with the server's own answer.

@@ -18,6 +18,7 @@ on_both_databases!(
     malicious_archives_fail_their_jobs_without_harm,
     queued_and_running_jobs_can_be_stopped,
     jobs_lost_in_a_restart_are_resumed_or_failed,
+    queued_jobs_wait_their_turn,
 );
 
 /// `(kind, application, version, job, actor username)` of every event, in order.
@@ -404,4 +405,41 @@ async fn jobs_lost_in_a_restart_are_resumed_or_failed(backend: Backend) {
     assert!(finished.contains(&("job_succeeded".into(), Some(resumed))));
     assert!(finished.contains(&("job_failed".into(), Some(given_up))));
     drop(second);
+}
+
+/// With one job at a time, starting three runs one and leaves two queued (a claim takes one job,
+/// however the database plans it).
+async fn queued_jobs_wait_their_turn(backend: Backend) {
+    let (database, app) = TestApp::on(backend).await;
+    let tool = app.tool("patient", "user").await;
+    let application = tool.create_application("MEUDON").await;
+    let version = tool
+        .create_version(application, "1.0", ("p.tar.gz", tar_gz(&sample_project())))
+        .await;
+    let path = stored_archive(&database, version, "tar.gz");
+    let bytes = hold_archive(&path);
+    let jobs = [
+        tool.start_analysis(application, version).await,
+        tool.start_analysis(application, version).await,
+        tool.start_analysis(application, version).await,
+    ];
+    tool.wait_for(jobs[0], &["running"]).await;
+    // Give a wrongly claimed job time to show up as running.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut statuses = Vec::new();
+    for job in jobs {
+        statuses.push(tool.get(&format!("/rest/jobs/{job}")).await.1["status"].clone());
+    }
+    assert_eq!(
+        statuses,
+        [json!("running"), json!("queued"), json!("queued")]
+    );
+    for job in &jobs[1..] {
+        let (status, _) = tool
+            .post(&format!("/rest/jobs/{job}/stop"), &json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    release_archive(path, bytes).join().unwrap();
+    tool.wait_for(jobs[0], &["succeeded"]).await;
 }

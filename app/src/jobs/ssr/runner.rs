@@ -207,7 +207,11 @@ async fn claim(db: &DatabaseConnection) -> Result<Option<job::Model>, AppError> 
             job::Column::Attempts,
             Expr::col(job::Column::Attempts).add(1),
         )
-        .filter(job::Column::Id.in_subquery(oldest_queued))
+        .filter(crate::db::in_claim(
+            db.get_database_backend(),
+            job::Column::Id,
+            oldest_queued,
+        ))
         .filter(job::Column::Status.eq(JobStatus::Queued.as_str()))
         .exec_with_returning(db)
         .await?;
