@@ -82,15 +82,18 @@ for n in range(int(sys.argv[1])):
     response.read()
     assert response.status == 201, response.status
 PY
+# Everything queued (with the mail of the set-up above), the dead server tried at least once.
 queued() { python3 - "$1" <<'PY'
 import sqlite3, sys
-print(sqlite3.connect(sys.argv[1]).execute(
-    "select count(*) from outbox where status = 'pending' and last_error is not null").fetchone()[0])
+pending, tried = sqlite3.connect(sys.argv[1]).execute(
+    "select count(*), count(last_error) from outbox where status = 'pending'").fetchone()
+print(pending if tried else 0)
 PY
 }
 if [ -z "${DATABASE_URL:-}" ]; then
   for _ in $(seq 300); do [ "$(queued "$DATA/server/console.db")" -ge $MAILS ] && break; sleep 0.1; done
-  echo "queued and tried once: $(queued "$DATA/server/console.db") mails"
+  MAILS=$(queued "$DATA/server/console.db")
+  echo "queued: $MAILS mails"
 fi
 
 {
@@ -114,19 +117,22 @@ DELIVERED=$(count "$DATA/sink")
 # The same call with the mail server up.
 measure "job_status_smtp_up" "/rest/jobs/$JOB" -H "X-API-KEY: $KEY" | tee -a "$OUT/mail.txt"
 
-# Baseline: smtplib, 4 connections (the console's pool), mails of the size the console sent.
+# Baseline: smtplib over as many connections as the console uses (app::mail::server::CONNECTIONS),
+# sending a mail the console sent.
 stop_sink
 start_sink "$DATA/baseline"
-BASELINE=$(python3 - "$MAILS" "$SMTP_PORT" "$DATA/sink" <<'PY'
+CONNECTIONS=$(awk '/pub const CONNECTIONS: u32/ { gsub(/;/, ""); print $NF }' app/src/mail/server.rs)
+BASELINE=$(python3 - "$MAILS" "$SMTP_PORT" "$DATA/sink" "$CONNECTIONS" <<'PY'
 import glob, smtplib, sys, threading, time
-mails, port, sent_dir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+mails, port, sent_dir, connections = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 sample = open(sorted(glob.glob(f"{sent_dir}/*.eml"))[0], "rb").read()
 def send(count):
     with smtplib.SMTP("127.0.0.1", port) as smtp:
         for _ in range(count):
             smtp.sendmail("console@example.com", ["bench@example.com"], sample)
 start = time.perf_counter()
-threads = [threading.Thread(target=send, args=(mails // 4,)) for _ in range(4)]
+threads = [threading.Thread(target=send, args=(share,))
+           for share in [mails // connections + (n < mails % connections) for n in range(connections)]]
 for thread in threads: thread.start()
 for thread in threads: thread.join()
 print(f"{time.perf_counter() - start:.3f}")
