@@ -29,7 +29,7 @@ const MAX_PAUSE: Duration = Duration::from_secs(60);
 
 /// The transport for the settings it was built from; rebuilt when they change, or when a
 /// delivery timed out and left a connection in an unknown state.
-pub struct Current {
+struct Current {
     settings: Option<mail_server::Model>,
     addressing: Addressing,
     transport: Result<Transport, String>,
@@ -111,10 +111,7 @@ pub async fn run(state: AppState) {
 
 /// One round: with the settings as they are now, claims due mail and tries each once,
 /// [`server::CONNECTIONS`] at a time. Returns how many were tried.
-pub async fn deliver_due(
-    state: &AppState,
-    current: &mut Option<Current>,
-) -> Result<usize, AppError> {
+async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<usize, AppError> {
     let config = &state.config.mail;
     let settings = server::load(&state.db).await?;
     if !current
@@ -208,7 +205,7 @@ fn message(addressing: &Addressing, to: &str) -> Result<lettre::message::Message
 
 /// The MIME message: multipart/alternative text + HTML, our own `Message-ID` (the same on every
 /// attempt, so a rare duplicate can be recognised), and RFC 8058 one-click unsubscribe headers.
-pub fn build(addressing: &Addressing, mail: &row::Model) -> Result<Message, String> {
+fn build(addressing: &Addressing, mail: &row::Model) -> Result<Message, String> {
     message(addressing, &mail.to_address)?
         .subject(mail.subject.clone())
         .message_id(Some(format!(

@@ -24,6 +24,7 @@ on_both_databases!(
     a_server_killed_mid_queue_delivers_the_rest_after_a_restart,
     failed_mail_is_shown_to_administrators_and_retried,
     administration_is_for_administrators_only,
+    the_environment_presets_the_mail_server_once,
 );
 
 const SINK_USER: &str = "console";
@@ -554,5 +555,73 @@ async fn administration_is_for_administrators_only(backend: Backend) {
     assert_eq!(
         json(newcomer.rest_user().await).await["email"],
         "newcomer@example.com"
+    );
+}
+
+async fn the_environment_presets_the_mail_server_once(backend: Backend) {
+    let sink = SmtpSink::start(Encryption::StartTls, Some((SINK_USER, SINK_PASSWORD)));
+    let database = TestDatabase::new(backend).await;
+    let preset = |password: &str| server::settings::SmtpPreset {
+        host: "localhost".into(),
+        port: Some(sink.port.to_string()),
+        security: Some("starttls".into()),
+        username: Some(SINK_USER.into()),
+        password: Some(password.to_owned().into()),
+    };
+    let spawn = |password: &str| {
+        let preset = preset(password);
+        let certificate = sink.certificate();
+        TestApp::spawn_with(&database, move |settings| {
+            settings.smtp = Some(preset);
+            settings.smtp_ca_file = Some(certificate);
+        })
+    };
+    let app = spawn(SINK_PASSWORD).await;
+    let admin = app.browser();
+    admin.sign_in("admin", ADMIN_PASSWORD).await;
+    let saved = admin
+        .server_fn("update_email_settings", &[("email", "admin@example.com")])
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    let page = admin.get("/admin").await.text().await.unwrap();
+    assert!(
+        page.contains(&format!(
+            "Notification mail is sent through localhost:{}.",
+            sink.port
+        )),
+        "{page}"
+    );
+    assert_eq!(
+        admin.server_fn("send_test_mail", &[]).await.status(),
+        StatusCode::OK
+    );
+    sink.mailbox.wait_for(1).await;
+
+    // The administrator's later change survives a restart with the same environment.
+    let changed = admin
+        .server_fn(
+            "save_mail_server",
+            &[
+                ("host", "localhost"),
+                ("port", &sink.port.to_string()),
+                ("security", "starttls"),
+                ("username", SINK_USER),
+                ("sender", "Changed <changed@example.com>"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    drop(app);
+    let app = spawn("a-preset-that-is-not-used").await;
+    let admin = app.browser();
+    admin.sign_in("admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        admin.server_fn("send_test_mail", &[]).await.status(),
+        StatusCode::OK
+    );
+    let mails = sink.mailbox.wait_for(2).await;
+    assert_eq!(
+        header(&mails[1], "From"),
+        Some("Changed <changed@example.com>")
     );
 }
