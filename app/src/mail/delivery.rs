@@ -19,7 +19,7 @@ use crate::state::AppState;
 /// How often an idle worker looks for due mail.
 const POLL: Duration = Duration::from_secs(1);
 /// Mails claimed at once: two per connection, so a round ends within the lease even when the
-/// mail server never answers ([`server::send_timeout`] is at most half the lease).
+/// mail server never answers ([`server::send_timeout`] is at most a third of the lease).
 const BATCH: u64 = 2 * server::CONNECTIONS as u64;
 
 /// While the mail server is failing, one mail at a time probes it, this long apart at first…
@@ -79,9 +79,9 @@ impl Current {
         let transport = self
             .transport
             .as_ref()
-            .map_err(|error| Failed::Server(error.clone()))?;
+            .map_err(|error| Failed::Refused(error.clone()))?;
         let failed = match transport
-            .send(message.map_err(Failed::Mail)?, self.timeout)
+            .send(message.map_err(Failed::Refused)?, self.timeout)
             .await
         {
             Ok(sent) => return Ok(sent),
@@ -118,7 +118,14 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
         .as_ref()
         .is_some_and(|current| current.is_current(&settings))
     {
-        *current = Some(Current::new(config, settings));
+        // A timed-out transport is rebuilt, but a failing server stays on probation.
+        let probe = current
+            .as_ref()
+            .filter(|current| current.settings == settings)
+            .and_then(|current| current.probe);
+        let mut fresh = Current::new(config, settings);
+        fresh.probe = probe;
+        *current = Some(fresh);
     }
     let Some(current) = current.as_mut() else {
         return Err(AppError::Internal);
@@ -145,17 +152,17 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
         .map(|(mail, _)| mail)
         .collect();
     outbox::record_sent(&state.db, &sent).await?;
-    let mut server_failed = false;
     for (mail, outcome) in &outcomes {
         if let Err(failed) = outcome {
-            server_failed |= failed.is_server();
             let error = failed.message();
             tracing::warn!(mail_id = mail.id, attempt = mail.attempts, %error, "mail not delivered");
             outbox::record_failure(&state.db, mail, error.to_owned(), config.max_attempts).await?;
         }
     }
+    // Nothing went through: whatever each error says (a greeting or sender refused looks like
+    // a refusal of the mail), treat the server as failing and probe it.
     if !outcomes.is_empty() {
-        current.observe(server_failed);
+        current.observe(sent.is_empty());
     }
     Ok(outcomes.len())
 }

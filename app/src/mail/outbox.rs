@@ -236,10 +236,16 @@ pub async fn retry_now(db: &impl ConnectionTrait, id: Option<i64>) -> Result<u64
         .col_expr(outbox::Column::NextAttemptAt, Expr::value(Utc::now()))
         .col_expr(outbox::Column::Status, Expr::value(PENDING));
     let update = match id {
+        // Not while a worker is sending it: resetting the attempts would void its claim.
         Some(id) => update
             .col_expr(outbox::Column::Attempts, Expr::value(0))
             .filter(outbox::Column::Id.eq(id))
-            .filter(outbox::Column::Status.is_in([PENDING, FAILED])),
+            .filter(outbox::Column::Status.is_in([PENDING, FAILED]))
+            .filter(
+                Condition::any()
+                    .add(outbox::Column::LockedUntil.is_null())
+                    .add(outbox::Column::LockedUntil.lt(Utc::now())),
+            ),
         None => update.filter(outbox::Column::Status.eq(PENDING)),
     };
     Ok(update.exec(db).await?.rows_affected)

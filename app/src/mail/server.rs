@@ -33,10 +33,10 @@ use crate::error::AppError;
 /// the lease is short, see [`send_timeout`]).
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long one delivery may take: [`TIMEOUT`], but at most half the lease, so a round of two
-/// mails per connection always ends while its mails are still this instance's.
+/// How long one delivery may take: [`TIMEOUT`], but at most a third of the lease, so a round of
+/// two mails per connection (and its bookkeeping) ends while its mails are still this instance's.
 pub fn send_timeout(lease: Duration) -> Duration {
-    std::cmp::min(TIMEOUT, lease / 2)
+    std::cmp::min(TIMEOUT, lease / 3)
 }
 
 /// SMTP connections kept open to the mail server (also how many mails are sent at once). Each
@@ -370,8 +370,8 @@ impl Transport {
         })
     }
 
-    /// Sends `message` within `timeout`; an error says in plain words what went wrong, and
-    /// whether it was this mail or the mail server. Returns where it went.
+    /// Sends `message` within `timeout`; an error says in plain words what went wrong. Returns
+    /// where it went.
     pub async fn send(&self, message: Message, timeout: Duration) -> Result<String, Failed> {
         match self {
             Self::Files(files) => files
@@ -379,15 +379,12 @@ impl Transport {
                 .await
                 .map(|id| format!("{id}.eml"))
                 .map_err(|error| {
-                    Failed::Server(format!("The mail could not be written to a file: {error}"))
+                    Failed::Refused(format!("The mail could not be written to a file: {error}"))
                 }),
             Self::Smtp { transport, server } => {
                 match tokio::time::timeout(timeout, transport.send(message)).await {
                     Ok(Ok(_)) => Ok(server.clone()),
-                    Ok(Err(error)) if about_this_mail(&error) => {
-                        Err(Failed::Mail(explain(&error, server)))
-                    }
-                    Ok(Err(error)) => Err(Failed::Server(explain(&error, server))),
+                    Ok(Err(error)) => Err(Failed::Refused(explain(&error, server))),
                     Err(_) => Err(Failed::TimedOut(format!(
                         "The mail server {server} did not take the mail within {} seconds.",
                         timeout.as_secs_f32()
@@ -401,34 +398,18 @@ impl Transport {
 /// Why a mail was not sent, in plain words.
 #[derive(Debug)]
 pub enum Failed {
-    /// The server refused this mail (its recipient, its size…): other mail may still go.
-    Mail(String),
-    /// The mail server could not be reached, or refused the console itself (TLS, login): no
-    /// mail can go until that changes.
-    Server(String),
-    /// No answer in time: as [`Failed::Server`], and the connection is in an unknown state.
+    /// The mail server (or the spool directory) said no, or could not be reached.
+    Refused(String),
+    /// No answer in time: the connection is in an unknown state.
     TimedOut(String),
 }
 
 impl Failed {
-    /// Whether every mail would fail the same way now.
-    pub fn is_server(&self) -> bool {
-        !matches!(self, Self::Mail(_))
-    }
-
     pub fn message(&self) -> &str {
         match self {
-            Self::Mail(message) | Self::Server(message) | Self::TimedOut(message) => message,
+            Self::Refused(message) | Self::TimedOut(message) => message,
         }
     }
-}
-
-/// A reply refusing this mail in particular, rather than the connection or the login.
-fn about_this_mail(error: &lettre::transport::smtp::Error) -> bool {
-    let server_level = ["421", "454", "530", "534", "535", "538"];
-    error
-        .status()
-        .is_some_and(|code| !server_level.contains(&code.to_string().as_str()))
 }
 
 /// An SMTP failure in plain words, with the server's own answer.
