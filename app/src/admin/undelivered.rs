@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::mail::outbox::Retry;
 use crate::ui::{ErrorText, secondary_button_class, short_time};
 
 /// One undelivered mail as the list shows it.
@@ -32,7 +34,8 @@ pub async fn list_undelivered_mail() -> Result<Vec<UndeliveredMail>, AppError> {
 pub async fn retry_mail(id: i64) -> Result<(), AppError> {
     let admin = crate::admin::ssr::require_admin().await?;
     let state = crate::state::app_state()?;
-    if crate::mail::outbox::retry_now(&state.db, Some(id)).await? == 0 {
+    let retried = crate::mail::outbox::retry_now(&state.db, Retry::Mail(id)).await?;
+    if retried == 0 {
         return Err(AppError::Conflict(
             "This mail is no longer waiting: it was delivered or removed.".into(),
         ));
@@ -42,11 +45,30 @@ pub async fn retry_mail(id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Queues every undelivered mail again with its attempts reset, due now (after an outage or a
+/// fixed setting). Returns how many.
+#[server(endpoint = "retry_all_mail")]
+pub async fn retry_all_mail() -> Result<u64, AppError> {
+    let admin = crate::admin::ssr::require_admin().await?;
+    let state = crate::state::app_state()?;
+    let retried = crate::mail::outbox::retry_now(&state.db, Retry::Undelivered).await?;
+    tracing::info!(retried, by = admin.id, "undelivered mail queued again");
+    crate::http::redirect_plain_form_to("/admin?retried=all#undelivered-mail");
+    Ok(retried)
+}
+
 #[component]
 pub fn UndeliveredMailPanel() -> impl IntoView {
     let mails = Resource::new_blocking(|| (), |()| list_undelivered_mail());
     let retry = ServerAction::<RetryMail>::new();
-    let error = Signal::derive(move || retry.value().get().and_then(Result::err));
+    let retry_all = ServerAction::<RetryAllMail>::new();
+    let error = Signal::derive(move || {
+        retry
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| retry_all.value().get().and_then(Result::err))
+    });
     view! {
         <ErrorText error />
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
@@ -55,7 +77,12 @@ pub fn UndeliveredMailPanel() -> impl IntoView {
                     Ok(mails) if mails.is_empty() => view! {
                         <p class="text-sm text-slate-600" data-testid="no-undelivered-mail">"Every mail was delivered."</p>
                     }.into_any(),
-                    Ok(mails) => view! { <MailTable mails retry /> }.into_any(),
+                    Ok(mails) => view! {
+                        <ActionForm action=retry_all attr:class="mb-3" attr:aria-label="Retry all undelivered mail">
+                            <button class=secondary_button_class() type="submit">"Retry all"</button>
+                        </ActionForm>
+                        <MailTable mails retry />
+                    }.into_any(),
                     Err(error) => view! { <p class="text-red-700" role="alert">{error.to_string()}</p> }.into_any(),
                 }
             })}

@@ -229,24 +229,40 @@ pub async fn record_failure(
     Ok(())
 }
 
-/// Makes undelivered mail due now: one waiting or failed mail, which gets its attempts back (an
-/// administrator's Retry), or every waiting one (new mail server settings). Returns how many.
-pub async fn retry_now(db: &impl ConnectionTrait, id: Option<i64>) -> Result<u64, AppError> {
+/// Which undelivered mail to make due now.
+#[derive(Clone, Copy, Debug)]
+pub enum Retry {
+    /// One waiting or failed mail, with its attempts back (an administrator's Retry).
+    Mail(i64),
+    /// Every waiting and failed mail, with their attempts back (Retry all).
+    Undelivered,
+    /// Every waiting mail (new mail server settings).
+    Waiting,
+}
+
+/// Makes undelivered mail due now. Never a mail a worker is sending at that moment: resetting
+/// its attempts would void the worker's claim. Returns how many.
+pub async fn retry_now(db: &impl ConnectionTrait, which: Retry) -> Result<u64, AppError> {
+    let now = Utc::now();
     let update = outbox::Entity::update_many()
-        .col_expr(outbox::Column::NextAttemptAt, Expr::value(Utc::now()))
-        .col_expr(outbox::Column::Status, Expr::value(PENDING));
-    let update = match id {
-        // Not while a worker is sending it: resetting the attempts would void its claim.
-        Some(id) => update
-            .col_expr(outbox::Column::Attempts, Expr::value(0))
-            .filter(outbox::Column::Id.eq(id))
-            .filter(outbox::Column::Status.is_in([PENDING, FAILED]))
-            .filter(
-                Condition::any()
-                    .add(outbox::Column::LockedUntil.is_null())
-                    .add(outbox::Column::LockedUntil.lt(Utc::now())),
-            ),
-        None => update.filter(outbox::Column::Status.eq(PENDING)),
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
+        .filter(
+            Condition::any()
+                .add(outbox::Column::LockedUntil.is_null())
+                .add(outbox::Column::LockedUntil.lt(now)),
+        );
+    let update = match which {
+        Retry::Waiting => update.filter(outbox::Column::Status.eq(PENDING)),
+        Retry::Mail(_) | Retry::Undelivered => {
+            let update = update
+                .col_expr(outbox::Column::Status, Expr::value(PENDING))
+                .col_expr(outbox::Column::Attempts, Expr::value(0))
+                .filter(outbox::Column::Status.is_in([PENDING, FAILED]));
+            match which {
+                Retry::Mail(id) => update.filter(outbox::Column::Id.eq(id)),
+                _ => update,
+            }
+        }
     };
     Ok(update.exec(db).await?.rows_affected)
 }

@@ -246,7 +246,7 @@ pub async fn save(
         )
         .exec(db)
         .await?;
-    outbox::retry_now(db, None).await?;
+    outbox::retry_now(db, outbox::Retry::Waiting).await?;
     load(db).await?.ok_or(AppError::Internal)
 }
 

@@ -479,6 +479,38 @@ async fn failed_mail_is_shown_to_administrators_and_retried(backend: Backend) {
     );
     let page = admin.get("/admin").await.text().await.unwrap();
     assert!(page.contains("Every mail was delivered."), "{page}");
+
+    // After another outage, Retry all sends every failed mail.
+    sink.down();
+    owner.create_application("Second").await;
+    owner.create_application("Third").await;
+    for _ in 0..200 {
+        let failed = outbox::Entity::find()
+            .filter(outbox::Column::Status.eq("failed"))
+            .all(&db)
+            .await
+            .unwrap();
+        if failed.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sink.up();
+    let retried = admin.server_fn("retry_all_mail", &[]).await;
+    assert_eq!(json(retried).await, 2);
+    let mails = sink.mailbox.wait_for(3).await;
+    let mut subjects: Vec<&str> = mails[1..]
+        .iter()
+        .map(|mail| header(mail, "Subject").unwrap())
+        .collect();
+    subjects.sort_unstable();
+    assert_eq!(
+        subjects,
+        [
+            "[AIP Console] Application created: Second",
+            "[AIP Console] Application created: Third",
+        ]
+    );
 }
 
 async fn administration_is_for_administrators_only(backend: Backend) {
@@ -493,6 +525,7 @@ async fn administration_is_for_administrators_only(backend: Backend) {
         ("send_test_mail", vec![]),
         ("undelivered_mail", vec![]),
         ("retry_mail", vec![("id", "1")]),
+        ("retry_all_mail", vec![]),
         ("users", vec![]),
         (
             "create_user",
