@@ -105,7 +105,8 @@ impl Submitted {
         } else {
             self.password
         };
-        if username.is_some() && !host.is_empty() && password_in_clear(security, &host) {
+        if username.is_some() && security == Security::None && !host.is_empty() && !is_local(&host)
+        {
             return Err(AppError::invalid(
                 "security",
                 "A password would cross the network unencrypted. Choose STARTTLS or TLS, or \
@@ -175,14 +176,8 @@ fn valid_host(host: &str) -> bool {
             }))
 }
 
-/// Whether a password sent to `host` with `security` would cross a network unencrypted: a
-/// plain connection to anything but this machine.
-fn password_in_clear(security: Security, host: &str) -> bool {
-    security == Security::None && !is_local(host)
-}
-
 /// Whether `host` is this machine, where a plain connection never crosses a network.
-fn is_local(host: &str) -> bool {
+pub fn is_local(host: &str) -> bool {
     host == "localhost"
         || host
             .parse::<std::net::IpAddr>()
@@ -234,7 +229,7 @@ pub async fn save(
         public_url: Set(valid.public_url),
         updated_at: Set(Utc::now()),
     };
-    let saved = mail_server::Entity::insert(row)
+    mail_server::Entity::insert(row)
         .on_conflict(
             OnConflict::column(mail_server::Column::Id)
                 .update_columns([
@@ -249,10 +244,10 @@ pub async fn save(
                 ])
                 .to_owned(),
         )
-        .exec_with_returning(db)
+        .exec(db)
         .await?;
     outbox::retry_now(db, outbox::Retry::Waiting).await?;
-    Ok(saved)
+    load(db).await?.ok_or(AppError::Internal)
 }
 
 /// Stores the environment's preset unless settings exist already (an administrator's changes
@@ -355,7 +350,7 @@ impl Transport {
             .timeout(Some(send_timeout(config.lease)))
             .pool_config(PoolConfig::new().max_size(CONNECTIONS));
         if let Some(username) = &row.username {
-            if password_in_clear(security, &row.host) {
+            if security == Security::None && !is_local(&row.host) {
                 return Err(format!(
                     "Refusing to send the password to {server} unencrypted: choose STARTTLS or TLS."
                 ));
