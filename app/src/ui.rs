@@ -49,6 +49,34 @@ pub fn SuccessText(#[prop(into)] message: Signal<Option<String>>) -> impl IntoVi
     }
 }
 
+/// A server resource rendered by `render` once it has loaded ("Loading…" until then), or its
+/// error in its place.
+pub fn loaded<T, V>(
+    resource: Resource<Result<T, AppError>>,
+    render: impl Fn(T) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(value) => render(value).into_any(),
+                        Err(error) => {
+                            view! { <p class="text-red-700" role="alert">{error.to_string()}</p> }
+                                .into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
 /// A titled panel that collapses and expands with an arrow toggle; works without JavaScript.
 #[component]
 pub fn Section(

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::ui::{
-    ErrorText, SuccessText, input_class, primary_button_class, secondary_button_class,
+    ErrorText, SuccessText, input_class, loaded, primary_button_class, secondary_button_class,
 };
 
 /// How the connection to the mail server is protected.
@@ -79,6 +79,11 @@ pub struct MailServerView {
     pub default_public_url: String,
     /// Where mail is written while no mail server is configured.
     pub spool_dir: String,
+}
+
+/// What "Send test email" says when the mail went to `server` (`host:port`).
+pub fn test_mail_sent(to: &str, server: &str) -> String {
+    format!("Test mail sent to {to} through {server}.")
 }
 
 const SAVED_FLAG: &str = "mail_server";
@@ -172,17 +177,9 @@ pub async fn send_test_mail() -> Result<String, AppError> {
 pub fn MailServerPanel(admin_email: Option<String>) -> impl IntoView {
     let settings = Resource::new_blocking(|| (), |()| load_mail_server());
     view! {
-        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || {
-                let admin_email = admin_email.clone();
-                Suspend::new(async move {
-                match settings.await {
-                    Ok(settings) => view! { <MailServerForm settings admin_email /> }.into_any(),
-                    Err(error) => view! { <p class="text-red-700" role="alert">{error.to_string()}</p> }.into_any(),
-                }
-            })
-            }}
-        </Suspense>
+        {loaded(settings, move |settings| {
+            view! { <MailServerForm settings admin_email=admin_email.clone() /> }
+        })}
     }
 }
 
@@ -197,14 +194,17 @@ fn MailServerForm(settings: MailServerView, admin_email: Option<String>) -> impl
             .then(|| "Mail server settings saved. They apply to the next mail.".to_owned())
     });
     let test_error = Signal::derive(move || test.value().get().and_then(Result::err));
-    let configured = !settings.host.is_empty();
-    // After a plain form post only a flag comes back (the page never echoes text from its URL).
-    let sent_to = match (&admin_email, configured) {
-        (Some(email), true) => format!(
-            "Test mail sent to {email} through {}:{}.",
+    // `host:port` of the configured mail server.
+    let server = (!settings.host.is_empty()).then(|| {
+        format!(
+            "{}:{}",
             settings.host,
             settings.port.unwrap_or(settings.security.default_port())
-        ),
+        )
+    });
+    // After a plain form post only a flag comes back (the page never echoes text from its URL).
+    let sent_to = match (&admin_email, &server) {
+        (Some(email), Some(server)) => test_mail_sent(email, server),
         _ => format!("Test mail written to {}.", settings.spool_dir),
     };
     let tested = Signal::derive(move || match test.value().get() {
@@ -227,17 +227,12 @@ fn MailServerForm(settings: MailServerView, admin_email: Option<String>) -> impl
     };
     view! {
         <p class="mb-4 text-sm text-slate-600" data-testid="mail-server-status">
-            {if configured {
-                format!(
-                    "Notification mail is sent through {}:{}.",
-                    settings.host,
-                    settings.port.unwrap_or(settings.security.default_port()),
-                )
-            } else {
-                format!(
+            {match &server {
+                Some(server) => format!("Notification mail is sent through {server}."),
+                None => format!(
                     "No mail server is configured: notification mail is written as .eml files to {} on the server.",
                     settings.spool_dir,
-                )
+                ),
             }}
         </p>
         <ActionForm action=save attr:class="grid gap-4 sm:grid-cols-2" attr:aria-label="Mail server" attr:novalidate=true>

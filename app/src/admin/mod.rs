@@ -55,10 +55,7 @@ pub mod ssr {
     /// The signed-in administrator; anyone else is refused.
     pub async fn require_admin() -> Result<Principal, AppError> {
         let principal = require_principal().await?;
-        if principal.is_admin() {
-            Ok(principal)
-        } else {
-            Err(AppError::Forbidden)
-        }
+        principal.require_admin()?;
+        Ok(principal)
     }
 }

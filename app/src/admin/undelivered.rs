@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::mail::outbox::Retry;
-use crate::ui::{ErrorText, secondary_button_class, short_time};
+use crate::ui::{ErrorText, loaded, secondary_button_class, short_time};
 
 /// One undelivered mail as the list shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,22 +71,21 @@ pub fn UndeliveredMailPanel() -> impl IntoView {
     });
     view! {
         <ErrorText error />
-        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match mails.await {
-                    Ok(mails) if mails.is_empty() => view! {
-                        <p class="text-sm text-slate-600" data-testid="no-undelivered-mail">"Every mail was delivered."</p>
-                    }.into_any(),
-                    Ok(mails) => view! {
-                        <ActionForm action=retry_all attr:class="mb-3" attr:aria-label="Retry all undelivered mail">
-                            <button class=secondary_button_class() type="submit">"Retry all"</button>
-                        </ActionForm>
-                        <MailTable mails retry />
-                    }.into_any(),
-                    Err(error) => view! { <p class="text-red-700" role="alert">{error.to_string()}</p> }.into_any(),
+        {loaded(mails, move |mails| {
+            if mails.is_empty() {
+                return view! {
+                    <p class="text-sm text-slate-600" data-testid="no-undelivered-mail">"Every mail was delivered."</p>
                 }
-            })}
-        </Suspense>
+                .into_any();
+            }
+            view! {
+                <ActionForm action=retry_all attr:class="mb-3" attr:aria-label="Retry all undelivered mail">
+                    <button class=secondary_button_class() type="submit">"Retry all"</button>
+                </ActionForm>
+                <MailTable mails retry />
+            }
+            .into_any()
+        })}
     }
 }
 

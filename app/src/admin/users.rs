@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::auth::{Role, UserView};
 use crate::error::AppError;
-use crate::ui::{ErrorText, SuccessText, input_class, primary_button_class};
+use crate::ui::{ErrorText, SuccessText, input_class, loaded, primary_button_class};
 
 const CREATED_FLAG: &str = "user_created";
 
@@ -60,14 +60,7 @@ pub fn UsersPanel() -> impl IntoView {
             .then(|| "User created. They can sign in with the password you chose.".to_owned())
     });
     view! {
-        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match users.await {
-                    Ok(users) => view! { <UserTable users /> }.into_any(),
-                    Err(error) => view! { <p class="text-red-700" role="alert">{error.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {loaded(users, |users| view! { <UserTable users /> })}
         <h3 class="mt-6 mb-2 font-semibold text-slate-800">"New user"</h3>
         <ActionForm action=create attr:class="grid gap-4 sm:grid-cols-2" attr:aria-label="New user" attr:novalidate=true>
             <label class="block">

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::{ApplicationView, CreateApplication, list_applications};
 use crate::auth::with_user;
-use crate::ui::{ErrorText, input_class, primary_button_class, short_time};
+use crate::ui::{ErrorText, input_class, loaded, primary_button_class, short_time};
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
@@ -35,14 +35,7 @@ pub fn ApplicationsPage() -> impl IntoView {
                         <button class=format!("{} mt-1", primary_button_class()) type="submit">"Create"</button>
                     </ActionForm>
                 </section>
-                <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        match applications.await {
-                            Ok(list) => view! { <ApplicationTable list /> }.into_any(),
-                            Err(error) => view! { <p class="text-red-700" role="alert">{error.to_string()}</p> }.into_any(),
-                        }
-                    })}
-                </Suspense>
+                {loaded(applications, |list| view! { <ApplicationTable list /> })}
             </main>
         }
     })

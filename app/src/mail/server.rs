@@ -105,8 +105,7 @@ impl Submitted {
         } else {
             self.password
         };
-        if username.is_some() && security == Security::None && !host.is_empty() && !is_local(&host)
-        {
+        if username.is_some() && !host.is_empty() && password_in_clear(security, &host) {
             return Err(AppError::invalid(
                 "security",
                 "A password would cross the network unencrypted. Choose STARTTLS or TLS, or \
@@ -176,8 +175,14 @@ fn valid_host(host: &str) -> bool {
             }))
 }
 
+/// Whether a password sent to `host` with `security` would cross a network unencrypted: a
+/// plain connection to anything but this machine.
+fn password_in_clear(security: Security, host: &str) -> bool {
+    security == Security::None && !is_local(host)
+}
+
 /// Whether `host` is this machine, where a plain connection never crosses a network.
-pub fn is_local(host: &str) -> bool {
+fn is_local(host: &str) -> bool {
     host == "localhost"
         || host
             .parse::<std::net::IpAddr>()
@@ -229,7 +234,7 @@ pub async fn save(
         public_url: Set(valid.public_url),
         updated_at: Set(Utc::now()),
     };
-    mail_server::Entity::insert(row)
+    let saved = mail_server::Entity::insert(row)
         .on_conflict(
             OnConflict::column(mail_server::Column::Id)
                 .update_columns([
@@ -244,10 +249,10 @@ pub async fn save(
                 ])
                 .to_owned(),
         )
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
     outbox::retry_now(db, outbox::Retry::Waiting).await?;
-    load(db).await?.ok_or(AppError::Internal)
+    Ok(saved)
 }
 
 /// Stores the environment's preset unless settings exist already (an administrator's changes
@@ -350,7 +355,7 @@ impl Transport {
             .timeout(Some(send_timeout(config.lease)))
             .pool_config(PoolConfig::new().max_size(CONNECTIONS));
         if let Some(username) = &row.username {
-            if security == Security::None && !is_local(&row.host) {
+            if password_in_clear(security, &row.host) {
                 return Err(format!(
                     "Refusing to send the password to {server} unencrypted: choose STARTTLS or TLS."
                 ));

@@ -62,11 +62,7 @@ impl FromRequestParts<AppState> for Caller {
 
 impl Caller {
     pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.0.is_admin() {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        self.0.require_admin()
     }
 }
 

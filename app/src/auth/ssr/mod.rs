@@ -35,6 +35,15 @@ impl Principal {
         self.user.role == Role::Admin
     }
 
+    /// Refuses anyone but an administrator.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
     /// Their id → username: the names a view needs for something they just made.
     pub fn own_name(&self) -> std::collections::HashMap<i64, String> {
         std::collections::HashMap::from([(self.id, self.user.username.clone())])
