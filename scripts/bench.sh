@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Measures the performance budgets against a baseline taken in the same run, on the release build:
-#   - throughput and p99 at 32 connections: /profile (SSR, signed in), GET /rest/user with a
-#     valid X-API-KEY, with a wrong key (401 path and throttled 429 path), each against /healthz;
+#   - throughput and p99 at 32 connections: the signed-in pages (/profile; /admin with 20 users
+#     and 20 undelivered mails; /applications with 50 applications; /applications/{id} with 20
+#     versions and 50 jobs), GET /rest/user with a valid X-API-KEY, with a wrong key (401 path
+#     and throttled 429 path), each against /healthz, with the budgets checked;
 #   - bytes shipped for /profile (WASM + JS + CSS), raw and brotli.
 # Usage: scripts/bench.sh [seconds per run, default 10]. Results: target/bench/summary.txt.
 # SQLite by default; set DATABASE_URL to an empty PostgreSQL database to measure that instead.
@@ -44,13 +46,68 @@ KEY=$(curl -sf -X POST -H "cookie: $COOKIE" -H 'accept: application/json' \
   -H 'content-type: application/x-www-form-urlencoded' "$BASE/api/generate_api_key" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["new_key"])')
 WRONG="${KEY:0:9}$(printf 'x%.0s' $(seq 32))"
-test "$(curl -s -o /dev/null -w '%{http_code}' -H "cookie: $COOKIE" "$BASE/profile")" = 200
+ADMIN_COOKIE=$(curl -sf -D - -o /dev/null -H 'accept: application/json' \
+  --data "username=admin&password=$ADMIN_PASSWORD" "$BASE/api/sign_in" \
+  | awk -F'[:;] *' 'tolower($1) == "set-cookie" { print $2 }')
+
+# What the pages show: 20 users, 50 applications (with notification mail), one of them with 20
+# versions and 50 finished jobs, and 20 undelivered mails.
+for n in $(seq -w 1 18); do
+  curl -sf -u "admin:$ADMIN_PASSWORD" -H 'content-type: application/json' \
+    -d "{\"username\":\"user$n\",\"password\":\"user$n-password\",\"role\":\"user\"}" \
+    "$BASE/rest/users" >/dev/null
+done
+curl -sf -H "cookie: $COOKIE" -H 'accept: application/json' \
+  --data 'email=bench%40example.com&notifications=true' "$BASE/api/update_email_settings" >/dev/null
+for n in $(seq -w 1 50); do
+  curl -sf -H "X-API-KEY: $KEY" -H 'content-type: application/json' \
+    -d "{\"name\":\"App $n\"}" "$BASE/rest/applications" >/dev/null
+done
+APP=$(curl -sf -H "X-API-KEY: $KEY" "$BASE/rest/applications" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+python3 - "$DATA/src.tar.gz" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz") as tar:
+    for i in range(20):
+        text = ("class Main%d {\n  void run() {}\n}\n" % i).encode()
+        info = tarfile.TarInfo(f"bench/src/Main{i}.java"); info.size = len(text)
+        tar.addfile(info, io.BytesIO(text))
+PY
+for n in $(seq -w 1 20); do
+  curl -sf -H "X-API-KEY: $KEY" -F "name=1.$n" -F "archive=@$DATA/src.tar.gz" \
+    "$BASE/rest/applications/$APP/versions" >/dev/null
+done
+VERSION=$(curl -sf -H "X-API-KEY: $KEY" "$BASE/rest/applications/$APP/versions" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+for _ in $(seq 50); do
+  curl -sf -H "X-API-KEY: $KEY" -H 'content-type: application/json' \
+    -d "{\"application\":$APP,\"version\":$VERSION,\"type\":\"analyze\"}" "$BASE/rest/jobs" >/dev/null
+done
+for _ in $(seq 600); do
+  curl -sf -H "X-API-KEY: $KEY" "$BASE/rest/jobs?application=$APP" \
+    | python3 -c 'import json,sys; sys.exit(any(j["status"] in ("queued","running") for j in json.load(sys.stdin)))' \
+    && break
+  sleep 0.1
+done
+# Mail goes to files here (no mail server): mark 20 sent mails as given up on, as after an outage.
+UNDELIVERED="UPDATE outbox SET status = 'failed', attempts = 8, last_error = 'Could not connect to the mail server' WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT 20)"
+case "${DATABASE_URL:-}" in
+  postgres*) psql -q "$DATABASE_URL" -c "$UNDELIVERED" ;;
+  *) python3 -c 'import sqlite3,sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()' "$DATA/console.db" "$UNDELIVERED" ;;
+esac
+for page in /profile /applications "/applications/$APP"; do
+  test "$(curl -s -o /dev/null -w '%{http_code}' -H "cookie: $COOKIE" "$BASE$page")" = 200
+done
+test "$(curl -s -o /dev/null -w '%{http_code}' -H "cookie: $ADMIN_COOKIE" "$BASE/admin")" = 200
+curl -sf -H "cookie: $ADMIN_COOKIE" "$BASE/admin" | grep -q 'Failed after 8 attempts'
+test "$(curl -sf -H "cookie: $COOKIE" "$BASE/applications" | grep -o '/applications/[0-9]*"' | wc -l)" = 50
 test "$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-KEY: $KEY" "$BASE/rest/user")" = 200
 test "$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-KEY: $WRONG" "$BASE/rest/user")" = 401
 
 {
   measure healthz /healthz
   measure profile_ssr /profile -H "cookie: $COOKIE"
+  measure admin_ssr /admin -H "cookie: $ADMIN_COOKIE"
+  measure applications_ssr /applications -H "cookie: $COOKIE"
+  measure application_ssr "/applications/$APP" -H "cookie: $COOKIE"
   measure healthz_again /healthz
   measure rest_user_valid_key /rest/user -H "X-API-KEY: $KEY"
   measure rest_user_wrong_key_401 /rest/user -H "X-API-KEY: $WRONG"
@@ -95,7 +152,19 @@ for line in (out / "bytes.txt").read_text().split("\n"):
         asset, raw, br, enc, cache = line.split(" ", 4)
         total_raw += int(raw); total_br += int(br)
         lines.append(f"{asset:60} {int(raw):9d} {int(br):9d}  {enc:9} {cache}")
-lines.append(f"{'total for /profile':60} {total_raw:9d} {total_br:9d}  (budget: 200 KB brotli)")
+lines.append(f"{'total for /profile':60} {total_raw:9d} {total_br:9d}  (budget: 140 KB brotli)")
+lines.append("")
+budgets = [
+    ("profile_ssr throughput >= 0.3 x /healthz", runs["profile_ssr"][0] / base_rps >= 0.3),
+    ("profile_ssr p99 <= 10 ms", runs["profile_ssr"][1] <= 10),
+    ("admin_ssr throughput >= 0.2 x /healthz", runs["admin_ssr"][0] / base_rps >= 0.2),
+    ("applications_ssr throughput >= 0.2 x /healthz", runs["applications_ssr"][0] / base_rps >= 0.2),
+    ("application_ssr throughput >= 0.2 x /healthz", runs["application_ssr"][0] / base_rps >= 0.2),
+    ("rest_user_valid_key throughput >= 0.8 x /healthz", runs["rest_user_valid_key"][0] / base_rps >= 0.8),
+    ("assets for /profile <= 140 KB brotli", total_br <= 140 * 1000),
+]
+for name, ok in budgets:
+    lines.append(f"budget {'met   ' if ok else 'MISSED'} {name}")
 text = "\n".join(lines)
 (out / "summary.txt").write_text(text + "\n")
 print(text)

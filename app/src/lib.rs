@@ -18,6 +18,7 @@ pub mod jobs;
 #[cfg(feature = "ssr")]
 pub mod mail;
 pub mod profile;
+pub mod render;
 mod shell;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -58,29 +59,29 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The product name shown in the top bar and titles, from the server's settings.
-#[server(endpoint = "product_name")]
-pub async fn product_name() -> Result<String, error::AppError> {
-    Ok(state::app_state()?.config.product_name.clone())
+/// The product name when the server's settings do not say (`CONSOLE_PRODUCT_NAME`).
+pub const DEFAULT_PRODUCT_NAME: &str = "AIP Console";
+
+/// The product name shown in the top bar and titles, from the server's settings. Pages are
+/// rendered on the server only (islands hydrate, the app never does), so no resource is needed.
+fn product_name() -> String {
+    #[cfg(feature = "ssr")]
+    if let Some(state) = use_context::<state::AppState>() {
+        return state.config.product_name.clone();
+    }
+    DEFAULT_PRODUCT_NAME.to_owned()
 }
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     Auth::provide();
-    let name = OnceResource::new_blocking(product_name());
+    let name = product_name();
 
     view! {
         <Router>
-            <Suspense>
-                {move || Suspend::new(async move {
-                    let name = name.await.unwrap_or_else(|_| "AIP Console".to_owned());
-                    view! {
-                        <Title text=name.clone() />
-                        <TopBar product_name=name />
-                    }
-                })}
-            </Suspense>
+            <Title text=name.clone() />
+            <TopBar product_name=name />
             <Routes fallback=NotFound>
                 // Async: the whole page is rendered before the first byte is sent, so a redirect
                 // can still be a 302 and every section works without JavaScript.

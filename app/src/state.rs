@@ -36,10 +36,21 @@ pub struct AppState {
     pub jobs: Jobs,
 }
 
+/// How often [`app_state`] was called outside a request's reactive owner since the process
+/// started: code running for a page after the page was gone (a disposed duplicate resource).
+/// Always 0 in a healthy server; the tests assert it.
+static MISSING: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The state inside a server function or component rendered on the server.
 pub fn app_state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| {
+        MISSING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::error!("AppState missing from the Leptos context");
         AppError::Internal
     })
+}
+
+/// See [`MISSING`].
+pub fn missing_state_errors() -> u64 {
+    MISSING.load(std::sync::atomic::Ordering::Relaxed)
 }

@@ -2,6 +2,7 @@
 //! REST API. `main.rs` and the tests build the same [`startup::Application`].
 
 mod csrf;
+mod render_deadline;
 mod rest;
 mod session_store;
 pub mod settings;

@@ -19,6 +19,7 @@
 //! | `CONSOLE_MAIL_LEASE_SECONDS` | 120: how long a mail claimed by an instance that died waits before another sends it |
 //! | `CONSOLE_SMTP_HOST`, `_PORT`, `_SECURITY`, `_USERNAME`, `_PASSWORD` | none: preset the mail server (stored at the first start; the admin page changes it afterwards). Security is `none`, `starttls` (default) or `tls` |
 //! | `CONSOLE_SMTP_CA_FILE` | none; PEM certificates to trust for the mail server besides the system's |
+//! | `CONSOLE_RENDER_DEADLINE_SECONDS` | 15: a page not rendered by then answers 503 |
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -52,6 +53,8 @@ pub struct Settings {
     /// The mail server preset (`CONSOLE_SMTP_*`), stored at the first start.
     pub smtp: Option<SmtpPreset>,
     pub smtp_ca_file: Option<PathBuf>,
+    /// How long a page may take to render before it answers 503 (never uploads or REST).
+    pub render_deadline: std::time::Duration,
 }
 
 /// `CONSOLE_SMTP_*`, as given.
@@ -71,6 +74,9 @@ pub const DEFAULT_MAIL_MAX_ATTEMPTS: i32 = 8;
 
 /// Longer than a batch of mail takes to send even when the mail server is slow.
 pub const DEFAULT_MAIL_LEASE_SECONDS: u64 = 120;
+
+/// Pages render in milliseconds; one still rendering after this is stuck.
+pub const DEFAULT_RENDER_DEADLINE_SECONDS: u64 = 15;
 
 const MB: u64 = 1024 * 1024;
 
@@ -101,7 +107,8 @@ impl Settings {
             database_url,
             data_dir,
             leptos,
-            product_name: var("CONSOLE_PRODUCT_NAME").unwrap_or_else(|| "AIP Console".into()),
+            product_name: var("CONSOLE_PRODUCT_NAME")
+                .unwrap_or_else(|| app::DEFAULT_PRODUCT_NAME.into()),
             public_url: var("CONSOLE_PUBLIC_URL"),
             admin_password: var("CONSOLE_ADMIN_PASSWORD").map(SecretString::from),
             auth_failure_burst: number("CONSOLE_AUTH_FAILURE_BURST")?
@@ -124,6 +131,11 @@ impl Settings {
                 password: var("CONSOLE_SMTP_PASSWORD").map(SecretString::from),
             }),
             smtp_ca_file: var("CONSOLE_SMTP_CA_FILE").map(PathBuf::from),
+            render_deadline: std::time::Duration::from_secs(
+                number::<u64>("CONSOLE_RENDER_DEADLINE_SECONDS")?
+                    .unwrap_or(DEFAULT_RENDER_DEADLINE_SECONDS)
+                    .max(1),
+            ),
         })
     }
 

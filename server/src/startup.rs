@@ -2,13 +2,14 @@
 //! `main.rs` runs it; the tests spawn the very same thing on port 0.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos::prelude::provide_context;
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use sea_orm::ConnectionTrait;
 use secrecy::{ExposeSecret, SecretSlice};
 use tokio::net::TcpListener;
@@ -16,13 +17,14 @@ use tower_http::compression::CompressionLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use app::auth::ssr::Throttles;
+use app::auth::ssr::{RequestUser, Throttles};
 use app::jobs::ssr::Jobs;
 use app::mail::MailConfig;
 use app::profile::api_key::ssr::take_flashed_key;
 use app::state::{AppConfig, AppState};
 use app::{App, shell};
 
+use crate::render_deadline::{self, RenderDeadline};
 use crate::session_store::DbSessionStore;
 use crate::settings::Settings;
 use crate::{csrf, rest, static_files, unsubscribe, upload_limit};
@@ -36,6 +38,11 @@ const ABANDONED_UPLOAD: Duration = Duration::from_secs(3600);
 
 /// How often expired sessions, idle throttle entries and abandoned uploads are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// The app's page routes, listed once per process: listing them renders the app with a
+/// process-wide Leptos flag set that suppresses resource loading, and a page rendering at that
+/// moment (another instance in the same process, as in the tests) would wait forever.
+static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -169,15 +176,27 @@ fn router(state: AppState, settings: &Settings) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(settings.secure_cookies())
         .with_expiry(Expiry::OnInactivity(SESSION_LIFETIME));
-    let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let deadline = RenderDeadline::new(
+        ROUTES.iter().map(|route| route.path().to_owned()),
+        settings.render_deadline,
+    );
 
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/rest", rest::router())
         .merge(static_files::routes(&state.leptos_options))
         .merge(unsubscribe::routes())
-        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            ROUTES.clone(),
+            || provide_context(RequestUser::default()),
+            move || shell(options.clone()),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            deadline,
+            render_deadline::enforce,
+        ))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(take_flashed_key))
         .layer(axum::middleware::from_fn_with_state(

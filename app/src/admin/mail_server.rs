@@ -174,8 +174,11 @@ pub async fn send_test_mail() -> Result<String, AppError> {
 }
 
 #[component]
-pub fn MailServerPanel(admin_email: Option<String>) -> impl IntoView {
-    let settings = Resource::new_blocking(|| (), |()| load_mail_server());
+pub fn MailServerPanel(
+    /// [`load_mail_server`], created by the page.
+    settings: Resource<Result<MailServerView, AppError>>,
+    admin_email: Option<String>,
+) -> impl IntoView {
     view! {
         {loaded(settings, move |settings| {
             view! { <MailServerForm settings admin_email=admin_email.clone() /> }

@@ -8,14 +8,20 @@ pub mod users;
 use leptos::prelude::*;
 
 use crate::auth::{Role, with_user};
+use crate::render::page_resource;
 use crate::ui::Section;
-use mail_server::MailServerPanel;
-use undelivered::UndeliveredMailPanel;
-use users::UsersPanel;
+use mail_server::{MailServerPanel, load_mail_server};
+use undelivered::{UndeliveredMailPanel, list_undelivered_mail};
+use users::{UsersPanel, list_users};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    with_user(|user| {
+    // Created here, once per request, never inside `with_user` (see `crate::render`). Each answers
+    // `Forbidden` to anyone but an administrator, whose page then shows none of them.
+    let settings = page_resource(load_mail_server);
+    let mails = page_resource(list_undelivered_mail);
+    let users = page_resource(list_users);
+    with_user(move |user| {
         if user.role != Role::Admin {
             #[cfg(feature = "ssr")]
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
@@ -33,13 +39,13 @@ pub fn AdminPage() -> impl IntoView {
             <main class="mx-auto max-w-4xl p-6">
                 <h1 class="mb-6 text-2xl font-semibold text-slate-800">"Administration"</h1>
                 <Section title="Mail server" id="mail-server">
-                    <MailServerPanel admin_email=user.email.clone() />
+                    <MailServerPanel settings admin_email=user.email.clone() />
                 </Section>
                 <Section title="Undelivered mail" id="undelivered-mail">
-                    <UndeliveredMailPanel />
+                    <UndeliveredMailPanel mails />
                 </Section>
                 <Section title="Users" id="users">
-                    <UsersPanel />
+                    <UsersPanel users />
                 </Section>
             </main>
         }

@@ -58,8 +58,10 @@ pub async fn retry_all_mail() -> Result<u64, AppError> {
 }
 
 #[component]
-pub fn UndeliveredMailPanel() -> impl IntoView {
-    let mails = Resource::new_blocking(|| (), |()| list_undelivered_mail());
+pub fn UndeliveredMailPanel(
+    /// [`list_undelivered_mail`], created by the page.
+    mails: Resource<Result<Vec<UndeliveredMail>, AppError>>,
+) -> impl IntoView {
     let retry = ServerAction::<RetryMail>::new();
     let retry_all = ServerAction::<RetryAllMail>::new();
     let error = Signal::derive(move || {

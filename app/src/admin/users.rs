@@ -50,8 +50,10 @@ pub async fn create_user(
 }
 
 #[component]
-pub fn UsersPanel() -> impl IntoView {
-    let users = Resource::new_blocking(|| (), |()| list_users());
+pub fn UsersPanel(
+    /// [`list_users`], created by the page.
+    users: Resource<Result<Vec<UserView>, AppError>>,
+) -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let query = use_query_map();
     let error = Signal::derive(move || create.value().get().and_then(Result::err));

@@ -4,15 +4,17 @@ use leptos::prelude::*;
 
 use super::{ApplicationView, CreateApplication, list_applications};
 use crate::auth::with_user;
+use crate::render::page_resource;
 use crate::ui::{ErrorText, input_class, loaded, primary_button_class, short_time};
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
-    with_user(|_| {
+    // Created here, once per request, never inside `with_user` (see `crate::render`).
+    let applications = page_resource(list_applications);
+    with_user(move |_| {
         let create = ServerAction::<CreateApplication>::new();
         // The error of the form post that led here (read by the action from the URL).
         let error = Signal::derive(move || create.value().get().and_then(Result::err));
-        let applications = Resource::new_blocking(|| (), |()| list_applications());
         view! {
             <main class="mx-auto max-w-4xl p-6">
                 <h1 class="mb-6 text-2xl font-semibold text-slate-800">"Applications"</h1>

@@ -9,24 +9,24 @@ use super::{UploadVersion, load_application};
 use crate::auth::with_user;
 use crate::error::AppError;
 use crate::jobs::JobsPanel;
+use crate::render::page_resource;
 use crate::ui::{Section, failed_post, short_time};
 
 #[component]
 pub fn ApplicationPage() -> impl IntoView {
-    with_user(|_| {
-        let params = use_params_map();
-        let id = move || {
-            params
-                .read()
-                .get("id")
-                .and_then(|id| id.parse::<i64>().ok())
-        };
-        let details = Resource::new_blocking(id, |id| async move {
-            match id {
-                Some(id) => load_application(id).await,
-                None => Err(AppError::NotFound),
-            }
-        });
+    // Created here, once per request, never inside `with_user` (see `crate::render`).
+    // A page load renders one application: its id is read once.
+    let id = use_params_map()
+        .read_untracked()
+        .get("id")
+        .and_then(|id| id.parse::<i64>().ok());
+    let details = page_resource(move || async move {
+        match id {
+            Some(id) => load_application(id).await,
+            None => Err(AppError::NotFound),
+        }
+    });
+    with_user(move |_| {
         view! {
             <main class="mx-auto max-w-4xl p-6">
                 <p class="mb-2 text-sm">

@@ -18,7 +18,7 @@ impl Auth {
     pub fn provide() -> Self {
         // Blocking, so the server knows the user before it sends headers and can redirect.
         let auth = Self {
-            user: Resource::new_blocking(|| (), |()| current_user()),
+            user: crate::render::page_resource(current_user),
         };
         provide_context(auth);
         auth
@@ -30,6 +30,14 @@ impl Auth {
 }
 
 /// Renders `page` for the signed-in user; an anonymous visitor is sent to sign-in and back here afterwards.
+///
+/// **`page` must not create resources.** Leptos' `Suspense` runs its children again once the
+/// user has loaded, so `page` may run twice per request; a resource created inside it would be
+/// created twice, and a copy disposed before its loader first ran stays "loading" forever, which
+/// holds an `SsrMode::Async` render (the whole page) for good. Pages create their resources with
+/// [`crate::render::page_resource`] before calling this and hand them down as props: server
+/// functions check the caller themselves, so loading before the user is known is safe, and it
+/// runs in parallel with the user's own lookup.
 pub fn with_user<V>(page: impl Fn(UserView) -> V + Send + Sync + 'static) -> impl IntoView
 where
     V: IntoView + 'static,

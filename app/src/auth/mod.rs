@@ -56,11 +56,7 @@ pub struct UserView {
 /// The user of this browser session, if any.
 #[server(endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
-    let state = crate::state::app_state()?;
-    let session = ssr::session().await?;
-    Ok(ssr::session_user(&state.db, &session)
-        .await?
-        .map(|user| ssr::to_view(&user)))
+    Ok(ssr::signed_in_user().await?.map(|user| ssr::to_view(&user)))
 }
 
 /// Checks the password and starts a session; a form post is then sent on to `next`.

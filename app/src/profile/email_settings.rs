@@ -46,7 +46,11 @@ pub async fn mail_delivery_configured() -> Result<bool, AppError> {
 }
 
 #[component]
-pub fn EmailSettingsPanel(user: UserView) -> impl IntoView {
+pub fn EmailSettingsPanel(
+    user: UserView,
+    /// [`mail_delivery_configured`], created by the page.
+    configured: Resource<Result<bool, AppError>>,
+) -> impl IntoView {
     let update = ServerAction::<UpdateEmailSettings>::new();
     let query = use_query_map();
     // A failed post comes back with its error in the URL (read by the action); a successful
@@ -66,8 +70,6 @@ pub fn EmailSettingsPanel(user: UserView) -> impl IntoView {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
     });
-
-    let configured = Resource::new_blocking(|| (), |()| mail_delivery_configured());
 
     view! {
         <Suspense>

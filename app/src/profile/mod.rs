@@ -6,13 +6,17 @@ pub mod email_settings;
 use leptos::prelude::*;
 
 use crate::auth::with_user;
+use crate::render::page_resource;
 use crate::ui::Section;
-use api_key::ApiKeyPanel;
-use email_settings::EmailSettingsPanel;
+use api_key::{ApiKeyPanel, get_api_key};
+use email_settings::{EmailSettingsPanel, mail_delivery_configured};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    with_user(|user| {
+    // Created here, once per request, never inside `with_user` (see `crate::render`).
+    let api_key = page_resource(get_api_key);
+    let mail_configured = page_resource(mail_delivery_configured);
+    with_user(move |user| {
         view! {
             <main class="mx-auto max-w-3xl p-6">
                 <div class="flex flex-col items-center gap-2 py-6">
@@ -23,10 +27,10 @@ pub fn ProfilePage() -> impl IntoView {
                     <p class="text-sm text-slate-500">{user.username.clone()}</p>
                 </div>
                 <Section title="API Key" id="api-key">
-                    <ApiKeyPanel />
+                    <ApiKeyPanel stored=api_key />
                 </Section>
                 <Section title="Email Settings" id="email-settings">
-                    <EmailSettingsPanel user=user.clone() />
+                    <EmailSettingsPanel user=user.clone() configured=mail_configured />
                 </Section>
             </main>
         }

@@ -113,12 +113,30 @@ impl TestDatabase {
 /// The running application.
 pub struct TestApp {
     pub address: String,
-    server: tokio::task::JoinHandle<()>,
+    server: Server,
+}
+
+/// Where the application runs.
+enum Server {
+    /// In this process, on the shared test runtime.
+    Task(tokio::task::JoinHandle<()>),
+    /// The real server binary in a process of its own (its runtime sized by the environment),
+    /// with its log kept in a file.
+    Process {
+        child: std::process::Child,
+        log: tempfile::TempPath,
+    },
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        self.server.abort();
+        match &mut self.server {
+            Server::Task(task) => task.abort(),
+            Server::Process { child, .. } => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
     }
 }
 
@@ -151,6 +169,9 @@ impl TestApp {
             ),
             smtp: None,
             smtp_ca_file: None,
+            render_deadline: std::time::Duration::from_secs(
+                server::settings::DEFAULT_RENDER_DEADLINE_SECONDS,
+            ),
         };
         tweak(&mut settings);
         let application = Application::build(settings)
@@ -162,7 +183,63 @@ impl TestApp {
         });
         Self {
             address: format!("http://127.0.0.1:{port}"),
-            server,
+            server: Server::Task(server),
+        }
+    }
+
+    /// The real server binary on `database`, with extra environment `env` (`RUST_LOG=warn`
+    /// unless given), once it answers `/healthz`.
+    pub async fn binary(database: &TestDatabase, env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let log = tempfile::NamedTempFile::new().expect("a log file");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .env("DATABASE_URL", &database.url)
+            .env("CONSOLE_DATA_DIR", &database.data_dir)
+            .env("LEPTOS_OUTPUT_NAME", "console")
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("CONSOLE_SECRET", "a-secret-shared-by-the-test-instances")
+            .env("CONSOLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stderr(log.reopen().expect("the log file"))
+            .spawn()
+            .expect("start the server binary");
+        let app = Self {
+            address: format!("http://127.0.0.1:{port}"),
+            server: Server::Process {
+                child,
+                log: log.into_temp_path(),
+            },
+        };
+        let health = app.url("/healthz");
+        for _ in 0..200 {
+            if reqwest::get(&health)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return app;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the server binary did not start:\n{}", app.log());
+    }
+
+    /// What the server binary logged so far (empty for an in-process server).
+    pub fn log(&self) -> String {
+        match &self.server {
+            Server::Task(_) => String::new(),
+            Server::Process { log, .. } => std::fs::read_to_string(log).unwrap_or_default(),
+        }
+    }
+
+    /// Stops the server binary with SIGKILL: no graceful shutdown, leases left behind.
+    pub fn kill_9(mut self) {
+        if let Server::Process { child, .. } = &mut self.server {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("the killed server");
         }
     }
 
@@ -272,13 +349,23 @@ impl Browser {
     }
 
     /// A page load: browsers ask for HTML (which is also what makes server redirects 302s).
+    ///
+    /// Also checks that no page of any test in this process left code running without its
+    /// request (see `app::state::missing_state_errors`).
     pub async fn get(&self, path: &str) -> Response {
-        self.client
+        let response = self
+            .client
             .get(self.url(path))
             .header(ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
             .send()
             .await
-            .expect("page answers")
+            .expect("page answers");
+        assert_eq!(
+            app::state::missing_state_errors(),
+            0,
+            "a page's code ran after its request was gone (\"AppState missing\" in the log)"
+        );
+        response
     }
 
     /// Calls a server function the way the hydrated app does (form-encoded in, JSON out).

@@ -4,7 +4,6 @@
 //! outbox on PostgreSQL.
 
 use std::collections::HashSet;
-use std::process::{Child, Command};
 use std::time::Duration;
 
 use app::db::entity::{mail_server, outbox};
@@ -290,56 +289,6 @@ async fn mail_waits_out_a_dead_mail_server_and_none_is_lost(backend: Backend) {
     assert_eq!(sent.len(), 50);
 }
 
-/// The real server binary, so it can be killed with SIGKILL.
-struct ServerProcess(Child);
-
-impl ServerProcess {
-    async fn start(database: &TestDatabase) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .unwrap()
-            .port();
-        let server = Self(
-            Command::new(env!("CARGO_BIN_EXE_server"))
-                .env("DATABASE_URL", &database.url)
-                .env("CONSOLE_DATA_DIR", &database.data_dir)
-                .env("LEPTOS_OUTPUT_NAME", "console")
-                .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-                .env("CONSOLE_SECRET", "a-secret-shared-by-the-test-instances")
-                .env("CONSOLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
-                // A claimed batch (16 mails, 8 at a time, 0.3 s each) takes 0.6 s.
-                .env("CONSOLE_MAIL_LEASE_SECONDS", LEASE.as_secs().to_string())
-                .env("RUST_LOG", "warn")
-                .spawn()
-                .expect("start the server binary"),
-        );
-        let health = format!("http://127.0.0.1:{port}/healthz");
-        for _ in 0..200 {
-            if reqwest::get(&health)
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server binary did not start");
-    }
-
-    fn kill_9(mut self) {
-        // `Child::kill` sends SIGKILL: no graceful shutdown, leases left behind.
-        self.0.kill().unwrap();
-        self.0.wait().unwrap();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Short, so the test need not wait long for a dead instance's claims to expire.
 const LEASE: Duration = Duration::from_secs(3);
 
@@ -363,7 +312,9 @@ async fn a_server_killed_mid_queue_delivers_the_rest_after_a_restart(backend: Ba
     }
     sink.up();
 
-    let server = ServerProcess::start(&database).await;
+    // A claimed batch (16 mails, 8 at a time, 0.3 s each) takes 0.6 s.
+    let lease = LEASE.as_secs().to_string();
+    let server = TestApp::binary(&database, &[("CONSOLE_MAIL_LEASE_SECONDS", &lease)]).await;
     sink.mailbox.wait_for(8).await;
     server.kill_9();
     let before = sink.mailbox.mails().len();
@@ -372,7 +323,7 @@ async fn a_server_killed_mid_queue_delivers_the_rest_after_a_restart(backend: Ba
         "the queue was not interrupted ({before} sent)"
     );
 
-    let _server = ServerProcess::start(&database).await;
+    let _server = TestApp::binary(&database, &[("CONSOLE_MAIL_LEASE_SECONDS", &lease)]).await;
     sink.mailbox.wait_for(MAILS).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mails = sink.mailbox.mails();

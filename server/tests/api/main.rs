@@ -18,4 +18,5 @@ mod applications;
 mod jobs;
 mod mail;
 mod mail_server;
+mod pages;
 mod profile;

@@ -5,6 +5,7 @@ mod throttle;
 pub mod users;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
 use sea_orm::{DatabaseConnection, EntityTrait};
@@ -97,12 +98,29 @@ pub async fn session_user(
     }
 }
 
+/// The signed-in user of one request, looked up once and shared by every server function the
+/// request runs (a page render calls several). The server provides a fresh one to each request;
+/// signing in or out ends the request (a redirect), so it never goes stale.
+#[derive(Clone, Default)]
+pub struct RequestUser(Arc<tokio::sync::OnceCell<Option<user::Model>>>);
+
+/// The user the current request's session belongs to, if it is signed in; looked up at most
+/// once per request.
+pub async fn signed_in_user() -> Result<Option<user::Model>, AppError> {
+    let cached = leptos::prelude::use_context::<RequestUser>();
+    let lookup = async {
+        let state = app_state()?;
+        session_user(&state.db, &session().await?).await
+    };
+    match cached {
+        Some(cached) => cached.0.get_or_try_init(|| lookup).await.cloned(),
+        None => lookup.await,
+    }
+}
+
 /// The signed-in user of the current server-function call, or [`AppError::Unauthenticated`].
 pub async fn require_user() -> Result<user::Model, AppError> {
-    let state = app_state()?;
-    session_user(&state.db, &session().await?)
-        .await?
-        .ok_or(AppError::Unauthenticated)
+    signed_in_user().await?.ok_or(AppError::Unauthenticated)
 }
 
 /// The signed-in user of the current server-function call, as request handling needs them.

@@ -5,13 +5,17 @@
 use leptos::prelude::*;
 
 use super::copy::CopyButton;
-use super::{ApiKeyInfo, ApiKeyState, DeleteApiKey, GenerateApiKey, NO_KEY_TEXT, get_api_key};
+use super::{ApiKeyInfo, ApiKeyState, DeleteApiKey, GenerateApiKey, NO_KEY_TEXT};
+use crate::error::AppError;
 use crate::ui::{ErrorText, primary_button_class, secondary_button_class};
 
 const REPLACE_WARNING: &str = "Your current key stops working immediately.";
 
 #[component]
-pub fn ApiKeyPanel() -> impl IntoView {
+pub fn ApiKeyPanel(
+    /// The signed-in user's key ([`get_api_key`](super::get_api_key)), created by the page.
+    stored: Resource<Result<ApiKeyState, AppError>>,
+) -> impl IntoView {
     let generate = ServerAction::<GenerateApiKey>::new();
     let delete = ServerAction::<DeleteApiKey>::new();
     // An error of the form post that led here (read by the actions from the URL).
@@ -19,7 +23,6 @@ pub fn ApiKeyPanel() -> impl IntoView {
         let generate = generate.value().get_untracked().and_then(Result::err);
         generate.or_else(|| delete.value().get_untracked().and_then(Result::err))
     };
-    let stored = Resource::new_blocking(|| (), |()| get_api_key());
 
     view! {
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>

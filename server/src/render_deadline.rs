@@ -1,0 +1,80 @@
+//! The render deadline: a page whose render has not finished after a bounded time answers 503
+//! with a plain page, and the loaders it was waiting for are cancelled.
+//!
+//! Pages render completely before their first byte (`SsrMode::Async`), so a loader that never
+//! finishes — a lost wakeup, a lock held elsewhere, a dead database connection — would otherwise
+//! hold the connection forever with no status line at all. Only page routes have a deadline:
+//! uploads, server functions and REST calls may legitimately take long.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+
+use app::render::RenderScope;
+
+/// The page routes (as registered with axum) and how long each may take to render.
+#[derive(Clone)]
+pub struct RenderDeadline {
+    pages: Arc<HashSet<String>>,
+    deadline: Duration,
+}
+
+impl RenderDeadline {
+    pub fn new(pages: impl IntoIterator<Item = String>, deadline: Duration) -> Self {
+        Self {
+            pages: Arc::new(pages.into_iter().collect()),
+            deadline,
+        }
+    }
+}
+
+/// Gives each page request a [`RenderScope`] and a deadline; other requests pass untouched.
+pub async fn enforce(
+    State(limit): State<RenderDeadline>,
+    matched: Option<MatchedPath>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(route) = matched.filter(|path| limit.pages.contains(path.as_str())) else {
+        return next.run(request).await;
+    };
+    let scope = RenderScope::default();
+    request.extensions_mut().insert(scope.clone());
+    let started = Instant::now();
+    match tokio::time::timeout(limit.deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let cancelled = scope.cancel();
+            tracing::error!(
+                route = route.as_str(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                cancelled_loaders = cancelled,
+                "page render passed its deadline: answered 503"
+            );
+            too_slow()
+        }
+    }
+}
+
+fn too_slow() -> Response {
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <title>Try again</title></head><body>\
+             <h1>This page took too long</h1>\
+             <p>The server could not finish this page in time. Please reload it in a moment.</p>\
+             </body></html>",
+        ),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
