@@ -72,8 +72,9 @@ mod ssr {
 
         /// Cancels every loader of this render; returns how many were still running.
         pub fn cancel(&self) -> usize {
+            let running = self.running.load(Ordering::Acquire);
             self.cancelled.cancel();
-            self.running.load(Ordering::Acquire)
+            running
         }
 
         /// Runs `load` unless the render is cancelled first.

@@ -10,7 +10,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::ssr::Throttles;
 use crate::error::AppError;
 use crate::jobs::ssr::Jobs;
-use crate::mail::MailConfig;
+use crate::mail::{MailConfig, MailServerStatus};
 
 /// Values the pages and server functions need from the operator's settings.
 #[derive(Clone, Debug)]
@@ -34,6 +34,7 @@ pub struct AppState {
     pub config: Arc<AppConfig>,
     pub throttles: Arc<Throttles>,
     pub jobs: Jobs,
+    pub mail_server: MailServerStatus,
 }
 
 /// How often [`app_state`] was called outside a request's reactive owner since the process

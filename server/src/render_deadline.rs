@@ -7,7 +7,9 @@
 //! uploads, server functions and REST calls may legitimately take long.
 
 use std::collections::HashSet;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -46,9 +48,15 @@ pub async fn enforce(
     let scope = RenderScope::default();
     request.extensions_mut().insert(scope.clone());
     let started = Instant::now();
-    match tokio::time::timeout(limit.deadline, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
+    let mut render = CancelOnDrop {
+        render: Some(Box::pin(next.run(request))),
+        scope: scope.clone(),
+    };
+    tokio::select! {
+        response = &mut render => response,
+        () = tokio::time::sleep(limit.deadline) => {
+            // Counted while the render still exists, then cancelled; the render is dropped
+            // when this returns.
             let cancelled = scope.cancel();
             tracing::error!(
                 route = route.as_str(),
@@ -57,6 +65,38 @@ pub async fn enforce(
                 "page render passed its deadline: answered 503"
             );
             too_slow()
+        }
+    }
+}
+
+/// A page render that cancels its loaders when it is dropped unfinished (the client went away,
+/// or the deadline passed) before the render itself is dropped: Leptos runs loaders as tasks of
+/// their own, and one that outlived its page would run on without the page's context.
+struct CancelOnDrop<F> {
+    render: Option<Pin<Box<F>>>,
+    scope: RenderScope,
+}
+
+impl<F: Future> Future for CancelOnDrop<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        match self.render.as_mut() {
+            Some(render) => {
+                let output = ready!(render.as_mut().poll(cx));
+                self.render = None;
+                Poll::Ready(output)
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<F> Drop for CancelOnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(render) = self.render.take() {
+            self.scope.cancel();
+            drop(render);
         }
     }
 }

@@ -131,6 +131,7 @@ impl Application {
             }),
             throttles: Arc::new(Throttles::new(settings.auth_failure_burst)),
             jobs: Jobs::new(settings.jobs.clone()),
+            mail_server: Default::default(),
         };
         let router = router(state.clone(), &settings);
         Ok(Self {

@@ -146,6 +146,7 @@ pub async fn save_mail_server(
         public_url,
     };
     let saved = crate::mail::server::save(&state.db, &state.config.mail.secret, submitted).await?;
+    state.mail_server.set(Some(&saved));
     tracing::info!(by = admin.id, host = %saved.host, port = saved.port, security = %saved.security, "mail server settings saved");
     crate::http::redirect_plain_form_to(&format!("/admin?{SAVED_FLAG}=saved#mail-server"));
     Ok(())

@@ -114,6 +114,7 @@ pub async fn run(state: AppState) {
 async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<usize, AppError> {
     let config = &state.config.mail;
     let settings = server::load(&state.db).await?;
+    state.mail_server.set(settings.as_ref());
     if !current
         .as_ref()
         .is_some_and(|current| current.is_current(&settings))

@@ -27,6 +27,35 @@ pub fn host_of(url: &str) -> &str {
     rest.split(['/', ':']).next().unwrap_or(rest)
 }
 
+/// Whether an administrator has configured a mail server, as this instance last read it: at
+/// each delivery round (at most a second apart while idle) and at each save here. Lets pages
+/// say whether mail is sent without a query per page load.
+#[derive(Clone, Debug, Default)]
+pub struct MailServerStatus(std::sync::Arc<std::sync::atomic::AtomicU8>);
+
+impl MailServerStatus {
+    const UNKNOWN: u8 = 0;
+    const FILES: u8 = 1;
+    const CONFIGURED: u8 = 2;
+
+    pub fn set(&self, row: Option<&mail_server::Model>) {
+        let value = if server::configured(row) {
+            Self::CONFIGURED
+        } else {
+            Self::FILES
+        };
+        self.0.store(value, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// `None` until the row was first read.
+    pub fn configured(&self) -> Option<bool> {
+        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            Self::UNKNOWN => None,
+            value => Some(value == Self::CONFIGURED),
+        }
+    }
+}
+
 /// What mail needs from the server's settings (fixed at start; the mail server itself is
 /// configured at run time, see [`server`]).
 #[derive(Clone, Debug)]

@@ -40,9 +40,12 @@ pub async fn update_email_settings(
 pub async fn mail_delivery_configured() -> Result<bool, AppError> {
     crate::auth::ssr::require_user_id().await?;
     let state = crate::state::app_state()?;
-    Ok(crate::mail::server::configured(
-        crate::mail::server::load(&state.db).await?.as_ref(),
-    ))
+    if let Some(configured) = state.mail_server.configured() {
+        return Ok(configured);
+    }
+    let row = crate::mail::server::load(&state.db).await?;
+    state.mail_server.set(row.as_ref());
+    Ok(crate::mail::server::configured(row.as_ref()))
 }
 
 #[component]

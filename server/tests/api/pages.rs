@@ -57,6 +57,13 @@ async fn every_page_answers_on_one_worker_and_on_two(backend: Backend) {
                 )
             ),
         );
+        // Clients that give up mid-render (a closed tab): their pages' loaders end with them.
+        abandon_pages(&owner.browser, &owner_pages).await;
+        abandon_pages(&admin, &admin_pages).await;
+        // Loaders still running would report within this time (each is a query or two).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(owner.browser.get("/profile").await.status(), StatusCode::OK);
+
         let log = app.log();
         assert!(
             !log.contains("AppState missing"),
@@ -100,6 +107,19 @@ async fn load_pages(browser: &Browser, pages: &[String], form: (&str, &[(&str, &
                 "GET {page} came back cut short: {}",
                 &loaded.1[loaded.1.len().saturating_sub(300)..]
             );
+        }
+    }
+}
+
+/// Starts each page 25 times and hangs up after 0 to 4 ms, mostly before the page is ready.
+async fn abandon_pages(browser: &Browser, pages: &[String]) {
+    for attempt in 0..25u64 {
+        for page in pages {
+            let _ = tokio::time::timeout(
+                Duration::from_millis(attempt % 5),
+                browser.client.get(browser.url(page)).send(),
+            )
+            .await;
         }
     }
 }

@@ -164,16 +164,13 @@ pub async fn receive(
         Some(id) => Some(visible(&state.db, principal, id).await?),
         None => None,
     };
-    let limit = state.config.max_archive_bytes;
-    let mut form = UploadForm::default();
-    while let Some(mut field) = multipart.next_field().await.map_err(unreadable(limit))? {
-        match field.name().unwrap_or_default() {
-            "application" => form.application = Some(read_text(&mut field, 20, limit).await?),
-            "name" => form.name = Some(read_text(&mut field, 1024, limit).await?),
-            "archive" => form.archive = spool(field, state).await?,
-            _ => while field.chunk().await.map_err(unreadable(limit))?.is_some() {},
+    let form = match read_form(state, &mut multipart).await {
+        Ok(form) => form,
+        Err(error) => {
+            drain(&mut multipart).await;
+            return Err(error);
         }
-    }
+    };
     let application = match checked {
         Some(application) => application,
         None => {
@@ -186,6 +183,34 @@ pub async fn receive(
         }
     };
     store(state, principal, &application, form).await
+}
+
+/// Reads every field of the upload, spooling the archive.
+async fn read_form(
+    state: &AppState,
+    multipart: &mut multer::Multipart<'_>,
+) -> Result<UploadForm, AppError> {
+    let limit = state.config.max_archive_bytes;
+    let mut form = UploadForm::default();
+    while let Some(mut field) = multipart.next_field().await.map_err(unreadable(limit))? {
+        match field.name().unwrap_or_default() {
+            "application" => form.application = Some(read_text(&mut field, 20, limit).await?),
+            "name" => form.name = Some(read_text(&mut field, 1024, limit).await?),
+            "archive" => form.archive = spool(field, state).await?,
+            _ => while field.chunk().await.map_err(unreadable(limit))?.is_some() {},
+        }
+    }
+    Ok(form)
+}
+
+/// Reads and drops what is left of a refused upload. The body is capped (`upload_limit`), so
+/// this reads at most the framing allowance past the limit. Answering before the client has
+/// sent its last bytes would close the connection with data unread, which resets it, and the
+/// client could lose the answer (a 413 seen as a broken pipe). A body past its cap is left unread.
+async fn drain(multipart: &mut multer::Multipart<'_>) {
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(_)) = field.chunk().await {}
+    }
 }
 
 async fn store(
