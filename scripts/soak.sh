@@ -24,7 +24,8 @@ cargo leptos build --release --precompress
 mkdir -p "$OUT"
 
 DATA=$(mktemp -d /tmp/console-soak.XXXXXX)
-PG_DIR="$DATA/pg"
+# Beside DATA, not in it: the postgres user cannot enter a root-only directory.
+PG_DIR=$(mktemp -d /tmp/console-soak-pg.XXXXXX)
 SERVER=
 BURNER=
 cleanup() {
