@@ -45,6 +45,9 @@ pub enum AppError {
     /// Too many failed attempts from this client; try again after the given number of seconds.
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The server is at capacity for this kind of work (password checks); try again shortly.
+    #[error("The server is busy. Please try again in a moment.")]
+    Busy { retry_after_secs: u64 },
     /// Something failed on the server; the cause is in the server log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -78,6 +81,7 @@ impl AppError {
             Self::Invalid { .. } => "invalid_request",
             Self::TooLarge { .. } => "payload_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Busy { .. } => "busy",
             Self::Internal => "internal_error",
             Self::MailServer(_) => "mail_server_error",
             Self::Transport(_) => "transport_error",
@@ -95,6 +99,7 @@ impl AppError {
             Self::TooLarge { .. } => 413,
             Self::TooManyRequests { .. } => 429,
             Self::Internal => 500,
+            Self::Busy { .. } => 503,
             Self::MailServer(_) | Self::Transport(_) => 502,
         }
     }
@@ -159,7 +164,9 @@ mod ssr {
                     HeaderValue::from_static(r#"Basic realm="console", charset="UTF-8""#),
                 );
             }
-            if let Self::TooManyRequests { retry_after_secs } = self {
+            if let Self::TooManyRequests { retry_after_secs } | Self::Busy { retry_after_secs } =
+                self
+            {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
             response
@@ -187,6 +194,12 @@ mod tests {
                 429,
             ),
             (AppError::Internal, 500),
+            (
+                AppError::Busy {
+                    retry_after_secs: 1,
+                },
+                503,
+            ),
         ] {
             assert_eq!(error.status(), status, "{error:?}");
         }

@@ -60,7 +60,7 @@ pub struct VersionUpload {
         jobs::get,
         jobs::stop,
     ),
-    modifiers(&Security),
+    modifiers(&Security, &Busy),
     security(("api_key" = []), ("basic" = []), ("session" = [])),
 )]
 struct ApiDoc;
@@ -82,6 +82,34 @@ impl Modify for Security {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("console_session"))),
         );
+    }
+}
+
+/// Every operation that authenticates may be refused with 503 while password checks are queued
+/// to their limit (`Authorization: Basic`); documented once here rather than on each handler.
+struct Busy;
+
+impl Modify for Busy {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                if let Some(RefOr::T(unauthorized)) = responses.get("401") {
+                    let mut busy = unauthorized.clone();
+                    busy.description =
+                        "Too many password checks at once; try again after `Retry-After` seconds"
+                            .to_owned();
+                    responses.insert("503".to_owned(), RefOr::T(busy));
+                }
+            }
+        }
     }
 }
 

@@ -235,6 +235,20 @@ impl TestApp {
         }
     }
 
+    /// The most memory the server binary has held so far (`VmHWM`), in KiB.
+    pub fn peak_memory_kib(&self) -> u64 {
+        let Server::Process { child, .. } = &self.server else {
+            panic!("only a server binary has its own memory");
+        };
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .expect("the server's status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM")
+    }
+
     /// Stops the server binary with SIGKILL: no graceful shutdown, leases left behind.
     pub fn kill_9(mut self) {
         if let Server::Process { child, .. } = &mut self.server {

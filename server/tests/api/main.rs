@@ -12,6 +12,7 @@ mod helpers;
 mod openapi;
 mod smtp;
 
+mod abuse;
 mod accounts;
 mod api_keys;
 mod applications;
