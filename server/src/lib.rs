@@ -4,6 +4,7 @@
 mod csrf;
 mod render_deadline;
 mod rest;
+mod server_fn_status;
 mod session_store;
 pub mod settings;
 pub mod startup;

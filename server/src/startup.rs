@@ -27,7 +27,7 @@ use app::{App, shell};
 use crate::render_deadline::{self, RenderDeadline};
 use crate::session_store::DbSessionStore;
 use crate::settings::Settings;
-use crate::{csrf, rest, static_files, unsubscribe, upload_limit};
+use crate::{csrf, rest, server_fn_status, static_files, unsubscribe, upload_limit};
 
 /// How long a browser session lasts after it last changed (signing in). Sessions are written
 /// only when they change, so page views cost no database write.
@@ -199,6 +199,9 @@ fn router(state: AppState, settings: &Settings) -> Router {
             render_deadline::enforce,
         ))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(
+            server_fn_status::status_from_error,
+        ))
         .layer(axum::middleware::from_fn(take_flashed_key))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -62,3 +62,60 @@ async fn wrong_passwords_in_a_flood_are_refused_not_buffered(backend: Backend) {
         before / 1024
     );
 }
+
+on_both_databases!(scripts_calling_server_functions_get_the_status_of_the_error);
+
+/// Server functions called as a script or tool would (no `Accept: text/html`) answer with the
+/// status of their error, not 500; a browser's plain form post is still sent back to its page.
+async fn scripts_calling_server_functions_get_the_status_of_the_error(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let anonymous = app.browser();
+    let expect = |response: reqwest::Response, status: StatusCode| {
+        assert_eq!(response.status(), status, "{:?}", response.url().path());
+    };
+    // `server_fn` itself checks that an error's status is the error's own.
+    expect(
+        anonymous
+            .server_fn("sign_in", &[("username", "admin"), ("password", "nope")])
+            .await,
+        StatusCode::UNAUTHORIZED,
+    );
+    expect(
+        anonymous.server_fn("api_key", &[]).await,
+        StatusCode::UNAUTHORIZED,
+    );
+    let user = app.signed_in("scripted", "user").await;
+    expect(user.server_fn("users", &[]).await, StatusCode::FORBIDDEN);
+    expect(
+        user.server_fn("update_email_settings", &[("email", "nope")])
+            .await,
+        StatusCode::BAD_REQUEST,
+    );
+    expect(
+        user.server_fn("create_application", &[("name", "Mine")])
+            .await,
+        StatusCode::OK,
+    );
+    expect(
+        user.server_fn("create_application", &[("name", "Mine")])
+            .await,
+        StatusCode::CONFLICT,
+    );
+    let unreadable = user
+        .client
+        .get(user.url("/api/poll_job?id=abc"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unreadable.status(), StatusCode::BAD_REQUEST);
+    // A plain form post that fails goes back to its page, as before.
+    let posted = anonymous
+        .plain_form(
+            "sign_in",
+            &[("username", "admin"), ("password", "nope")],
+            "/signin",
+        )
+        .await;
+    assert_eq!(posted.status(), StatusCode::FOUND);
+}

@@ -383,15 +383,31 @@ impl Browser {
     }
 
     /// Calls a server function the way the hydrated app does (form-encoded in, JSON out).
+    ///
+    /// Also checks that an error answer carries the status of its error, as every script and
+    /// tool that calls server functions relies on.
     pub async fn server_fn(&self, name: &str, form: &[(&str, &str)]) -> Response {
-        self.client
+        let response = self
+            .client
             .post(self.url(&format!("/api/{name}")))
             .header(ACCEPT, "application/json")
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form_encode(form))
             .send()
             .await
-            .expect("server function answers")
+            .expect("server function answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("the whole answer");
+        if !status.is_success() {
+            let error: app::error::AppError = serde_json::from_slice(&body)
+                .unwrap_or_else(|_| panic!("{name}: {status} without an error: {body:?}"));
+            assert_eq!(status.as_u16(), error.status(), "{name}: {error:?}");
+        }
+        let mut rebuilt = axum::http::Response::new(body);
+        *rebuilt.status_mut() = status;
+        *rebuilt.headers_mut() = headers;
+        Response::from(rebuilt)
     }
 
     /// Posts a form the way a browser does before hydration.
