@@ -3,6 +3,7 @@
 
 mod csrf;
 mod render_deadline;
+mod request_guard;
 mod rest;
 mod server_fn_status;
 mod session_store;

@@ -13,6 +13,7 @@ use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use sea_orm::ConnectionTrait;
 use secrecy::{ExposeSecret, SecretSlice};
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -27,7 +28,7 @@ use app::{App, shell};
 use crate::render_deadline::{self, RenderDeadline};
 use crate::session_store::DbSessionStore;
 use crate::settings::Settings;
-use crate::{csrf, rest, server_fn_status, static_files, unsubscribe, upload_limit};
+use crate::{csrf, request_guard, rest, server_fn_status, static_files, unsubscribe, upload_limit};
 
 /// How long a browser session lasts after it last changed (signing in). Sessions are written
 /// only when they change, so page views cost no database write.
@@ -210,6 +211,8 @@ fn router(state: AppState, settings: &Settings) -> Router {
         .layer(axum::middleware::from_fn(csrf::reject_cross_site))
         .layer(sessions)
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(request_guard::reject_unservable))
+        .layer(CatchPanicLayer::custom(request_guard::panicked))
         .with_state(state)
 }
 

@@ -25,6 +25,20 @@ pub async fn limit_uploads(
     if !is_upload(&request) {
         return next.run(request).await;
     }
+    // The multipart parser needs a boundary (server_fn's panics without one): refuse the body
+    // before anything reads it.
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| multer::parse_boundary(value).ok());
+    if boundary.is_none() {
+        return AppError::invalid(
+            "archive",
+            "Send the upload as multipart/form-data with a boundary.",
+        )
+        .into_response();
+    }
     let limit = state.config.max_archive_bytes;
     let cap = limit.saturating_add(MULTIPART_OVERHEAD);
     let declared = request

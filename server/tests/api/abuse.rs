@@ -119,3 +119,56 @@ async fn scripts_calling_server_functions_get_the_status_of_the_error(backend: B
         .await;
     assert_eq!(posted.status(), StatusCode::FOUND);
 }
+
+on_both_databases!(odd_requests_get_a_4xx_and_the_server_carries_on);
+
+/// Requests that once panicked a handler or answered 500 get a 4xx, and the server still serves
+/// a signed-in page and a key-authenticated REST call afterwards.
+async fn odd_requests_get_a_4xx_and_the_server_carries_on(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let tool = app.tool("odd", "user").await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let raw = |request: String| {
+        let host = host.clone();
+        async move {
+            let mut socket = tokio::net::TcpStream::connect(&host).await.unwrap();
+            tokio::io::AsyncWriteExt::write_all(&mut socket, request.as_bytes())
+                .await
+                .unwrap();
+            let mut answer = vec![0; 4096];
+            let read = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                tokio::io::AsyncReadExt::read(&mut socket, &mut answer),
+            )
+            .await
+            .expect("an answer")
+            .unwrap();
+            String::from_utf8_lossy(&answer[..read]).into_owned()
+        }
+    };
+    let connect = raw(format!("CONNECT {host} HTTP/1.1\r\nHost: {host}\r\n\r\n")).await;
+    assert!(connect.starts_with("HTTP/1.1 405"), "{connect}");
+    let trace = raw(format!("TRACE /profile HTTP/1.1\r\nHost: {host}\r\n\r\n")).await;
+    assert!(trace.starts_with("HTTP/1.1 405"), "{trace}");
+
+    let long = format!("/pkg/{}", "a".repeat(10_000));
+    assert_eq!(
+        tool.browser.get(&long).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    for content_type in ["", "multipart/form-data", "text/plain"] {
+        let upload = tool
+            .browser
+            .client
+            .post(app.url("/api/upload_version"))
+            .header("accept", "application/json")
+            .header("content-type", content_type)
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(upload.status(), StatusCode::BAD_REQUEST, "{content_type:?}");
+    }
+    assert_eq!(tool.browser.get("/profile").await.status(), StatusCode::OK);
+    assert_eq!(tool.get("/rest/user").await.0, StatusCode::OK);
+}
