@@ -5,6 +5,7 @@ mod csrf;
 mod render_deadline;
 mod request_guard;
 mod rest;
+mod security_headers;
 mod server_fn_status;
 mod session_store;
 pub mod settings;

@@ -28,7 +28,10 @@ use app::{App, shell};
 use crate::render_deadline::{self, RenderDeadline};
 use crate::session_store::DbSessionStore;
 use crate::settings::Settings;
-use crate::{csrf, request_guard, rest, server_fn_status, static_files, unsubscribe, upload_limit};
+use crate::{
+    csrf, request_guard, rest, security_headers, server_fn_status, static_files, unsubscribe,
+    upload_limit,
+};
 
 /// How long a browser session lasts after it last changed (signing in). Sessions are written
 /// only when they change, so page views cost no database write.
@@ -210,6 +213,10 @@ fn router(state: AppState, settings: &Settings) -> Router {
         ))
         .layer(axum::middleware::from_fn(csrf::reject_cross_site))
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            security_headers::Https(settings.secure_cookies()),
+            security_headers::add,
+        ))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(request_guard::reject_unservable))
         .layer(CatchPanicLayer::custom(request_guard::panicked))

@@ -29,7 +29,9 @@ pub fn issue(secret: &SecretSlice<u8>, user_id: i64) -> String {
 
 /// The user a token was issued for, if it is genuine.
 pub fn verify(secret: &SecretSlice<u8>, token: &str) -> Option<i64> {
-    let (user, tag) = token.trim().split_once('.')?;
+    // The exact path segment: nothing around it is trimmed away (a token followed by CR LF
+    // must not verify and then be echoed into a header).
+    let (user, tag) = token.split_once('.')?;
     if user.len() > 19 || tag.len() > 64 {
         return None;
     }

@@ -172,3 +172,37 @@ async fn odd_requests_get_a_4xx_and_the_server_carries_on(backend: Backend) {
     assert_eq!(tool.browser.get("/profile").await.status(), StatusCode::OK);
     assert_eq!(tool.get("/rest/user").await.0, StatusCode::OK);
 }
+
+on_both_databases!(every_answer_carries_the_security_headers);
+
+/// Pages, server functions, REST and error answers all forbid framing and sniffing, send no
+/// referrer elsewhere and are never stored by caches.
+async fn every_answer_carries_the_security_headers(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let tool = app.tool("careful", "user").await;
+    let generated = tool.browser.server_fn("generate_api_key", &[]).await;
+    let answers = [
+        tool.browser.get("/profile").await,
+        tool.browser.get("/signin").await,
+        tool.browser.get("/no-such-page").await,
+        generated,
+        tool.client
+            .get(app.url("/rest/user"))
+            .header("X-API-KEY", &tool.key)
+            .send()
+            .await
+            .unwrap(),
+        reqwest::get(app.url("/rest/user")).await.unwrap(),
+    ];
+    for answer in answers {
+        let path = answer.url().path().to_owned();
+        let headers = answer.headers();
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!headers.contains_key("strict-transport-security"), "{path}");
+    }
+}

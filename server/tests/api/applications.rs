@@ -181,8 +181,8 @@ async fn oversized_archives_are_413_and_leave_nothing_behind(backend: Backend) {
     // the connection close instead; either way nothing is kept (checked below).
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
         (0..8).map(|_| Ok(vec![b'x'; 32 * 1024])).collect();
-    let endless = tool
-        .client
+    // Its own client: the connection it leaves behind must not be reused by the next request.
+    let endless = reqwest::Client::new()
         .post(app.url(&format!("/rest/applications/{application}/versions")))
         .header("X-API-KEY", &tool.key)
         .header("content-type", "multipart/form-data; boundary=never-sent")

@@ -106,6 +106,10 @@ async fn unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off(backend: 
         .unwrap();
     assert_eq!(tampered.status(), StatusCode::BAD_REQUEST);
     assert!(tampered.text().await.unwrap().contains("not valid"));
+    for suffix in ["%0d%0a", "%20", "%0aSet-Cookie:%20x=1"] {
+        let padded = owner.browser.get(&format!("{path}{suffix}")).await;
+        assert_eq!(padded.status(), StatusCode::BAD_REQUEST, "{suffix}");
+    }
     assert_eq!(owner.get("/rest/user").await.1["notifications"], true);
 
     // RFC 8058 one-click: no cookie, another site, no redirect.
