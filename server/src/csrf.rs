@@ -2,9 +2,10 @@
 //!
 //! Policy: a state-changing request (anything but GET/HEAD/OPTIONS) that a browser marks as
 //! cross-site — `Sec-Fetch-Site: cross-site`, or an `Origin` whose host differs from the one it
-//! was sent to — is refused with 403. Requests carrying `X-API-KEY` are exempt: a browser cannot
-//! attach that header cross-site without a CORS preflight we never grant, and a key is no ambient
-//! credential. (`Authorization` is not exempt: browsers replay cached Basic credentials.) Tools
+//! was sent to — is refused with 403. REST requests carrying `X-API-KEY` are exempt: a browser
+//! cannot attach that header cross-site without a CORS preflight we never grant, and a key is no
+//! ambient credential; REST then decides by the key alone. Only REST: elsewhere (server
+//! functions, forms) the header is not what authenticates, so it must not lift the check. (`Authorization` is not exempt: browsers replay cached Basic credentials.) Tools
 //! send no `Origin`/`Sec-Fetch-Site`, so they pass. The session cookie is also `SameSite=Lax`,
 //! which keeps it off cross-site posts in the first place.
 
@@ -34,7 +35,7 @@ pub async fn reject_cross_site(request: Request, next: Next) -> Response {
     let token_authorised = request.uri().path().starts_with("/unsubscribe/");
     if !safe
         && !token_authorised
-        && !headers.contains_key(API_KEY_HEADER)
+        && !(request.uri().path().starts_with("/rest/") && headers.contains_key(API_KEY_HEADER))
         && is_cross_site(headers, target)
     {
         return AppError::CrossSite.into_response();

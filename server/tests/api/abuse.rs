@@ -206,3 +206,37 @@ async fn every_answer_carries_the_security_headers(backend: Backend) {
         assert!(!headers.contains_key("strict-transport-security"), "{path}");
     }
 }
+
+on_both_databases!(an_api_key_header_does_not_lift_the_csrf_check_outside_rest);
+
+/// A cookie-authenticated form post from another site stays refused when it also carries an
+/// `X-API-KEY` header: that exemption is for REST, where the key alone decides.
+async fn an_api_key_header_does_not_lift_the_csrf_check_outside_rest(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let tool = app.tool("target", "user").await;
+    let forged = tool
+        .browser
+        .client
+        .post(app.url("/api/update_email_settings"))
+        .header("accept", "text/html")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "http://evil.example")
+        .header("X-API-KEY", "junk")
+        .body("email=attacker%40evil.example&notifications=true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        tool.get("/rest/user").await.1["email"],
+        serde_json::Value::Null
+    );
+    // REST with the key still works: there the key decides.
+    let (status, _) = tool
+        .post(
+            "/rest/applications",
+            &serde_json::json!({ "name": "From a tool" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
