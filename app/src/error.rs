@@ -104,6 +104,16 @@ impl AppError {
         }
     }
 
+    /// How long the client should wait before trying again (`Retry-After`), where that applies.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after_secs } | Self::Busy { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
+        }
+    }
+
     /// The field this error is about, if it is a validation error.
     pub fn field(&self) -> Option<&str> {
         match self {
@@ -164,10 +174,8 @@ mod ssr {
                     HeaderValue::from_static(r#"Basic realm="console", charset="UTF-8""#),
                 );
             }
-            if let Self::TooManyRequests { retry_after_secs } | Self::Busy { retry_after_secs } =
-                self
-            {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            if let Some(seconds) = self.retry_after_secs() {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
             response
         }

@@ -47,8 +47,9 @@ pub use ssr::RenderScope;
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, PoisonError, RwLock};
+    use std::task::Poll;
 
     use tokio_util::sync::CancellationToken;
 
@@ -61,6 +62,11 @@ mod ssr {
     pub struct RenderScope {
         cancelled: CancellationToken,
         running: Arc<AtomicUsize>,
+        /// Held shared while a loader is being polled and exclusively while cancelling, so that
+        /// once [`Self::cancel`] returns no loader is inside its poll: a loader polled on another
+        /// thread at that moment could otherwise still reach the page's context while the page
+        /// is being disposed.
+        polling: Arc<RwLock<()>>,
     }
 
     impl RenderScope {
@@ -73,6 +79,7 @@ mod ssr {
         /// Cancels every loader of this render; returns how many were still running.
         pub fn cancel(&self) -> usize {
             let running = self.running.load(Ordering::Acquire);
+            let _no_loader_polling = self.polling.write().unwrap_or_else(PoisonError::into_inner);
             self.cancelled.cancel();
             running
         }
@@ -83,11 +90,20 @@ mod ssr {
             load: impl Future<Output = Result<T, AppError>>,
         ) -> Result<T, AppError> {
             let _running = Running::start(&self.running);
-            tokio::select! {
-                biased;
-                () = self.cancelled.cancelled() => Err(AppError::Internal),
-                loaded = load => loaded,
-            }
+            let mut load = std::pin::pin!(load);
+            let mut cancelled = std::pin::pin!(self.cancelled.cancelled());
+            std::future::poll_fn(|cx| {
+                // Registers the wakeup for a cancellation that comes while `load` waits.
+                if cancelled.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(AppError::Internal));
+                }
+                let _polling = self.polling.read().unwrap_or_else(PoisonError::into_inner);
+                if self.cancelled.is_cancelled() {
+                    return Poll::Ready(Err(AppError::Internal));
+                }
+                load.as_mut().poll(cx)
+            })
+            .await
         }
     }
 
