@@ -39,12 +39,18 @@ pub enum AppError {
     /// The upload is larger than the server accepts.
     #[error("The file is too large: the limit is {limit_mb} MB.")]
     TooLarge { limit_mb: u64 },
+    /// A request body (other than an upload) is larger than the server reads.
+    #[error("The request is too large: the limit is {limit_kb} KB.")]
+    BodyTooLarge { limit_kb: u64 },
     /// A field of the request is invalid; `message` says why in plain words.
     #[error("{message}")]
     Invalid { field: String, message: String },
     /// Too many failed attempts from this client; try again after the given number of seconds.
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The caller already has as many jobs queued or running as one user may.
+    #[error("You already have {limit} jobs queued or running. Start more once some have finished.")]
+    TooManyJobs { limit: u64 },
     /// The server is at capacity for this kind of work (password checks); try again shortly.
     #[error("The server is busy. Please try again in a moment.")]
     Busy { retry_after_secs: u64 },
@@ -79,8 +85,9 @@ impl AppError {
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Invalid { .. } => "invalid_request",
-            Self::TooLarge { .. } => "payload_too_large",
+            Self::TooLarge { .. } | Self::BodyTooLarge { .. } => "payload_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::TooManyJobs { .. } => "too_many_jobs",
             Self::Busy { .. } => "busy",
             Self::Internal => "internal_error",
             Self::MailServer(_) => "mail_server_error",
@@ -96,8 +103,8 @@ impl AppError {
             Self::NotFound => 404,
             Self::Conflict(_) => 409,
             Self::Invalid { .. } => 400,
-            Self::TooLarge { .. } => 413,
-            Self::TooManyRequests { .. } => 429,
+            Self::TooLarge { .. } | Self::BodyTooLarge { .. } => 413,
+            Self::TooManyRequests { .. } | Self::TooManyJobs { .. } => 429,
             Self::Internal => 500,
             Self::Busy { .. } => 503,
             Self::MailServer(_) | Self::Transport(_) => 502,
@@ -131,6 +138,15 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
                 Self::invalid("request", format!("The form could not be read: {message}"))
             }
+            // On the server, decoding is only ever of the client's request: a body that is not
+            // text, a broken chunked encoding, a method the function does not take.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(message)
+            | ServerFnErrorErr::Request(message)
+            | ServerFnErrorErr::UnsupportedRequestMethod(message) => Self::invalid(
+                "request",
+                format!("The request could not be read: {message}"),
+            ),
             // On the server these are our own failures (encoding an answer, a broken request):
             // log them, tell the client nothing internal.
             #[cfg(feature = "ssr")]

@@ -1,4 +1,5 @@
-//! Helpers for server functions that must also serve plain HTML forms (before hydration).
+//! HTTP policy shared by pages and the server: the Content-Security-Policy, and helpers for
+//! server functions that must also serve plain HTML forms (before hydration).
 
 use axum::http::{HeaderMap, header};
 
@@ -14,6 +15,36 @@ pub fn is_plain_form_post() -> bool {
 pub fn redirect_plain_form_to(path: &str) {
     if is_plain_form_post() {
         leptos_axum::redirect(path);
+    }
+}
+
+/// The Content-Security-Policy of every answer; a page passes the nonce its inline scripts carry.
+///
+/// Everything comes from the console itself (`default-src 'self'`): no other site may frame a
+/// page (two clicks in a frame once deleted a user's API key), no plug-ins, no `<base>`, forms
+/// post only here. A page's scripts are the bundle under `/pkg` and the one inline island loader
+/// with this response's nonce, which `import()`s the bundle and compiles its WebAssembly
+/// (`'wasm-unsafe-eval'`); no other inline script or `eval` runs.
+pub fn content_security_policy(nonce: Option<&str>) -> String {
+    const BASE: &str = "default-src 'self'; frame-ancestors 'none'; object-src 'none'; \
+                        base-uri 'none'; form-action 'self'";
+    match nonce {
+        Some(nonce) => {
+            format!("{BASE}; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'")
+        }
+        None => format!("{BASE}; script-src 'self' 'wasm-unsafe-eval'"),
+    }
+}
+
+/// Sends the page being rendered with [`content_security_policy`] for its nonce (Leptos makes one
+/// per request and puts it on the scripts it writes).
+pub fn send_page_content_security_policy() {
+    let nonce = leptos::nonce::use_nonce();
+    let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
+    if let (Some(nonce), Some(response)) = (nonce, response)
+        && let Ok(value) = header::HeaderValue::from_str(&content_security_policy(Some(&nonce)))
+    {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -40,6 +40,8 @@ use crate::shell::TopBar;
 
 /// The HTML document the server renders around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    http::send_page_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

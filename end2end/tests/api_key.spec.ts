@@ -1,6 +1,5 @@
-import { test, expect } from '@playwright/test';
 import { baseURL } from '../playwright.config';
-import { hydrated, newUser, signIn } from './helpers';
+import { expect, hydrated, newUser, signIn, test } from './helpers';
 
 const KEY = /^[A-Za-z0-9]{8}\.[A-Za-z0-9]{32}$/;
 

@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, expect } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { hydrated, newUser, signIn, tarGz } from './helpers';
+import { expect, hydrated, newUser, signIn, tarGz, test } from './helpers';
 
 const dataDir = process.env.E2E_DATA_DIR ?? '../target/e2e-data';
 

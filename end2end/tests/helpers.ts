@@ -1,6 +1,37 @@
-import { expect, type Page, type APIRequestContext } from '@playwright/test';
+import { test as base, expect, type Page, type APIRequestContext } from '@playwright/test';
 import { gzipSync } from 'node:zlib';
 import { adminPassword, baseURL } from '../playwright.config';
+
+/**
+ * Every browser test runs with the console's Content-Security-Policy enforced, as users' browsers
+ * do, and fails if anything on its pages was refused by it (an inline script without the page's
+ * nonce, a style, an image, a connection). `cspViolations` is what was refused so far, for the
+ * test that provokes one on purpose.
+ */
+export const test = base.extend<{ cspViolations: string[] }>({
+  cspViolations: async ({}, use) => {
+    await use([]);
+  },
+  page: async ({ page, cspViolations }, use) => {
+    await page.exposeFunction('__reportCspViolation', (violation: string) => {
+      cspViolations.push(violation);
+    });
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (event) => {
+        (window as unknown as { __reportCspViolation: (v: string) => void }).__reportCspViolation(
+          `${event.violatedDirective} refused ${event.blockedURI || 'inline'} on ${event.documentURI}`,
+        );
+      });
+    });
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
+    await use(page);
+    expect(cspViolations, 'refused by the Content-Security-Policy').toEqual([]);
+  },
+});
+
+export { expect };
 
 /**
  * Waits until the page's islands (the interactive parts: account menu, copy button) have

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, expect, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { adminPassword, sinkDir, sinkPort } from '../playwright.config';
-import { hydrated, newUser, signIn, tarGz } from './helpers';
+import { expect, hydrated, newUser, signIn, tarGz, test } from './helpers';
 
 /** The mails the SMTP sink has received for `address`, oldest first. */
 function mailsTo(address: string): string[] {

@@ -1,5 +1,4 @@
-import { test, expect } from '@playwright/test';
-import { hydrated, newUser, signIn } from './helpers';
+import { expect, hydrated, newUser, signIn, test } from './helpers';
 
 test('sign in, open the profile from the login-name menu, and save email settings', async ({ page, request }) => {
   const user = await newUser(request, 'profile');
@@ -87,4 +86,34 @@ test('wrong credentials get a clear message', async ({ page }) => {
   await expect(page.getByRole('alert')).toHaveText('Wrong username or password.');
   await expect(page).toHaveURL(/\/signin(\?|$)/);
   await expect(page.getByLabel('Username')).toBeVisible();
+});
+
+test('the Content-Security-Policy lets the islands run and refuses an injected script', async ({ page, request, cspViolations }) => {
+  const user = await newUser(request, 'csp');
+  await signIn(page, user.username, user.password);
+  const answer = await page.reload();
+  const policy = answer!.headers()['content-security-policy'];
+  const nonce = /'nonce-([^']+)'/.exec(policy)?.[1];
+  expect(nonce, policy).toBeTruthy();
+  expect(policy).toContain("'wasm-unsafe-eval'");
+  expect(policy).toContain("frame-ancestors 'none'");
+  await hydrated(page);
+  // The island loader carries this response's nonce (a new one per response).
+  expect(await page.locator('script[type="module"]').evaluate((script: HTMLScriptElement) => script.nonce)).toBe(nonce);
+  // An island works: the account menu opens.
+  await page.getByTestId('login-name').click();
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+
+  // A script smuggled into the page without the nonce does not run, and is reported.
+  const ran = await page.evaluate(async () => {
+    const script = document.createElement('script');
+    script.textContent = 'window.__injected = true;';
+    document.body.append(script);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return (window as unknown as { __injected?: boolean }).__injected === true;
+  });
+  expect(ran).toBe(false);
+  await expect.poll(() => cspViolations.length).toBeGreaterThan(0);
+  expect(cspViolations.join('\n')).toContain('script-src');
+  cspViolations.length = 0;
 });

@@ -1,6 +1,7 @@
 //! The console's server: settings, start-up wiring, sessions, CSRF defence, static files and the
 //! REST API. `main.rs` and the tests build the same [`startup::Application`].
 
+mod body_limit;
 mod csrf;
 mod render_deadline;
 mod request_guard;
@@ -14,4 +15,3 @@ mod static_files;
 
 pub mod telemetry;
 mod unsubscribe;
-mod upload_limit;

@@ -1,9 +1,8 @@
 //! Headers every answer carries, set in one place.
 //!
-//! - `Content-Security-Policy: frame-ancestors 'none'; object-src 'none'; base-uri 'none';
-//!   form-action 'self'` and `X-Frame-Options: DENY`: no other site may frame a console page
-//!   (two clicks in a frame once deleted a user's API key), plug in objects, re-base links or
-//!   send a form elsewhere.
+//! - `Content-Security-Policy` ([`app::http::content_security_policy`]; pages send their own
+//!   with the nonce of their inline script, every other answer gets it without) and
+//!   `X-Frame-Options: DENY`.
 //! - `X-Content-Type-Options: nosniff`.
 //! - `Referrer-Policy: same-origin`: no referrer to other sites, so an unsubscribe token in a
 //!   URL never leaks; same-origin posts still carry the `Origin` the CSRF check compares.
@@ -16,7 +15,11 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-const CSP: &str = "frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'";
+/// For answers that are not pages.
+static CSP: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
+    HeaderValue::from_str(&app::http::content_security_policy(None))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+});
 
 /// Whether the console is served over https (`CONSOLE_PUBLIC_URL`), which turns on HSTS.
 #[derive(Clone, Copy)]
@@ -28,10 +31,9 @@ pub async fn add(State(Https(https)): State<Https>, request: Request, next: Next
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert_with(|| CSP.clone());
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -11,12 +11,14 @@
 //! | `CONSOLE_AUTH_FAILURE_BURST` | 20 failed REST authentications per client before 429s |
 //! | `CONSOLE_MAX_ARCHIVE_MB` | 50: the largest source archive accepted |
 //! | `CONSOLE_JOB_CONCURRENCY` | 1: jobs run at once by this instance |
+//! | `CONSOLE_JOBS_PER_USER` | 20 jobs one user may have queued or running (429 above) |
 //! | `CONSOLE_ANALYZE_MAX_FILES` | 100000 entries in an archive |
 //! | `CONSOLE_ANALYZE_MAX_UNPACKED_MB` | 2048 MB of content in an archive |
-//! | `CONSOLE_SECRET` | none; a random one is kept in `<data dir>/secret.key` (signs unsubscribe links) |
+//! | `CONSOLE_SECRET` | none; a random one is kept in `<data dir>/secret.key` (signs unsubscribe links, seals the SMTP password, keys username hashes in the log); at least 32 bytes |
 //! | `CONSOLE_MAIL_FROM` | `noreply@<public host>` |
 //! | `CONSOLE_MAIL_MAX_ATTEMPTS` | 8 deliveries before a mail is marked failed |
 //! | `CONSOLE_MAIL_LEASE_SECONDS` | 120: how long a mail claimed by an instance that died waits before another sends it |
+//! | `CONSOLE_MAIL_PER_USER_HOUR` | 100 notification mails one user is sent in an hour; more are held back |
 //! | `CONSOLE_SMTP_HOST`, `_PORT`, `_SECURITY`, `_USERNAME`, `_PASSWORD` | none: preset the mail server (stored at the first start; the admin page changes it afterwards). Security is `none`, `starttls` (default) or `tls` |
 //! | `CONSOLE_SMTP_CA_FILE` | none; PEM certificates to trust for the mail server besides the system's |
 //! | `CONSOLE_RENDER_DEADLINE_SECONDS` | 15: a page not rendered by then answers 503 |
@@ -50,6 +52,8 @@ pub struct Settings {
     pub mail_from: Option<String>,
     pub mail_max_attempts: i32,
     pub mail_lease: std::time::Duration,
+    /// Notification mails one user is sent in an hour at most.
+    pub mail_per_user_hour: u32,
     /// The mail server preset (`CONSOLE_SMTP_*`), stored at the first start.
     pub smtp: Option<SmtpPreset>,
     pub smtp_ca_file: Option<PathBuf>,
@@ -95,6 +99,9 @@ impl Settings {
         if let Some(concurrency) = number::<usize>("CONSOLE_JOB_CONCURRENCY")? {
             jobs.concurrency = concurrency.max(1);
         }
+        if let Some(per_user) = number::<u64>("CONSOLE_JOBS_PER_USER")? {
+            jobs.per_user = per_user.max(1);
+        }
         if let Some(files) = number::<u64>("CONSOLE_ANALYZE_MAX_FILES")? {
             jobs.limits.max_files = files;
         }
@@ -116,13 +123,15 @@ impl Settings {
             max_archive_bytes: number::<u64>("CONSOLE_MAX_ARCHIVE_MB")?
                 .map_or(DEFAULT_MAX_ARCHIVE_BYTES, |mb| mb.saturating_mul(MB)),
             jobs,
-            secret: var("CONSOLE_SECRET").map(SecretString::from),
+            secret: var("CONSOLE_SECRET").map(secret).transpose()?,
             mail_from: var("CONSOLE_MAIL_FROM"),
             mail_max_attempts: number("CONSOLE_MAIL_MAX_ATTEMPTS")?
                 .unwrap_or(DEFAULT_MAIL_MAX_ATTEMPTS),
             mail_lease: std::time::Duration::from_secs(
                 number("CONSOLE_MAIL_LEASE_SECONDS")?.unwrap_or(DEFAULT_MAIL_LEASE_SECONDS),
             ),
+            mail_per_user_hour: number("CONSOLE_MAIL_PER_USER_HOUR")?
+                .unwrap_or(app::mail::DEFAULT_MAIL_PER_USER_HOUR),
             smtp: var("CONSOLE_SMTP_HOST").map(|host| SmtpPreset {
                 host,
                 port: var("CONSOLE_SMTP_PORT"),
@@ -145,6 +154,23 @@ impl Settings {
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"))
     }
+}
+
+/// Bytes `CONSOLE_SECRET` must have at least: as many as the HMAC-SHA256 key it becomes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// `CONSOLE_SECRET`, refused when too short to be a key, with what to do about it.
+fn secret(value: String) -> Result<SecretString, StartupError> {
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(StartupError::Config(format!(
+            "CONSOLE_SECRET must be at least {MIN_SECRET_BYTES} bytes; it is {}. Generate one with \
+             `openssl rand -base64 48` and give the same value to every instance. Changing it \
+             invalidates the unsubscribe links in mail already sent and the stored mail server \
+             password: enter the password again under Administration → Mail server.",
+            value.len()
+        )));
+    }
+    Ok(SecretString::from(value))
 }
 
 /// The embedded default: an SQLite file in the data directory, created if missing.
@@ -172,4 +198,28 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()
         .filter(|value| !value.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[test]
+    fn a_short_secret_is_refused_with_how_to_rotate_it() {
+        let Err(StartupError::Config(message)) = secret("x".repeat(MIN_SECRET_BYTES - 1)) else {
+            panic!("a 31-byte secret was accepted");
+        };
+        assert!(message.contains("at least 32 bytes; it is 31"), "{message}");
+        assert!(message.contains("openssl rand"), "{message}");
+        assert!(message.contains("unsubscribe links"), "{message}");
+        assert!(message.contains("mail server password"), "{message}");
+    }
+
+    #[test]
+    fn a_secret_of_32_bytes_or_more_is_kept_as_given() {
+        let given = "0123456789abcdef0123456789abcdef";
+        assert_eq!(secret(given.into()).unwrap().expose_secret(), given);
+    }
 }

@@ -29,8 +29,8 @@ use crate::render_deadline::{self, RenderDeadline};
 use crate::session_store::DbSessionStore;
 use crate::settings::Settings;
 use crate::{
-    csrf, request_guard, rest, security_headers, server_fn_status, static_files, unsubscribe,
-    upload_limit,
+    body_limit, csrf, request_guard, rest, security_headers, server_fn_status, static_files,
+    unsubscribe,
 };
 
 /// How long a browser session lasts after it last changed (signing in). Sessions are written
@@ -118,6 +118,7 @@ impl Application {
                     })
                 })
                 .transpose()?,
+            per_user_hourly: settings.mail_per_user_hour,
         };
         std::fs::create_dir_all(&mail.spool_dir)?;
         if let Some(preset) = &settings.smtp {
@@ -207,12 +208,12 @@ fn router(state: AppState, settings: &Settings) -> Router {
             server_fn_status::status_from_error,
         ))
         .layer(axum::middleware::from_fn(take_flashed_key))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            upload_limit::limit_uploads,
-        ))
         .layer(axum::middleware::from_fn(csrf::reject_cross_site))
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body_limit::limit_bodies,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             security_headers::Https(settings.secure_cookies()),
             security_headers::add,

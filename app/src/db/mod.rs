@@ -13,26 +13,43 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 use sea_orm_migration::MigratorTrait;
 
-/// Opens the pool for `url` and brings the schema up to date.
+/// Brings the schema up to date and opens the pool for `url`.
 ///
 /// SQLite databases are created if missing and run in WAL mode so readers never wait on the writer.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    migrate(url, None).await?;
+    let pool_size = if url.starts_with("sqlite:") { 8 } else { 16 };
+    Database::connect(options(url, pool_size, true)).await
+}
+
+/// Applies the pending migrations to the database at `url`: all of them, or the next `steps`.
+///
+/// On SQLite they run on a connection of their own with foreign-key enforcement off: changing a
+/// table's constraints there means rebuilding the table, which must not cascade into the tables
+/// that refer to it, and the setting cannot change inside a transaction. Each rebuild checks
+/// the keys itself (`PRAGMA foreign_key_check`). PostgreSQL runs them in one transaction.
+pub async fn migrate(url: &str, steps: Option<u32>) -> Result<(), DbErr> {
+    let db = Database::connect(options(url, 1, false)).await?;
+    let migrated = migration::Migrator::up(&db, steps).await;
+    db.close().await?;
+    migrated
+}
+
+fn options(url: &str, pool_size: u32, foreign_keys: bool) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(if url.starts_with("sqlite:") { 8 } else { 16 })
+        .max_connections(pool_size)
         .min_connections(1)
         .sqlx_logging(false)
         // Per connection: every pooled connection gets the same settings.
-        .map_sqlx_sqlite_opts(|sqlite| {
+        .map_sqlx_sqlite_opts(move |sqlite| {
             sqlite
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
+                .foreign_keys(foreign_keys)
                 .busy_timeout(Duration::from_secs(5))
         });
-    let db = Database::connect(options).await?;
-    migration::Migrator::up(&db, None).await?;
-    Ok(db)
+    options
 }
 
 /// `column IN (claim)`, where `claim` is a `SELECT … LIMIT n FOR UPDATE SKIP LOCKED` that must

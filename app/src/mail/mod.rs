@@ -77,7 +77,12 @@ pub struct MailConfig {
     pub lease: Duration,
     /// PEM certificates to trust besides the system's, for a mail server with a private CA.
     pub extra_root_certificates: Option<Vec<u8>>,
+    /// Notification mails one user is sent in an hour at most; more are held back.
+    pub per_user_hourly: u32,
 }
+
+/// Plenty for a person; a script looping over jobs cannot flood a mailbox.
+pub const DEFAULT_MAIL_PER_USER_HOUR: u32 = 100;
 
 /// Where mail comes from and where its links point, under the current settings.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -39,6 +39,10 @@ pub fn backoff(attempts: i32) -> Duration {
 /// Prepares the mail for `event` (recorded as `event_id`): one per recipient — the
 /// application's owner and the actor, each once — who has an address and wants notifications
 /// now. Call it in the event's transaction. Returns how many were queued.
+///
+/// A recipient who was already sent `MailConfig::per_user_hourly` mails in
+/// the past hour gets none: the mail is recorded as failed, unsent, with the reason, where
+/// administrators see undelivered mail (and may send it anyway).
 pub async fn enqueue(
     txn: &impl ConnectionTrait,
     config: &AppConfig,
@@ -99,6 +103,15 @@ pub async fn enqueue(
         at: now,
     };
     for recipient in &recipients {
+        let over_budget = sent_within_the_hour(txn, recipient.id).await?
+            >= u64::from(config.mail.per_user_hourly);
+        if over_budget {
+            tracing::warn!(
+                user_id = recipient.id,
+                budget = config.mail.per_user_hourly,
+                "notification mail over the user's hourly budget: not sent"
+            );
+        }
         let unsubscribe_url = config.mail.unsubscribe_url(&addressing, recipient.id);
         let mail = compose(
             &config.product_name,
@@ -114,11 +127,17 @@ pub async fn enqueue(
             text_body: Set(mail.text),
             html_body: Set(mail.html),
             unsubscribe_url: Set(unsubscribe_url),
-            status: Set(PENDING.to_owned()),
+            status: Set(if over_budget { FAILED } else { PENDING }.to_owned()),
             attempts: Set(0),
             next_attempt_at: Set(now),
             locked_until: Set(None),
-            last_error: Set(None),
+            last_error: Set(over_budget.then(|| {
+                format!(
+                    "Not sent: {} was already sent {} notification mails in the past hour \
+                     (CONSOLE_MAIL_PER_USER_HOUR). Retry sends it anyway.",
+                    recipient.username, config.mail.per_user_hourly
+                )
+            })),
             created_at: Set(now),
             sent_at: Set(None),
             ..Default::default()
@@ -127,6 +146,21 @@ pub async fn enqueue(
         .await?;
     }
     Ok(recipients.len())
+}
+
+/// Notification mails `user_id` was sent, or has waiting, from the past hour; those held back by
+/// the budget (failed without an attempt) do not count.
+async fn sent_within_the_hour(txn: &impl ConnectionTrait, user_id: i64) -> Result<u64, AppError> {
+    use sea_orm::PaginatorTrait;
+    let held_back = Condition::all()
+        .add(outbox::Column::Status.eq(FAILED))
+        .add(outbox::Column::Attempts.eq(0));
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::UserId.eq(user_id))
+        .filter(outbox::Column::CreatedAt.gt(Utc::now() - chrono::Duration::hours(1)))
+        .filter(held_back.not())
+        .count(txn)
+        .await?)
 }
 
 /// Leases up to `limit` due mails for `lease`, oldest first.

@@ -1,6 +1,6 @@
 //! `/rest/applications` and their versions.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -11,13 +11,13 @@ use app::error::AppError;
 use app::state::AppState;
 
 use super::caller::Caller;
-use super::json::Json;
+use super::extract::{Json, Path};
 use super::openapi::{ErrorBody, VersionUpload};
 
 /// `{"name": "MEUDON"}`
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewApplication {
-    /// 1–100 printable characters, unique.
+    /// 1–100 printable characters, unique among the caller's applications.
     pub name: String,
 }
 
@@ -42,7 +42,7 @@ pub async fn list(
         (status = 201, description = "Created; the caller owns it", body = ApplicationView),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 409, description = "The name is taken", body = ErrorBody),
+        (status = 409, description = "The caller already has an application of that name", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -109,7 +109,7 @@ pub async fn upload(
     Path(id): Path<i64>,
     request: Request,
 ) -> Result<impl IntoResponse, AppError> {
-    // The body is capped by `upload_limit` before it gets here.
+    // The body is capped by `body_limit` before it gets here.
     let boundary = request
         .headers()
         .get(header::CONTENT_TYPE)

@@ -44,7 +44,7 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(value) = parts.headers.get(AUTHORIZATION) {
             let (username, password) = basic_credentials(value.as_bytes())
                 .ok_or_else(|| failed(AppError::Unauthenticated))?;
-            let user = match authenticate_password(&state.db, &username, &password).await {
+            let user = match authenticate_password(state, ip, &username, &password).await {
                 Err(AppError::InvalidCredentials) => Err(failed(AppError::InvalidCredentials)),
                 other => other,
             }?;

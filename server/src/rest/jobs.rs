@@ -1,6 +1,6 @@
 //! `/rest/jobs`: start, read, list and stop jobs.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use app::jobs::ssr::{self as jobs, NewJob};
 use app::state::AppState;
 
 use super::caller::Caller;
-use super::json::Json;
+use super::extract::{Json, Path, Query};
 use super::openapi::ErrorBody;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -28,6 +28,7 @@ pub struct JobFilter {
         (status = 400, description = "Unknown type, or a version of another application", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "No such application, or not the caller's", body = ErrorBody),
+        (status = 429, description = "The caller already has as many jobs queued or running as one user may", body = ErrorBody),
     )
 )]
 pub async fn start(

@@ -4,8 +4,8 @@
 
 mod applications;
 mod caller;
+mod extract;
 mod jobs;
-mod json;
 mod openapi;
 mod users;
 

@@ -60,7 +60,7 @@ pub struct VersionUpload {
         jobs::get,
         jobs::stop,
     ),
-    modifiers(&Security, &Busy),
+    modifiers(&Security, &Busy, &BadInput),
     security(("api_key" = []), ("basic" = []), ("session" = [])),
 )]
 struct ApiDoc;
@@ -107,6 +107,41 @@ impl Modify for Busy {
                         "Too many password checks at once; try again after `Retry-After` seconds"
                             .to_owned();
                     responses.insert("503".to_owned(), RefOr::T(busy));
+                }
+            }
+        }
+    }
+}
+
+/// Every operation that takes path parameters, a query or a body may be refused with 400 when
+/// they cannot be read (`extract`): an id that is not a number, say. Documented once here.
+struct BadInput;
+
+impl Modify for BadInput {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let takes_input = operation
+                    .parameters
+                    .as_ref()
+                    .is_some_and(|parameters| !parameters.is_empty())
+                    || operation.request_body.is_some();
+                let responses = &mut operation.responses.responses;
+                if !takes_input || responses.contains_key("400") {
+                    continue;
+                }
+                if let Some(RefOr::T(unauthorized)) = responses.get("401") {
+                    let mut invalid = unauthorized.clone();
+                    invalid.description =
+                        "A path parameter, the query or the body cannot be read".to_owned();
+                    responses.insert("400".to_owned(), RefOr::T(invalid));
                 }
             }
         }

@@ -10,7 +10,7 @@ use app::error::AppError;
 use app::state::AppState;
 
 use super::caller::Caller;
-use super::json::Json;
+use super::extract::Json;
 use super::openapi::ErrorBody;
 
 #[utoipa::path(

@@ -56,6 +56,27 @@ async fn wrong_passwords_in_a_flood_are_refused_not_buffered(backend: Backend) {
     assert!(refused > 0 && busy > 0, "{refused} refused, {busy} busy");
     let peak = app.peak_memory_kib();
     assert!(peak < 512 * 1024, "peak memory {peak} KiB");
+    // A wrong password on the sign-in form too; every failure is logged with the client's
+    // address and a hash of the name, never the name.
+    app.browser()
+        .server_fn("sign_in", &[("username", "victim"), ("password", "nope")])
+        .await;
+    let log = app.log();
+    let failures: Vec<_> = log
+        .lines()
+        .filter(|line| line.contains("sign-in failed"))
+        .collect();
+    assert!(failures.len() > refused, "{refused} refused:\n{log}");
+    assert!(
+        failures
+            .iter()
+            .all(|line| line.contains("client=127.0.0.1") && line.contains("username_hash=")),
+        "{failures:#?}"
+    );
+    assert!(
+        !log.contains("victim"),
+        "the username reached the log:\n{log}"
+    );
     eprintln!(
         "{refused} checked and refused, {busy} busy; peak memory {} MiB (before: {} MiB)",
         peak / 1024,
@@ -156,6 +177,36 @@ async fn odd_requests_get_a_4xx_and_the_server_carries_on(backend: Backend) {
         tool.browser.get(&long).await.status(),
         StatusCode::NOT_FOUND
     );
+    // Bodies other than uploads are read up to 1 MB, whether they declare a length or not.
+    let big = || format!("username=a&password={}", "p".repeat(1024 * 1024));
+    let declared = tool
+        .browser
+        .client
+        .post(app.url("/api/sign_in"))
+        .header("accept", "application/json")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(declared.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let streamed = tool
+        .client
+        .post(app.url("/rest/applications"))
+        .header("X-API-KEY", &tool.key)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter([
+            Ok::<_, std::io::Error>(big().into_bytes()),
+        ])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = streamed.json().await.unwrap();
+    assert_eq!(
+        body["message"],
+        "The request is too large: the limit is 1024 KB."
+    );
     for content_type in ["", "multipart/form-data", "text/plain"] {
         let upload = tool
             .browser
@@ -202,9 +253,42 @@ async fn every_answer_carries_the_security_headers(backend: Backend) {
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
         let csp = headers["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        for directive in [
+            "default-src 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "'wasm-unsafe-eval'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
         assert!(!headers.contains_key("strict-transport-security"), "{path}");
     }
+
+    // A page's scripts run by the nonce its policy names, a new one on every load.
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let page = tool.browser.get("/profile").await;
+        let csp = page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("no nonce: {csp}"))
+            .to_owned();
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains(&format!(r#"<script type="module" nonce="{nonce}""#)),
+            "{html}"
+        );
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1]);
 }
 
 on_both_databases!(an_api_key_header_does_not_lift_the_csrf_check_outside_rest);

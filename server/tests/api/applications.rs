@@ -1,6 +1,7 @@
 //! Applications and versions: bad input, who may see what, the API description, and the pages'
 //! plain forms (no JavaScript).
 
+use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, LOCATION};
 use serde_json::{Value, json};
@@ -15,6 +16,7 @@ on_both_databases!(
     users_cannot_see_or_touch_others_applications,
     openapi_describes_the_whole_rest_api,
     pages_work_with_plain_forms,
+    names_are_unique_per_owner_and_the_upgrade_keeps_everything,
 );
 
 fn assert_field_error(status: StatusCode, body: &Value, field: &str) {
@@ -97,6 +99,22 @@ async fn bad_input_gets_clear_errors_and_loses_nothing(backend: Backend) {
         .post("/rest/jobs", &json!({ "application": application }))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // Ids and queries that cannot be read: the same JSON error, documented (the harness checks
+    // every answer against the OpenAPI document).
+    for (path, field) in [
+        ("/rest/jobs/abc", "id"),
+        ("/rest/jobs/9223372036854775808", "id"),
+        ("/rest/applications/1.5", "id"),
+        ("/rest/applications/-/versions", "id"),
+        ("/rest/jobs?application=abc", "application"),
+        ("/rest/jobs?application=", "application"),
+    ] {
+        let (status, body) = tool.get(path).await;
+        assert_field_error(status, &body, field);
+    }
+    let (status, body) = tool.post("/rest/jobs/x/stop", &json!({})).await;
+    assert_field_error(status, &body, "id");
 
     // Finished jobs cannot be stopped.
     let job = tool.start_analysis(application, version).await;
@@ -220,7 +238,7 @@ async fn oversized_archives_are_413_and_leave_nothing_behind(backend: Backend) {
 }
 
 async fn users_cannot_see_or_touch_others_applications(backend: Backend) {
-    let (_db, app) = TestApp::on(backend).await;
+    let (database, app) = TestApp::on(backend).await;
     let owner = app.tool("owner", "user").await;
     let other = app.tool("other", "user").await;
     let application = owner.create_application("Private").await;
@@ -258,6 +276,51 @@ async fn users_cannot_see_or_touch_others_applications(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // The page's upload form is refused before the archive is read: its 10 s, 12.8 MB body is
+    // still being sent when the answer comes, and nothing reaches the disk.
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let head = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"application\"\r\n\r\n{application}\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"archive\"; filename=\"p.tar.gz\"\r\n\
+         Content-Type: application/gzip\r\n\r\n"
+    );
+    let chunks = futures_util::stream::iter(0..400).then({
+        let sent = sent.clone();
+        move |index| {
+            let sent = sent.clone();
+            let head = head.clone();
+            async move {
+                if index > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                }
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let chunk = if index == 0 {
+                    head.into_bytes()
+                } else {
+                    vec![0x1f; 32 * 1024]
+                };
+                Ok::<_, std::io::Error>(chunk)
+            }
+        }
+    });
+    let refused = reqwest::Client::new()
+        .post(app.url("/api/upload_version"))
+        .header(ACCEPT, "application/json")
+        .header("cookie", other.browser.cookie_header())
+        .header("origin", &app.address)
+        .header("content-type", "multipart/form-data; boundary=b")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .expect("answered while the upload is still arriving");
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(sent < 400, "the whole body was read before the answer");
+    assert_eq!(
+        std::fs::read_dir(database.data_dir.join("archives").join("incoming"))
+            .map_or(0, Iterator::count),
+        0
+    );
     assert_eq!(other.get("/rest/applications").await.1, json!([]));
     assert_eq!(other.get("/rest/jobs").await.1, json!([]));
     // A job id that does not exist answers the same as someone else's.
@@ -418,7 +481,7 @@ async fn pages_work_with_plain_forms(backend: Backend) {
         .await
         .unwrap();
     assert!(
-        page.contains("An application named “Form App” already exists."),
+        page.contains("You already have an application named “Form App”."),
         "{page}"
     );
 
@@ -504,4 +567,69 @@ async fn pages_work_with_plain_forms(backend: Backend) {
 
     let missing = browser.get("/applications/999999").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+/// Application names are unique per owner: a second user's "Shop" is created, and a user's own
+/// duplicate is a 409 about their own application. The upgrade that lifted the console-wide
+/// uniqueness kept the applications and versions of an older database.
+async fn names_are_unique_per_owner_and_the_upgrade_keeps_everything(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let database = TestDatabase::new(backend).await;
+    // The schema as it was before names became per owner, with data in it.
+    app::db::migrate(&database.url, Some(5)).await.unwrap();
+    let db = sea_orm::Database::connect(&database.url).await.unwrap();
+    for statement in [
+        "INSERT INTO users (id, username, name, role, password_hash, notifications, created_at) \
+         VALUES (100, 'early', 'Early', 'user', 'x', false, '2026-01-01T00:00:00+00:00')",
+        "INSERT INTO applications (id, name, owner_id, created_at) \
+         VALUES (7, 'Shop', 100, '2026-01-01T00:00:00+00:00')",
+        "INSERT INTO versions (id, application_id, name, archive_format, archive_bytes, \
+         archive_sha256, created_by, created_at) \
+         VALUES (3, 7, '1.0', 'zip', 10, 'ab', 100, '2026-01-01T00:00:00+00:00')",
+    ] {
+        db.execute_unprepared(statement).await.unwrap();
+    }
+    // The first start created the administrator; with users present, no later start does.
+    app::auth::ssr::users::create_user(
+        &db,
+        app::auth::ssr::NewUser {
+            username: "admin".into(),
+            password: ADMIN_PASSWORD.to_owned().into(),
+            role: "admin".into(),
+            name: None,
+            email: None,
+        },
+    )
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+    let app = TestApp::spawn(&database).await;
+
+    let admin = app.tool("boss", "admin").await;
+    let (status, versions) = admin.get("/rest/applications/7/versions").await;
+    assert_eq!(status, StatusCode::OK, "{versions}");
+    assert_eq!(versions[0]["name"], "1.0");
+
+    let ana = app.tool("ana", "user").await;
+    let bob = app.tool("bob", "user").await;
+    ana.create_application("Shop").await;
+    let (status, body) = ana
+        .post("/rest/applications", &json!({ "name": "Shop" }))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        body["message"],
+        "You already have an application named “Shop”."
+    );
+    bob.create_application("Shop").await;
+    let (_, listed) = admin.get("/rest/applications").await;
+    let mut owners: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|application| application["name"] == "Shop")
+        .map(|application| application["owner"].as_str().unwrap().to_owned())
+        .collect();
+    owners.sort();
+    assert_eq!(owners, ["ana", "bob", "early"]);
 }

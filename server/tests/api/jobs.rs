@@ -19,6 +19,7 @@ on_both_databases!(
     queued_and_running_jobs_can_be_stopped,
     jobs_lost_in_a_restart_are_resumed_or_failed,
     queued_jobs_wait_their_turn,
+    one_user_cannot_crowd_out_another,
 );
 
 /// `(kind, application, version, job, actor username)` of every event, in order.
@@ -442,4 +443,63 @@ async fn queued_jobs_wait_their_turn(backend: Backend) {
     }
     release_archive(path, bytes).join().unwrap();
     tool.wait_for(jobs[0], &["succeeded"]).await;
+}
+
+/// A user has at most `CONSOLE_JOBS_PER_USER` jobs queued or running (429 above, nothing
+/// queued), and the runner takes turns between users: another user's job, queued after three of
+/// the first user's, runs before the first user's next one.
+async fn one_user_cannot_crowd_out_another(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let app = TestApp::spawn_with(&database, |settings| settings.jobs.per_user = 3).await;
+    let busy = app.tool("busy", "user").await;
+    let application = busy.create_application("Many").await;
+    let version = busy
+        .create_version(application, "1", ("p.tar.gz", tar_gz(&sample_project())))
+        .await;
+    let path = stored_archive(&database, version, "tar.gz");
+    let bytes = hold_archive(&path);
+    let first = busy.start_analysis(application, version).await;
+    busy.wait_for(first, &["running"]).await;
+    let second = busy.start_analysis(application, version).await;
+    let third = busy.start_analysis(application, version).await;
+    let start = json!({ "application": application, "version": version, "type": "analyze" });
+    let (status, body) = busy.post("/rest/jobs", &start).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"], "too_many_jobs");
+    assert!(
+        body["message"].as_str().unwrap().contains("3 jobs"),
+        "{body}"
+    );
+    assert_eq!(busy.get("/rest/jobs").await.1.as_array().unwrap().len(), 3);
+
+    let patient = app.tool("patient", "user").await;
+    let theirs = patient.create_application("One").await;
+    let their_version = patient
+        .create_version(theirs, "1", ("p.zip", zip(&sample_project())))
+        .await;
+    let waiting = patient.start_analysis(theirs, their_version).await;
+
+    // The first job ends. First come, first served would now run `second`, which waits on the
+    // held archive forever; taking turns runs the other user's job.
+    release_archive(path.clone(), bytes.clone()).join().unwrap();
+    busy.wait_for(first, &["succeeded"]).await;
+    patient.wait_for(waiting, &["succeeded"]).await;
+    let status_of = |job: i64| {
+        let busy = &busy;
+        async move { busy.get(&format!("/rest/jobs/{job}")).await.1["status"].clone() }
+    };
+    assert!(
+        [json!("queued"), json!("running")].contains(&status_of(second).await),
+        "the busy user's second job ran before the other user's"
+    );
+    // Back under the cap once a job has ended.
+    let (status, body) = busy.post("/rest/jobs", &start).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    for job in [third, body["id"].as_i64().unwrap()] {
+        busy.post(&format!("/rest/jobs/{job}/stop"), &json!({}))
+            .await;
+    }
+    busy.wait_for(second, &["running"]).await;
+    release_archive(path, bytes).join().unwrap();
+    busy.wait_for(second, &["succeeded"]).await;
 }

@@ -14,6 +14,7 @@ use crate::smtp::{Mailbox, header};
 on_both_databases!(
     events_become_mail_for_users_who_want_it,
     unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off,
+    mail_past_the_hourly_budget_is_held_back_and_shown_to_admins,
 );
 
 /// Where the server writes mail while no mail server is configured.
@@ -132,4 +133,45 @@ async fn unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off(backend: 
     owner.create_application("Second").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(spool(&database).mails().len(), 1);
+}
+
+/// A user is sent at most `CONSOLE_MAIL_PER_USER_HOUR` notification mails an hour; the rest is
+/// not sent, and administrators see it under undelivered mail with the reason (and may send it).
+async fn mail_past_the_hourly_budget_is_held_back_and_shown_to_admins(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let app = TestApp::spawn_with(&database, |settings| settings.mail_per_user_hour = 2).await;
+    let owner = app.tool("owner", "user").await;
+    opt_in(&owner, "owner@example.com").await;
+    for name in ["One", "Two", "Three"] {
+        owner.create_application(name).await;
+    }
+    spool(&database).wait_for(2).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(spool(&database).mails().len(), 2);
+
+    let admin = app.signed_in("boss", "admin").await;
+    let listed = admin.server_fn("undelivered_mail", &[]).await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    let listed: serde_json::Value = listed.json().await.unwrap();
+    let held = &listed.as_array().unwrap()[0];
+    assert_eq!(held["subject"], "[AIP Console] Application created: Three");
+    assert_eq!(held["status"], "failed");
+    let reason = held["last_error"].as_str().unwrap();
+    assert!(
+        reason.contains("owner was already sent 2 notification mails in the past hour"),
+        "{reason}"
+    );
+    let page = admin.get("/admin").await.text().await.unwrap();
+    assert!(page.contains("CONSOLE_MAIL_PER_USER_HOUR"), "{page}");
+
+    // An administrator may send it anyway.
+    let id = held["id"].to_string();
+    let retried = admin.server_fn("retry_mail", &[("id", &id)]).await;
+    assert_eq!(retried.status(), StatusCode::OK);
+    let mails = spool(&database).wait_for(3).await;
+    assert!(
+        mails
+            .iter()
+            .any(|mail| header(mail, "Subject") == Some("[AIP Console] Application created: Three"))
+    );
 }

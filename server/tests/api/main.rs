@@ -19,5 +19,6 @@ mod applications;
 mod jobs;
 mod mail;
 mod mail_server;
+mod malformed;
 mod pages;
 mod profile;

@@ -132,7 +132,7 @@ pub async fn create(
     let row = match inserted {
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             return Err(AppError::Conflict(format!(
-                "An application named “{}” already exists.",
+                "You already have an application named “{}”.",
                 name.as_str()
             )));
         }

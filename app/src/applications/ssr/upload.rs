@@ -151,7 +151,10 @@ impl Drop for Spooled {
 }
 
 /// Receives an upload and records the version. `application` is the id from the URL (REST);
-/// the page's form sends it as the `application` field instead.
+/// the page's form sends it as the `application` field instead, ahead of the archive.
+///
+/// The caller is authorised for the application before a byte of the archive is read: a
+/// stranger's upload is refused at once, and its body is left unread (the connection closes).
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn receive(
     state: &AppState,
@@ -159,48 +162,74 @@ pub async fn receive(
     application: Option<i64>,
     mut multipart: multer::Multipart<'_>,
 ) -> Result<VersionView, AppError> {
-    // Refuse before reading what may be a large body.
-    let checked = match application {
-        Some(id) => Some(visible(&state.db, principal, id).await?),
-        None => None,
+    let mut upload = Upload {
+        state,
+        principal,
+        application: match application {
+            Some(id) => Some(visible(&state.db, principal, id).await?),
+            None => None,
+        },
+        form: UploadForm::default(),
     };
-    let form = match read_form(state, &mut multipart).await {
-        Ok(form) => form,
-        Err(error) => {
+    if let Err(error) = upload.read(&mut multipart).await {
+        // A mistake in the form is answered once the body is in; a stranger is not worth it.
+        if error != AppError::NotFound {
             drain(&mut multipart).await;
-            return Err(error);
         }
-    };
-    let application = match checked {
+        return Err(error);
+    }
+    let application = match upload.application {
         Some(application) => application,
-        None => {
-            let id = form
-                .application
-                .as_deref()
-                .and_then(|id| id.trim().parse().ok())
-                .ok_or_else(|| AppError::invalid("application", "Choose an application."))?;
-            visible(&state.db, principal, id).await?
-        }
+        None => upload.authorise().await?,
     };
-    store(state, principal, &application, form).await
+    store(state, principal, &application, upload.form).await
 }
 
-/// Reads every field of the upload, spooling the archive.
-async fn read_form(
-    state: &AppState,
-    multipart: &mut multer::Multipart<'_>,
-) -> Result<UploadForm, AppError> {
-    let limit = state.config.max_archive_bytes;
-    let mut form = UploadForm::default();
-    while let Some(mut field) = multipart.next_field().await.map_err(unreadable(limit))? {
-        match field.name().unwrap_or_default() {
-            "application" => form.application = Some(read_text(&mut field, 20, limit).await?),
-            "name" => form.name = Some(read_text(&mut field, 1024, limit).await?),
-            "archive" => form.archive = spool(field, state).await?,
-            _ => while field.chunk().await.map_err(unreadable(limit))?.is_some() {},
+/// An upload being read, and the application it was authorised for once known.
+struct Upload<'a> {
+    state: &'a AppState,
+    principal: &'a Principal,
+    application: Option<application::Model>,
+    form: UploadForm,
+}
+
+impl Upload<'_> {
+    /// Reads every field of the upload, spooling the archive once the application is authorised.
+    async fn read(&mut self, multipart: &mut multer::Multipart<'_>) -> Result<(), AppError> {
+        let limit = self.state.config.max_archive_bytes;
+        while let Some(mut field) = multipart.next_field().await.map_err(unreadable(limit))? {
+            match field.name().unwrap_or_default() {
+                "application" => {
+                    self.form.application = Some(read_text(&mut field, 20, limit).await?);
+                }
+                "name" => self.form.name = Some(read_text(&mut field, 1024, limit).await?),
+                "archive" => {
+                    if self.application.is_none() {
+                        self.application = Some(self.authorise().await?);
+                    }
+                    self.form.archive = spool(field, self.state).await?;
+                }
+                _ => while field.chunk().await.map_err(unreadable(limit))?.is_some() {},
+            }
         }
+        Ok(())
     }
-    Ok(form)
+
+    /// The application the form's `application` field names, if the caller may write to it.
+    async fn authorise(&self) -> Result<application::Model, AppError> {
+        let id = self
+            .form
+            .application
+            .as_deref()
+            .and_then(|id| id.trim().parse().ok())
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "application",
+                    "Choose an application (the field comes before the archive).",
+                )
+            })?;
+        visible(&self.state.db, self.principal, id).await
+    }
 }
 
 /// Reads and drops what is left of a refused upload. The body is capped (`upload_limit`), so

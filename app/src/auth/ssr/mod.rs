@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
 use sea_orm::{DatabaseConnection, EntityTrait};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use tower_sessions::Session;
 
 pub use password::{hash_password, verify_password};
@@ -19,7 +19,7 @@ pub use users::{NewUser, Username};
 use super::{Role, UserView};
 use crate::db::entity::user;
 use crate::error::AppError;
-use crate::state::app_state;
+use crate::state::{AppState, app_state};
 
 /// The session key holding the signed-in user's id.
 const USER_ID: &str = "user_id";
@@ -139,19 +139,48 @@ pub async fn require_user_id() -> Result<i64, AppError> {
         .ok_or(AppError::Unauthenticated)
 }
 
-/// Checks a username/password pair. Unknown users cost as much as known ones.
+/// Checks a username/password pair for `client`. Unknown users cost as much as known ones.
+///
+/// A failure is logged with the client's address and [`username_hash`] — never the name
+/// itself, since people type their password into it — so an operator can tell one client
+/// trying many accounts from many clients trying one.
 pub async fn authenticate_password(
-    db: &DatabaseConnection,
+    state: &AppState,
+    client: IpAddr,
     username: &str,
     password: &SecretString,
 ) -> Result<user::Model, AppError> {
-    let user = users::find_by_username(db, username).await?;
+    let user = users::find_by_username(&state.db, username).await?;
     let hash = user.as_ref().map(|user| user.password_hash.clone());
-    if verify_password(hash, password.expose_secret().to_owned()).await? {
-        user.ok_or(AppError::InvalidCredentials)
-    } else {
-        Err(AppError::InvalidCredentials)
+    match (
+        verify_password(hash, password.expose_secret().to_owned()).await?,
+        user,
+    ) {
+        (true, Some(user)) => Ok(user),
+        _ => {
+            tracing::warn!(
+                %client,
+                username_hash = %username_hash(&state.config.mail.secret, username),
+                "sign-in failed: wrong username or password"
+            );
+            Err(AppError::InvalidCredentials)
+        }
     }
+}
+
+/// A username as the log shows it: 16 hex digits of an HMAC keyed with the server's secret.
+/// The same name always gives the same digits, and without the secret they cannot be turned
+/// back into the name by trying candidates.
+pub fn username_hash(secret: &SecretSlice<u8>, username: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.expose_secret())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(b"console/log-username/v1:");
+    mac.update(username.as_bytes());
+    mac.finalize().into_bytes()[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Signs the caller in: throttle, check, then a fresh session id (no fixation).
@@ -161,7 +190,8 @@ pub async fn sign_in(username: String, password: SecretString) -> Result<(), App
     state
         .throttles
         .check_sign_in(client_ip().await, &username)?;
-    let user = authenticate_password(&state.db, &username, &password).await?;
+    let client = client_ip().await;
+    let user = authenticate_password(&state, client, &username, &password).await?;
     let session = session().await?;
     session.cycle_id().await.map_err(session_error)?;
     session
@@ -180,4 +210,20 @@ pub async fn sign_out() -> Result<(), AppError> {
 fn session_error(error: tower_sessions::session::Error) -> AppError {
     tracing::error!(%error, "session store failed");
     AppError::Internal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_username_hash_is_stable_per_secret_and_hides_the_name() {
+        let secret: SecretSlice<u8> = vec![7u8; 32].into();
+        let hash = username_hash(&secret, "alice");
+        assert_eq!(hash.len(), 16);
+        assert!(hash.bytes().all(|byte| byte.is_ascii_hexdigit()), "{hash}");
+        assert_eq!(hash, username_hash(&secret, "alice"));
+        assert_ne!(hash, username_hash(&secret, "alicf"));
+        assert_ne!(hash, username_hash(&vec![8u8; 32].into(), "alice"));
+    }
 }

@@ -1,4 +1,4 @@
-//! `applications`: what users analyse. The name is unique; the creator owns it.
+//! `applications`: what users analyse. The creator owns it; names are unique per owner.
 
 use sea_orm::entity::prelude::*;
 
@@ -7,7 +7,6 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    #[sea_orm(unique)]
     pub name: String,
     pub owner_id: i64,
     pub created_at: DateTimeUtc,

@@ -5,6 +5,7 @@ mod m0002_api_keys;
 mod m0003_work;
 mod m0004_outbox;
 mod m0005_mail_server;
+mod m0006_owner_scoped_names;
 
 use sea_orm_migration::prelude::*;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_work::Migration),
             Box::new(m0004_outbox::Migration),
             Box::new(m0005_mail_server::Migration),
+            Box::new(m0006_owner_scoped_names::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ pub mod analyze;
 mod runner;
 
 pub use analyze::AnalysisLimits;
-pub use runner::{JobSettings, Jobs, recover, run};
+pub use runner::{DEFAULT_JOBS_PER_USER, JobSettings, Jobs, recover, run};
 
 use std::collections::HashMap;
 
@@ -62,8 +62,9 @@ pub async fn start(
             ),
         )
     })?;
-    // One statement checks access and the version and queues the job: it is the hot path of
-    // tools that submit work (`scripts/bench_jobs.sh`).
+    // One statement checks access, the version and the caller's share of the queue, and queues
+    // the job: it is the hot path of tools that submit work (`scripts/bench_jobs.sh`).
+    let per_user = state.jobs.settings().per_user;
     let queue = Query::insert()
         .into_table(job::Entity)
         .columns([
@@ -76,7 +77,7 @@ pub async fn start(
             job::Column::CreatedBy,
             job::Column::CreatedAt,
         ])
-        .select_from(queueable(principal, &new, kind))
+        .select_from(queueable(principal, &new, kind, per_user))
         .map_err(|error| {
             tracing::error!(%error, "building the job insert failed");
             AppError::Internal
@@ -89,20 +90,37 @@ pub async fn start(
         .one(&state.db)
         .await?
     else {
-        // Nothing queued: say why (the application is not theirs, or the version is not its).
+        // Nothing queued: say why (the application is not theirs, the version is not its, or
+        // the caller has their share of the queue).
         visible(&state.db, principal, new.application).await?;
-        return Err(AppError::invalid(
-            "version",
-            format!("The application has no version {}.", new.version),
-        ));
+        let version = version::Entity::find_by_id(new.version)
+            .filter(version::Column::ApplicationId.eq(new.application))
+            .one(&state.db)
+            .await?;
+        return Err(match version {
+            None => AppError::invalid(
+                "version",
+                format!("The application has no version {}.", new.version),
+            ),
+            Some(_) => AppError::TooManyJobs { limit: per_user },
+        });
     };
     state.jobs.wake();
     Ok(to_view(&row, &principal.own_name()))
 }
 
-/// The row to queue for `new`: empty unless `principal` may see the application and the version
-/// belongs to it.
-fn queueable(principal: &Principal, new: &NewJob, kind: JobKind) -> SelectStatement {
+/// The row to queue for `new`: empty unless `principal` may see the application, the version
+/// belongs to it and they have fewer than `per_user` jobs queued or running.
+fn queueable(principal: &Principal, new: &NewJob, kind: JobKind, per_user: u64) -> SelectStatement {
+    let active = Query::select()
+        .expr(Expr::col(job::Column::Id).count())
+        .from(job::Entity)
+        .and_where(Expr::col(job::Column::CreatedBy).eq(principal.id))
+        .and_where(
+            Expr::col(job::Column::Status)
+                .is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
+        )
+        .to_owned();
     let mut select = Query::select()
         .column((version::Entity, version::Column::ApplicationId))
         .column((version::Entity, version::Column::Id))
@@ -120,6 +138,10 @@ fn queueable(principal: &Principal, new: &NewJob, kind: JobKind) -> SelectStatem
         )
         .and_where(Expr::col((version::Entity, version::Column::Id)).eq(new.version))
         .and_where(Expr::col((application::Entity, application::Column::Id)).eq(new.application))
+        .and_where(
+            Expr::SubQuery(None, Box::new(active.into()))
+                .lt(i64::try_from(per_user).unwrap_or(i64::MAX)),
+        )
         .to_owned();
     if !principal.is_admin() {
         select.and_where(

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LockBehavior, LockType, Order, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     TransactionTrait,
@@ -46,7 +46,12 @@ pub struct JobSettings {
     /// Starts after which a job that keeps losing its runner is failed instead of queued again.
     pub max_attempts: i32,
     pub limits: AnalysisLimits,
+    /// Jobs one user may have queued or running at once, across all instances; more are 429.
+    pub per_user: u64,
 }
+
+/// Enough for any person; a script that queues hundreds waits its turn instead.
+pub const DEFAULT_JOBS_PER_USER: u64 = 20;
 
 impl Default for JobSettings {
     fn default() -> Self {
@@ -55,6 +60,7 @@ impl Default for JobSettings {
             stale_after: Duration::from_secs(60),
             max_attempts: 3,
             limits: AnalysisLimits::default(),
+            per_user: DEFAULT_JOBS_PER_USER,
         }
     }
 }
@@ -184,14 +190,48 @@ async fn recover_or_log(state: &AppState) {
     }
 }
 
-/// Takes the oldest queued job, if any, and marks it running.
+/// Takes the next queued job, if any, and marks it running.
+///
+/// Next is fair between users, not first come first served: the oldest queued job of the user
+/// with the fewest jobs running (on any instance), and among those the user whose last job
+/// started longest ago. One user's hundred queued jobs then take turns with everyone else's.
 async fn claim(db: &DatabaseConnection) -> Result<Option<job::Model>, AppError> {
     let now = Utc::now();
-    let oldest_queued = Query::select()
-        .column(job::Column::Id)
+    let theirs = Alias::new("theirs");
+    // Over the same user's jobs (`theirs`) as the queued candidate's.
+    let of_the_same_user = |select: &mut sea_orm::sea_query::SelectStatement| {
+        select
+            .from_as(job::Entity, theirs.clone())
+            .and_where(
+                Expr::col((theirs.clone(), job::Column::CreatedBy))
+                    .equals((job::Entity, job::Column::CreatedBy)),
+            )
+            .to_owned()
+    };
+    let running = of_the_same_user(
+        Query::select()
+            .expr(Expr::col((theirs.clone(), job::Column::Id)).count())
+            .and_where(
+                Expr::col((theirs.clone(), job::Column::Status)).eq(JobStatus::Running.as_str()),
+            ),
+    );
+    let last_started = of_the_same_user(
+        Query::select().expr(Expr::col((theirs.clone(), job::Column::StartedAt)).max()),
+    );
+    let never = chrono::DateTime::<Utc>::UNIX_EPOCH;
+    let next_queued = Query::select()
+        .column((job::Entity, job::Column::Id))
         .from(job::Entity)
-        .and_where(job::Column::Status.eq(JobStatus::Queued.as_str()))
-        .order_by(job::Column::Id, Order::Asc)
+        .and_where(Expr::col((job::Entity, job::Column::Status)).eq(JobStatus::Queued.as_str()))
+        .order_by_expr(Expr::SubQuery(None, Box::new(running.into())), Order::Asc)
+        .order_by_expr(
+            Expr::expr(Func::coalesce([
+                Expr::SubQuery(None, Box::new(last_started.into())),
+                Expr::val(never),
+            ])),
+            Order::Asc,
+        )
+        .order_by((job::Entity, job::Column::Id), Order::Asc)
         .limit(1)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .to_owned();
@@ -210,7 +250,7 @@ async fn claim(db: &DatabaseConnection) -> Result<Option<job::Model>, AppError> 
         .filter(crate::db::in_claim(
             db.get_database_backend(),
             job::Column::Id,
-            oldest_queued,
+            next_queued,
         ))
         .filter(job::Column::Status.eq(JobStatus::Queued.as_str()))
         .exec_with_returning(db)
