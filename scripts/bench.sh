@@ -3,7 +3,8 @@
 #   - throughput and p99 at 32 connections: the signed-in pages (/profile; /admin with 20 users
 #     and 20 undelivered mails; /applications with 50 applications; /applications/{id} with 20
 #     versions and 50 jobs), GET /rest/user with a valid X-API-KEY, with a wrong key (401 path
-#     and throttled 429 path), each against /healthz, with the budgets checked;
+#     and throttled 429 path), each against /healthz, with the budgets checked; /healthz and a
+#     valid key while 48 connections flood wrong passwords, and the server's peak memory;
 #   - bytes shipped for /profile (WASM + JS + CSS), raw and brotli.
 # Usage: scripts/bench.sh [seconds per run, default 10]. Results: target/bench/summary.txt.
 # SQLite by default; set DATABASE_URL to an empty PostgreSQL database to measure that instead.
@@ -111,7 +112,18 @@ test "$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-KEY: $WRONG" "$BASE/res
   measure healthz_again /healthz
   measure rest_user_valid_key /rest/user -H "X-API-KEY: $KEY"
   measure rest_user_wrong_key_401 /rest/user -H "X-API-KEY: $WRONG"
+  # A flood of wrong passwords (48 connections, the failure throttle out of the way: as from
+  # many addresses) in the background, while health checks and key-authenticated calls go on.
+  for run in healthz_during_password_flood:/healthz rest_user_valid_key_during_password_flood:/rest/user; do
+    wrk -t1 -c48 -d"$((DURATION + 2))s" -H "Authorization: Basic $(printf 'admin:wrong-password' | base64)" \
+      "$BASE/rest/user" >"$OUT/password_flood.wrk" 2>&1 &
+    FLOOD=$!
+    sleep 1
+    measure "${run%%:*}" "${run#*:}" -H "X-API-KEY: $KEY"
+    wait $FLOOD
+  done
 } >"$OUT/runs.txt"
+awk '/VmHWM/ { print $2 }' "/proc/$SERVER/status" >"$OUT/peak_kib.txt"
 stop_server
 
 # The same wrong key with throttling at its default: nearly all answers are 429s.
@@ -144,6 +156,8 @@ lines = [f"{'run':28} {'req/s':>10} {'p99 ms':>8} {'non-2xx':>9} {'rps ratio':>1
 for name, (rps, p99, non2xx) in runs.items():
     lines.append(f"{name:28} {rps:10.0f} {p99:8.2f} {non2xx:9d} {rps / base_rps:10.2f} {p99 / base_p99:10.2f}")
 lines.append(f"baseline: /healthz mean {base_rps:.0f} req/s, worst p99 {base_p99:.2f} ms (32 connections, 2 wrk threads)")
+peak_mib = int((out / "peak_kib.txt").read_text()) / 1024
+lines.append(f"server peak memory after all of the above, password floods included: {peak_mib:.0f} MiB (budget: 512)")
 total_raw = total_br = 0
 lines.append("")
 lines.append(f"{'asset':60} {'raw B':>9} {'brotli B':>9}  encoding  cache-control")
@@ -161,6 +175,9 @@ budgets = [
     ("applications_ssr throughput >= 0.2 x /healthz", runs["applications_ssr"][0] / base_rps >= 0.2),
     ("application_ssr throughput >= 0.2 x /healthz", runs["application_ssr"][0] / base_rps >= 0.2),
     ("rest_user_valid_key throughput >= 0.8 x /healthz", runs["rest_user_valid_key"][0] / base_rps >= 0.8),
+    ("/healthz during a password flood p99 <= 10 x alone", runs["healthz_during_password_flood"][1] <= 10 * base_p99),
+    ("valid key during a password flood p99 <= 10 x alone", runs["rest_user_valid_key_during_password_flood"][1] <= 10 * runs["rest_user_valid_key"][1]),
+    ("server peak memory <= 512 MiB", peak_mib <= 512),
     ("assets for /profile <= 140 KB brotli", total_br <= 140 * 1000),
 ]
 for name, ok in budgets:

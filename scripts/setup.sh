@@ -54,11 +54,11 @@ fi
 
 if [ "${1:-}" = "test" ]; then
   apt_install chromium postgresql wrk curl python3 python3-venv openssl
-  # The SMTP sink the tests deliver to (scripts/smtp_sink.py).
-  AIOSMTPD_VERSION=1.4.6
-  if ! .venv/bin/python -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
-    say "installing aiosmtpd $AIOSMTPD_VERSION into .venv"
+  # The SMTP sink the tests deliver to (scripts/smtp_sink.py) and Schemathesis, which fuzzes the
+  # REST API (scripts/schemathesis.sh): every package pinned in scripts/test-requirements.txt.
+  if ! .venv/bin/pip freeze --disable-pip-version-check 2>/dev/null | sort | cmp -s - <(sort scripts/test-requirements.txt); then
+    say "installing aiosmtpd and schemathesis into .venv (scripts/test-requirements.txt)"
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+    .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/test-requirements.txt
   fi
 fi

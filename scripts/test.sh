@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the console: formatting, lints (server and browser builds), unit and
-# integration tests on SQLite and on a PostgreSQL it starts itself, then the release build driven
-# by Playwright in headless Chromium. Installs what is missing first (scripts/setup.sh test).
+# integration tests on SQLite and on a PostgreSQL it starts itself, then the release build fuzzed
+# through its REST API by Schemathesis and driven by Playwright in headless Chromium. Installs
+# what is missing first (scripts/setup.sh test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
@@ -38,6 +39,9 @@ RUST_BACKTRACE=0 cargo test -p app -p server --features app/ssr --locked
 
 step "release build"
 cargo leptos build --release --precompress
+
+step "REST API fuzzing (Schemathesis against /rest/openapi.json)"
+scripts/schemathesis.sh
 
 step "browser tests (Playwright, headless Chromium)"
 (cd end2end && npx playwright test)

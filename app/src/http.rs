@@ -36,6 +36,18 @@ pub fn content_security_policy(nonce: Option<&str>) -> String {
     }
 }
 
+/// The CSP source that allows exactly the inline `<style>` element holding `style`
+/// (`'sha256-…'`), for the few answers rendered without the console's stylesheet.
+pub fn style_source(style: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(style.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
 /// Sends the page being rendered with [`content_security_policy`] for its nonce (Leptos makes one
 /// per request and puts it on the scripts it writes).
 pub fn send_page_content_security_policy() {

@@ -10,7 +10,9 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use std::sync::LazyLock;
+
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
@@ -58,14 +60,31 @@ fn invalid(state: &AppState) -> Response {
     )
 }
 
+/// The look of these pages, which are not rendered by the app (and so have no stylesheet).
+const STYLE: &str = "body{font-family:Arial,Helvetica,sans-serif;background:#f1f5f9;\
+color:#0f172a;margin:0}main{max-width:36rem;margin:3rem auto;background:#fff;padding:2rem;\
+border-radius:8px}h1{font-size:1.4rem;margin:0 0 1rem}a{color:#1d4ed8}";
+
+/// The console's policy, plus exactly [`STYLE`].
+static POLICY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}; style-src {}",
+        app::http::content_security_policy(None),
+        app::http::style_source(STYLE)
+    )
+});
+
 fn page(state: &AppState, status: StatusCode, title: &str, text: &str) -> Response {
     let product = app::mail::compose::escape(&state.config.product_name);
     let html = format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · {product}</title></head>
-<body style="font-family:Arial,Helvetica,sans-serif;background:#f1f5f9;color:#0f172a;margin:0">
-<main style="max-width:36rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px">
-<h1 style="font-size:1.4rem;margin:0 0 1rem">{title}</h1><p>{text}</p>
-<p><a href="/profile#email-settings" style="color:#1d4ed8">Open your profile</a></p></main></body></html>"#
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · {product}</title><style>{STYLE}</style></head>
+<body><main><h1>{title}</h1><p>{text}</p>
+<p><a href="/profile#email-settings">Open your profile</a></p></main></body></html>"#
     );
-    (status, Html(html)).into_response()
+    (
+        status,
+        [(header::CONTENT_SECURITY_POLICY, POLICY.as_str())],
+        Html(html),
+    )
+        .into_response()
 }

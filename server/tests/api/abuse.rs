@@ -11,7 +11,8 @@ on_both_databases!(wrong_passwords_in_a_flood_are_refused_not_buffered);
 /// 480 wrong-password Basic requests, 48 at a time (from one address, with the failure throttle
 /// out of the way: as from 48 addresses). Each check holds 19 MiB while it runs; unbounded, this
 /// load took the server to gigabytes. Bounded: some are 401, the rest 503 with `Retry-After`,
-/// the server stays under 512 MiB, and a key-authenticated client is served all along.
+/// the server stays under 512 MiB, and health checks and a key-authenticated client are served
+/// all along (how fast: `scripts/bench.sh`).
 async fn wrong_passwords_in_a_flood_are_refused_not_buffered(backend: Backend) {
     let database = TestDatabase::new(backend).await;
     let app = TestApp::binary(&database, &[("CONSOLE_AUTH_FAILURE_BURST", "1000000")]).await;
@@ -31,6 +32,8 @@ async fn wrong_passwords_in_a_flood_are_refused_not_buffered(backend: Backend) {
         let mut statuses = Vec::new();
         for _ in 0..20 {
             statuses.push(tool.get("/rest/user").await.0);
+            let health = client.get(app.url("/healthz")).send().await;
+            statuses.push(health.map_or(StatusCode::BAD_GATEWAY, |answer| answer.status()));
         }
         statuses
     };
