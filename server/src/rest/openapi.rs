@@ -91,24 +91,12 @@ struct Busy;
 
 impl Modify for Busy {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::RefOr;
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.delete,
-            ];
-            for operation in operations.into_iter().flatten() {
-                let responses = &mut operation.responses.responses;
-                if let Some(RefOr::T(unauthorized)) = responses.get("401") {
-                    let mut busy = unauthorized.clone();
-                    busy.description =
-                        "Too many password checks at once; try again after `Retry-After` seconds"
-                            .to_owned();
-                    responses.insert("503".to_owned(), RefOr::T(busy));
-                }
-            }
+        for operation in operations(openapi) {
+            add_error_like_401(
+                operation,
+                "503",
+                "Too many password checks at once; try again after `Retry-After` seconds",
+            );
         }
     }
 }
@@ -119,32 +107,51 @@ struct BadInput;
 
 impl Modify for BadInput {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::RefOr;
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.delete,
-            ];
-            for operation in operations.into_iter().flatten() {
-                let takes_input = operation
-                    .parameters
-                    .as_ref()
-                    .is_some_and(|parameters| !parameters.is_empty())
-                    || operation.request_body.is_some();
-                let responses = &mut operation.responses.responses;
-                if !takes_input || responses.contains_key("400") {
-                    continue;
-                }
-                if let Some(RefOr::T(unauthorized)) = responses.get("401") {
-                    let mut invalid = unauthorized.clone();
-                    invalid.description =
-                        "A path parameter, the query or the body cannot be read".to_owned();
-                    responses.insert("400".to_owned(), RefOr::T(invalid));
-                }
+        for operation in operations(openapi) {
+            let takes_input = operation
+                .parameters
+                .as_ref()
+                .is_some_and(|parameters| !parameters.is_empty())
+                || operation.request_body.is_some();
+            if takes_input && !operation.responses.responses.contains_key("400") {
+                add_error_like_401(
+                    operation,
+                    "400",
+                    "A path parameter, the query or the body cannot be read",
+                );
             }
         }
+    }
+}
+
+/// Every operation of the document.
+fn operations(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+/// Documents `status` on an operation that authenticates, with the same error body as its 401.
+fn add_error_like_401(
+    operation: &mut utoipa::openapi::path::Operation,
+    status: &str,
+    description: &str,
+) {
+    use utoipa::openapi::RefOr;
+    let responses = &mut operation.responses.responses;
+    if let Some(RefOr::T(unauthorized)) = responses.get("401") {
+        let mut error = unauthorized.clone();
+        description.clone_into(&mut error.description);
+        responses.insert(status.to_owned(), RefOr::T(error));
     }
 }
 

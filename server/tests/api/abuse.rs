@@ -175,11 +175,21 @@ async fn odd_requests_get_a_4xx_and_the_server_carries_on(backend: Backend) {
     let trace = raw(format!("TRACE /profile HTTP/1.1\r\nHost: {host}\r\n\r\n")).await;
     assert!(trace.starts_with("HTTP/1.1 405"), "{trace}");
 
-    let long = format!("/pkg/{}", "a".repeat(10_000));
+    // A file name or a whole path longer than the file system takes.
+    let long_name = format!("/pkg/{}", "a".repeat(300));
     assert_eq!(
-        tool.browser.get(&long).await.status(),
+        tool.browser.get(&long_name).await.status(),
         StatusCode::NOT_FOUND
     );
+    for long_path in [
+        format!("/pkg/{}", "a".repeat(10_000)),
+        "/pkg/a".repeat(1000),
+    ] {
+        assert_eq!(
+            tool.browser.get(&long_path).await.status(),
+            StatusCode::URI_TOO_LONG
+        );
+    }
     // Bodies other than uploads are read up to 1 MB, whether they declare a length or not.
     let big = || format!("username=a&password={}", "p".repeat(1024 * 1024));
     let declared = tool

@@ -395,6 +395,7 @@ fn odd_paths(rng: &mut StdRng) -> Vec<String> {
         paths.push(format!("/pkg/{}", "x".repeat(length)));
         paths.push(format!("/rest/jobs/{}", "9".repeat(length)));
         paths.push(format!("/unsubscribe/{}", "t".repeat(length)));
+        paths.push("/a".repeat(length / 2));
     }
     for _ in 0..20 {
         let segment: String = (0..rng.random_range(1..40))
