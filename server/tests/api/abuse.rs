@@ -337,3 +337,36 @@ async fn an_api_key_header_does_not_lift_the_csrf_check_outside_rest(backend: Ba
         .await;
     assert_eq!(status, StatusCode::CREATED);
 }
+
+on_both_databases!(a_short_secret_refuses_to_start_and_says_how_to_rotate);
+
+/// The server binary refuses a `CONSOLE_SECRET` shorter than 32 bytes before it listens, with a
+/// message that says how to make one and what rotating it means.
+async fn a_short_secret_refuses_to_start_and_says_how_to_rotate(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("DATABASE_URL", &database.url)
+        .env("CONSOLE_DATA_DIR", &database.data_dir)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("CONSOLE_SECRET", "short-secret")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the server binary");
+    let mut waited = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(waited < 100, "the server started with a 12-byte secret");
+        waited += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(!status.success());
+    let mut message = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut message).unwrap();
+    assert!(
+        message.contains("CONSOLE_SECRET must be at least 32 bytes; it is 12")
+            && message.contains("Administration → Mail server"),
+        "{message}"
+    );
+}
