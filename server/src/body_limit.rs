@@ -60,6 +60,10 @@ pub async fn limit_bodies(State(state): State<AppState>, request: Request, next:
 
 /// Reads a body of at most [`MAX_BODY`] before handing the request on.
 async fn read_in_full(request: Request, next: Next) -> Response {
+    // Most requests (page loads, GETs) have none: nothing to read.
+    if axum::body::HttpBody::is_end_stream(request.body()) {
+        return next.run(request).await;
+    }
     let too_large = || AppError::BodyTooLarge {
         limit_kb: MAX_BODY as u64 / 1024,
     };
