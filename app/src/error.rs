@@ -160,9 +160,23 @@ impl FromServerFnError for AppError {
     }
 }
 
+/// An error as REST clients receive it: a stable code, a human message, and the offending field
+/// when there is one. The OpenAPI document names it for every error status.
+#[cfg(feature = "ssr")]
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine code, e.g. `not_found`, `invalid_request`.
+    pub error: &'static str,
+    /// What went wrong, in plain words.
+    pub message: String,
+    /// The request field at fault, for `invalid_request`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::AppError;
+    use super::{AppError, ErrorBody};
     use axum::http::{HeaderValue, StatusCode, header};
     use axum::response::{IntoResponse, Response};
 
@@ -173,15 +187,16 @@ mod ssr {
         }
     }
 
-    /// The REST rendering: status, `{"error", "message"}`, and the headers RFC 7235 / RFC 6585 ask for.
+    /// The REST rendering: status, [`ErrorBody`], and the headers RFC 7235 / RFC 6585 ask for.
     impl IntoResponse for AppError {
         fn into_response(self) -> Response {
             let status =
                 StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
-            if let Some(field) = self.field() {
-                body["field"] = field.into();
-            }
+            let body = ErrorBody {
+                error: self.code(),
+                message: self.to_string(),
+                field: self.field().map(str::to_owned),
+            };
             let mut response = (status, axum::Json(body)).into_response();
             let headers = response.headers_mut();
             if status == StatusCode::UNAUTHORIZED {

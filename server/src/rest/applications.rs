@@ -7,18 +7,31 @@ use serde::Deserialize;
 
 use app::applications::ssr::{self as applications, upload};
 use app::applications::{ApplicationView, VersionView};
-use app::error::AppError;
+use app::error::{AppError, ErrorBody};
 use app::state::AppState;
 
 use super::caller::Caller;
 use super::extract::{Json, Path};
-use super::openapi::{ErrorBody, VersionUpload};
 
 /// `{"name": "MEUDON"}`
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewApplication {
     /// 1–100 printable characters, unique among the caller's applications.
     pub name: String,
+}
+
+/// The multipart form of `POST /rest/applications/{id}/versions`.
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the multipart form; it is parsed as a stream"
+)]
+pub struct VersionUpload {
+    /// 1–100 printable characters, unique within the application.
+    name: String,
+    /// The source code as `.zip` or `.tar.gz`.
+    #[schema(value_type = String, format = Binary)]
+    archive: Vec<u8>,
 }
 
 #[utoipa::path(

@@ -5,14 +5,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
-use app::error::AppError;
+use app::error::{AppError, ErrorBody};
 use app::jobs::JobView;
 use app::jobs::ssr::{self as jobs, NewJob};
 use app::state::AppState;
 
 use super::caller::Caller;
 use super::extract::{Json, Path, Query};
-use super::openapi::ErrorBody;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct JobFilter {

@@ -7,38 +7,9 @@ use std::sync::LazyLock;
 use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 use super::{applications, jobs, users};
-
-/// Every error answer: a stable code, a human message, and the offending field when there is one.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the JSON `AppError` renders; never built"
-)]
-pub struct ErrorBody {
-    /// Stable machine code, e.g. `not_found`, `invalid_request`.
-    error: String,
-    /// What went wrong, in plain words.
-    message: String,
-    /// The request field at fault, for `invalid_request`.
-    field: Option<String>,
-}
-
-/// The multipart form of `POST /rest/applications/{id}/versions`.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the multipart form; it is parsed as a stream"
-)]
-pub struct VersionUpload {
-    /// 1–100 printable characters, unique within the application.
-    name: String,
-    /// The source code as `.zip` or `.tar.gz`.
-    #[schema(value_type = String, format = Binary)]
-    archive: Vec<u8>,
-}
 
 #[derive(OpenApi)]
 #[openapi(

@@ -6,12 +6,11 @@ use axum::response::IntoResponse;
 
 use app::auth::UserView;
 use app::auth::ssr::{NewUser, to_view, users::create_user};
-use app::error::AppError;
+use app::error::{AppError, ErrorBody};
 use app::state::AppState;
 
 use super::caller::Caller;
 use super::extract::Json;
-use super::openapi::ErrorBody;
 
 #[utoipa::path(
     get, path = "/rest/user", tag = "users",

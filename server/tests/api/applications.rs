@@ -194,6 +194,24 @@ async fn oversized_archives_are_413_and_leave_nothing_behind(backend: Backend) {
         "{body}"
     );
 
+    // Past the cap in a field the server skips (no length declared): the body itself is cut off,
+    // and that is a 413 too.
+    let padded = reqwest::multipart::Form::new().text("name", "padded").part(
+        "padding",
+        reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            (0..8).map(|_| Ok::<_, std::io::Error>(vec![b'p'; 32 * 1024])),
+        ))),
+    );
+    let answer = reqwest::Client::new()
+        .post(app.url(&format!("/rest/applications/{application}/versions")))
+        .header("X-API-KEY", &tool.key)
+        .multipart(padded)
+        .send()
+        .await;
+    if let Ok(answer) = answer {
+        assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
     // A body with no multipart boundary at all, streamed without a length, is cut off at the
     // cap. The server answers 413 before the client has finished sending, so the client may see
     // the connection close instead; either way nothing is kept (checked below).

@@ -392,11 +392,11 @@ async fn read_text(
 /// A multipart error as the client should read it; `limit` is the archive limit in bytes.
 fn unreadable(limit: u64) -> impl Fn(multer::Error) -> AppError {
     move |error| {
-        // The server caps upload bodies (`upload_limit`); hitting the cap ends the stream with
-        // an error whose cause says so.
+        // The server caps upload bodies (`body_limit`); hitting the cap ends the stream with
+        // an error caused by `LengthLimitError`.
         let mut cause: Option<&dyn std::error::Error> = Some(&error);
         while let Some(current) = cause {
-            if current.to_string() == "length limit exceeded" {
+            if current.is::<http_body_util::LengthLimitError>() {
                 return AppError::TooLarge {
                     limit_mb: limit.div_ceil(1024 * 1024),
                 };
