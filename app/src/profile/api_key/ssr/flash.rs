@@ -11,6 +11,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use tower_sessions::cookie::{Cookie, SameSite, time::Duration};
 
 use super::ApiKey;
 
@@ -21,16 +22,23 @@ const PATH: &str = "/profile";
 #[derive(Clone)]
 pub struct FlashedKey(pub String);
 
+/// The flash cookie holding `value`, kept for `max_age`.
+fn cookie(value: &str, max_age: Duration) -> Cookie<'_> {
+    Cookie::build((COOKIE, value))
+        .path(PATH)
+        .max_age(max_age)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build()
+}
+
 /// Hands `key` to the next page load of `/profile` (plain form posts only).
 pub fn flash_key(key: &ApiKey, secure: bool) {
-    let secure = if secure { "; Secure" } else { "" };
-    let cookie = format!(
-        "{COOKIE}={}; Path={PATH}; Max-Age=120; HttpOnly; SameSite=Strict{secure}",
-        key.expose()
-    );
+    let mut flashed = cookie(key.expose(), Duration::seconds(120));
+    flashed.set_secure(secure);
     if let (Some(response), Ok(value)) = (
         leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
-        HeaderValue::from_str(&cookie),
+        HeaderValue::from_str(&flashed.to_string()),
     ) {
         response.append_header(header::SET_COOKIE, value);
     }
@@ -44,10 +52,10 @@ pub async fn take_flashed_key(mut request: Request, next: Next) -> Response {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .and_then(|(_, value)| ApiKey::parse(value.as_bytes()));
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == COOKIE)
+        .and_then(|cookie| ApiKey::parse(cookie.value().as_bytes()));
     let Some(key) = flashed else {
         return next.run(request).await;
     };
@@ -56,12 +64,9 @@ pub async fn take_flashed_key(mut request: Request, next: Next) -> Response {
         .insert(FlashedKey(key.expose().to_owned()));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.append(
-        header::SET_COOKIE,
-        HeaderValue::from_static(
-            "console_new_api_key=; Path=/profile; Max-Age=0; HttpOnly; SameSite=Strict",
-        ),
-    );
+    if let Ok(forget) = HeaderValue::from_str(&cookie("", Duration::ZERO).to_string()) {
+        headers.append(header::SET_COOKIE, forget);
+    }
     // The page holds the secret: never from a cache, never again from the back button.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
