@@ -29,9 +29,26 @@ use std::str::FromStr;
 
 use app::jobs::ssr::JobSettings;
 use leptos::prelude::LeptosOptions;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
-use crate::startup::StartupError;
+/// A setting that cannot be used, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &std::path::Path, source: std::io::Error) -> SettingsError {
+    SettingsError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
 
 pub struct Settings {
     pub database_url: String,
@@ -85,15 +102,15 @@ pub const DEFAULT_RENDER_DEADLINE_SECONDS: u64 = 15;
 const MB: u64 = 1024 * 1024;
 
 impl Settings {
-    pub fn from_env() -> Result<Self, StartupError> {
+    pub fn from_env() -> Result<Self, SettingsError> {
         // A missing .env is normal; a malformed one is worth knowing about.
         if let Err(error) = dotenvy::dotenv()
             && !error.not_found()
         {
-            return Err(StartupError::Config(format!(".env: {error}")));
+            return Err(SettingsError::Invalid(format!(".env: {error}")));
         }
         let leptos = leptos::config::get_configuration(None)
-            .map_err(|error| StartupError::Config(error.to_string()))?
+            .map_err(|error| SettingsError::Invalid(error.to_string()))?
             .leptos_options;
         let mut jobs = JobSettings::default();
         if let Some(concurrency) = number::<usize>("CONSOLE_JOB_CONCURRENCY")? {
@@ -148,6 +165,61 @@ impl Settings {
         })
     }
 
+    /// The server's secret: `CONSOLE_SECRET`, else `<data dir>/secret.key`, created with 32
+    /// random bytes on first start (instances sharing a database must share it).
+    pub fn resolve_secret(&self) -> Result<SecretSlice<u8>, SettingsError> {
+        if let Some(secret) = &self.secret {
+            return Ok(secret.expose_secret().as_bytes().to_vec().into());
+        }
+        let path = self.data_dir.join("secret.key");
+        match std::fs::read(&path) {
+            Ok(bytes) if bytes.len() >= MIN_SECRET_BYTES => return Ok(bytes.into()),
+            Ok(_) => {
+                return Err(SettingsError::Invalid(format!(
+                    "{} is shorter than {MIN_SECRET_BYTES} bytes",
+                    path.display()
+                )));
+            }
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io(&path, error));
+            }
+            Err(_) => {}
+        }
+        let secret: [u8; 32] = rand::random();
+        let mut file = std::fs::OpenOptions::new();
+        file.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+        match file.open(&path) {
+            Ok(mut file) => {
+                std::io::Write::write_all(&mut file, &secret).map_err(|error| io(&path, error))?
+            }
+            // Another instance created it first: use theirs.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Ok(std::fs::read(&path)
+                    .map_err(|error| io(&path, error))?
+                    .into());
+            }
+            Err(error) => return Err(io(&path, error)),
+        }
+        Ok(secret.to_vec().into())
+    }
+
+    /// The PEM certificates of `CONSOLE_SMTP_CA_FILE`, if set.
+    pub fn smtp_ca_certificates(&self) -> Result<Option<Vec<u8>>, SettingsError> {
+        self.smtp_ca_file
+            .as_ref()
+            .map(|path| {
+                std::fs::read(path).map_err(|error| {
+                    SettingsError::Invalid(format!(
+                        "CONSOLE_SMTP_CA_FILE {}: {error}",
+                        path.display()
+                    ))
+                })
+            })
+            .transpose()
+    }
+
     /// Whether cookies must be `Secure` (the public URL is https).
     pub fn secure_cookies(&self) -> bool {
         self.public_url
@@ -160,9 +232,9 @@ impl Settings {
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// `CONSOLE_SECRET`, refused when too short to be a key, with what to do about it.
-fn secret(value: String) -> Result<SecretString, StartupError> {
+fn secret(value: String) -> Result<SecretString, SettingsError> {
     if value.len() < MIN_SECRET_BYTES {
-        return Err(StartupError::Config(format!(
+        return Err(SettingsError::Invalid(format!(
             "CONSOLE_SECRET must be at least {MIN_SECRET_BYTES} bytes; it is {}. Generate one with \
              `openssl rand -base64 48` and give the same value to every instance. Changing it \
              invalidates the unsubscribe links in mail already sent and the stored mail server \
@@ -182,11 +254,11 @@ pub fn sqlite_url(data_dir: &std::path::Path) -> String {
 }
 
 /// A positive whole number from the environment, if set.
-fn number<T: FromStr>(name: &str) -> Result<Option<T>, StartupError> {
+fn number<T: FromStr>(name: &str) -> Result<Option<T>, SettingsError> {
     var(name)
         .map(|value| {
             value.trim().parse().map_err(|_| {
-                StartupError::Config(format!(
+                SettingsError::Invalid(format!(
                     "{name} must be a positive whole number, not {value:?}"
                 ))
             })
@@ -208,7 +280,7 @@ mod tests {
 
     #[test]
     fn a_short_secret_is_refused_with_how_to_rotate_it() {
-        let Err(StartupError::Config(message)) = secret("x".repeat(MIN_SECRET_BYTES - 1)) else {
+        let Err(SettingsError::Invalid(message)) = secret("x".repeat(MIN_SECRET_BYTES - 1)) else {
             panic!("a 31-byte secret was accepted");
         };
         assert!(message.contains("at least 32 bytes; it is 31"), "{message}");

@@ -11,7 +11,7 @@ use axum::routing::get;
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use sea_orm::ConnectionTrait;
-use secrecy::{ExposeSecret, SecretSlice};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -50,6 +50,8 @@ static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error("configuration: {0}")]
+    Settings(#[from] crate::settings::SettingsError),
     #[error("configuration: {0}")]
     Config(String),
     #[error("database: {0}")]
@@ -97,7 +99,7 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
         let mail = MailConfig {
-            secret: load_secret(&settings)?,
+            secret: settings.resolve_secret()?,
             sender: settings
                 .mail_from
                 .clone()
@@ -106,18 +108,7 @@ impl Application {
             spool_dir: settings.data_dir.join("mail"),
             max_attempts: settings.mail_max_attempts.max(1),
             lease: settings.mail_lease.max(Duration::from_secs(1)),
-            extra_root_certificates: settings
-                .smtp_ca_file
-                .as_ref()
-                .map(|path| {
-                    std::fs::read(path).map_err(|error| {
-                        StartupError::Config(format!(
-                            "CONSOLE_SMTP_CA_FILE {}: {error}",
-                            path.display()
-                        ))
-                    })
-                })
-                .transpose()?,
+            extra_root_certificates: settings.smtp_ca_certificates()?,
             per_user_hourly: settings.mail_per_user_hour,
         };
         std::fs::create_dir_all(&mail.spool_dir)?;
@@ -236,40 +227,6 @@ async fn healthz(
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
         }
     }
-}
-
-/// The secret that signs unsubscribe links: `CONSOLE_SECRET`, else `<data dir>/secret.key`,
-/// created with 32 random bytes on first start (instances sharing a database must share it).
-fn load_secret(settings: &Settings) -> Result<SecretSlice<u8>, StartupError> {
-    if let Some(secret) = &settings.secret {
-        return Ok(secret.expose_secret().as_bytes().to_vec().into());
-    }
-    let path = settings.data_dir.join("secret.key");
-    match std::fs::read(&path) {
-        Ok(bytes) if bytes.len() >= 32 => return Ok(bytes.into()),
-        Ok(_) => {
-            return Err(StartupError::Config(format!(
-                "{} is shorter than 32 bytes",
-                path.display()
-            )));
-        }
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
-        Err(_) => {}
-    }
-    let secret: [u8; 32] = rand::random();
-    let mut file = std::fs::OpenOptions::new();
-    file.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
-    match file.open(&path) {
-        Ok(mut file) => std::io::Write::write_all(&mut file, &secret)?,
-        // Another instance created it first: use theirs.
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Ok(std::fs::read(&path)?.into());
-        }
-        Err(error) => return Err(error.into()),
-    }
-    Ok(secret.to_vec().into())
 }
 
 /// Stores the `CONSOLE_SMTP_*` mail server unless an administrator already configured one.
