@@ -8,7 +8,7 @@ export const baseURL = `http://127.0.0.1:${port}`;
 export const adminPassword = 'e2e-admin-password';
 // Absolute, so the tests (run from end2end/) and the servers (run from the root) agree.
 export const dataDir = resolve(process.env.E2E_DATA_DIR ?? '../target/e2e-data');
-// The SMTP sink (scripts/smtp_sink.py) the administrator points the console at; it keeps each
+// The SMTP sink (server/tests/fixtures/smtp_sink.py) the administrator points the console at; it keeps each
 // mail it receives as a file in sinkDir.
 export const sinkPort = Number(process.env.E2E_SMTP_PORT ?? 3125);
 export const sinkDir = `${dataDir}/sink`;
@@ -43,7 +43,7 @@ export default defineConfig({
   projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'], channel: undefined } }],
   webServer: [
     {
-      command: `.venv/bin/python scripts/smtp_sink.py --port ${sinkPort} --dir ${sinkDir}`,
+      command: `.venv/bin/python server/tests/fixtures/smtp_sink.py --port ${sinkPort} --dir ${sinkDir}`,
       cwd: '..',
       port: sinkPort,
       reuseExistingServer: false,

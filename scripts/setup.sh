@@ -54,11 +54,11 @@ fi
 
 if [ "${1:-}" = "test" ]; then
   apt_install chromium postgresql wrk curl python3 python3-venv openssl
-  # The SMTP sink the tests deliver to (scripts/smtp_sink.py) and Schemathesis, which fuzzes the
-  # REST API (scripts/schemathesis.sh): every package pinned in scripts/test-requirements.txt.
-  if ! .venv/bin/pip freeze --disable-pip-version-check 2>/dev/null | sort | cmp -s - <(sort scripts/test-requirements.txt); then
-    say "installing aiosmtpd and schemathesis into .venv (scripts/test-requirements.txt)"
+  # The SMTP sink the tests deliver to (server/tests/fixtures/smtp_sink.py) and Schemathesis, which fuzzes the
+  # REST API (scripts/lib/schemathesis.sh): every package pinned in scripts/lib/test-requirements.txt.
+  if ! .venv/bin/pip freeze --disable-pip-version-check 2>/dev/null | sort | cmp -s - <(sort scripts/lib/test-requirements.txt); then
+    say "installing aiosmtpd and schemathesis into .venv (scripts/lib/test-requirements.txt)"
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/test-requirements.txt
+    .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/lib/test-requirements.txt
   fi
 fi

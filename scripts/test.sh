@@ -5,7 +5,7 @@
 # what is missing first (scripts/setup.sh test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/postgres.sh
+source scripts/lib/postgres.sh
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -41,7 +41,7 @@ step "release build"
 cargo leptos build --release --precompress
 
 step "REST API fuzzing (Schemathesis against /rest/openapi.json)"
-scripts/schemathesis.sh
+scripts/lib/schemathesis.sh
 
 step "browser tests (Playwright, headless Chromium)"
 (cd end2end && npx playwright test)

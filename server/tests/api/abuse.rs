@@ -12,7 +12,7 @@ on_both_databases!(wrong_passwords_in_a_flood_are_refused_not_buffered);
 /// out of the way: as from 48 addresses). Each check holds 19 MiB while it runs; unbounded, this
 /// load took the server to gigabytes. Bounded: some are 401, the rest 503 with `Retry-After`,
 /// the server stays under 512 MiB, and health checks and a key-authenticated client are served
-/// all along (how fast: `scripts/bench.sh`).
+/// all along (how fast: `scripts/bench/pages.sh`).
 async fn wrong_passwords_in_a_flood_are_refused_not_buffered(backend: Backend) {
     let database = TestDatabase::new(backend).await;
     let app = TestApp::binary(&database, &[("CONSOLE_AUTH_FAILURE_BURST", "1000000")]).await;

@@ -1,4 +1,4 @@
-//! The SMTP server the tests deliver to: `scripts/smtp_sink.py` (aiosmtpd, installed into
+//! The SMTP server the tests deliver to: `server/tests/fixtures/smtp_sink.py` (aiosmtpd, installed into
 //! `.venv` by `scripts/setup.sh test`), one per test, keeping each mail as a file. It can be
 //! stopped and started again on the same port to play a mail server that goes away.
 
@@ -70,7 +70,7 @@ impl SmtpSink {
         );
         let mut command = Command::new(python);
         command
-            .arg(root.join("scripts/smtp_sink.py"))
+            .arg(root.join("server/tests/fixtures/smtp_sink.py"))
             .args(["--port", &self.port.to_string()])
             .arg("--dir")
             .arg(&self.mailbox.0);

@@ -63,7 +63,7 @@ pub async fn start(
         )
     })?;
     // One statement checks access, the version and the caller's share of the queue, and queues
-    // the job: it is the hot path of tools that submit work (`scripts/bench_jobs.sh`).
+    // the job: it is the hot path of tools that submit work (`scripts/bench/jobs.sh`).
     let per_user = state.jobs.settings().per_user;
     let queue = Query::insert()
         .into_table(job::Entity)

@@ -153,7 +153,7 @@ type KeyOwner = (
 
 /// The lookup behind every key-authenticated request, written out in SQL and run on the pool
 /// directly: through the query builder it cost about a third more per request
-/// (`scripts/bench.sh`). Both backends share the text but for the placeholder.
+/// (`scripts/bench/pages.sh`). Both backends share the text but for the placeholder.
 const FIND_KEY_OWNER: &str = "SELECT k.id, k.digest, k.last_used_at, u.id, u.username, u.name, \
      u.role, u.email, u.notifications FROM api_keys k JOIN users u ON u.id = k.user_id \
      WHERE k.prefix = ";

@@ -6,11 +6,11 @@
 #     the same size to the same sink over as many connections (the sink's own ceiling);
 #   - p99 of a job-status REST call (GET /rest/jobs/{id}) while the mail server is down and the
 #     1,000 mails are being retried, against the same call while it is up.
-# Usage: scripts/bench_mail.sh [seconds per wrk run, default 10]. Results: target/bench/mail.txt.
+# Usage: scripts/bench/mail.sh [seconds per wrk run, default 10]. Results: target/bench/mail.txt.
 # SQLite by default; set DATABASE_URL to an empty PostgreSQL database to measure that instead.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/wrk.sh
+cd "$(dirname "$0")/../.."
+source scripts/lib/wrk.sh
 
 DURATION=${1:-10}
 MAILS=1000
@@ -29,7 +29,7 @@ SINK=""
 stop_sink() { [ -z "$SINK" ] || { kill "$SINK" 2>/dev/null || true; wait "$SINK" 2>/dev/null || true; SINK=""; }; }
 start_sink() { # directory
   rm -f "$DATA/sink.out"
-  .venv/bin/python scripts/smtp_sink.py --port "$SMTP_PORT" --dir "$1" >"$DATA/sink.out" &
+  .venv/bin/python server/tests/fixtures/smtp_sink.py --port "$SMTP_PORT" --dir "$1" >"$DATA/sink.out" &
   SINK=$!
   for _ in $(seq 100); do grep -q ready "$DATA/sink.out" 2>/dev/null && return; sleep 0.1; done
   echo "the SMTP sink did not start" >&2; exit 1

@@ -4,11 +4,11 @@
 #     (~2,000 files each), against `gzip -dc | wc -l` over the same archive;
 #   - POST /rest/jobs throughput and p99 at 32 connections while a job runs, against /healthz
 #     while a job runs (and /healthz idle, for scale).
-# Usage: scripts/bench_jobs.sh [seconds per wrk run, default 10]. Results: target/bench/jobs.txt.
+# Usage: scripts/bench/jobs.sh [seconds per wrk run, default 10]. Results: target/bench/jobs.txt.
 # SQLite by default; set DATABASE_URL to an empty PostgreSQL database to measure that instead.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/wrk.sh
+cd "$(dirname "$0")/../.."
+source scripts/lib/wrk.sh
 
 DURATION=${1:-10}
 PORT=${BENCH_PORT:-3211}

@@ -5,11 +5,11 @@
 # never log that a page's code ran after its request ("AppState missing") or that a page passed
 # its render deadline.
 #
-# Usage: scripts/soak.sh [sqlite|postgres] [requests, default 10000] [max seconds, default 900]
+# Usage: scripts/bench/soak.sh [sqlite|postgres] [requests, default 10000] [max seconds, default 900]
 # Results: target/bench/soak-<database>.txt. Exits non-zero on any stall or error.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/postgres.sh
+cd "$(dirname "$0")/../.."
+source scripts/lib/postgres.sh
 
 DATABASE=${1:-sqlite}
 REQUESTS=${2:-10000}
@@ -42,7 +42,7 @@ case "$DATABASE" in
     start_postgres "$PG_DIR" "${SOAK_POSTGRES_PORT:-55441}"
     DATABASE_URL=$TEST_POSTGRES_URL
     ;;
-  *) echo "usage: scripts/soak.sh [sqlite|postgres] [requests] [max seconds]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench/soak.sh [sqlite|postgres] [requests] [max seconds]" >&2; exit 2 ;;
 esac
 
 LOG="$OUT/soak-$DATABASE.log"

@@ -4,13 +4,13 @@
 # a 5xx, every status is documented and every body matches its schema. Afterwards the server's
 # log must hold no panic and no error.
 #
-#   scripts/schemathesis.sh [examples per operation]   (default 40)
+#   scripts/lib/schemathesis.sh [examples per operation]   (default 40)
 #
 # Bounded: a fixed seed, at most that many examples per operation, and the whole run within
 # 10 minutes. Needs target/release/server (cargo leptos build --release) and .venv
 # (scripts/setup.sh test).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 EXAMPLES=${1:-40}
 PORT=${SCHEMATHESIS_PORT:-3140}

@@ -6,11 +6,11 @@
 #     and throttled 429 path), each against /healthz, with the budgets checked; /healthz and a
 #     valid key while 48 connections flood wrong passwords, and the server's peak memory;
 #   - bytes shipped for /profile (WASM + JS + CSS), raw and brotli.
-# Usage: scripts/bench.sh [seconds per run, default 10]. Results: target/bench/summary.txt.
+# Usage: scripts/bench/pages.sh [seconds per run, default 10]. Results: target/bench/summary.txt.
 # SQLite by default; set DATABASE_URL to an empty PostgreSQL database to measure that instead.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/wrk.sh
+cd "$(dirname "$0")/../.."
+source scripts/lib/wrk.sh
 
 DURATION=${1:-10}
 PORT=${BENCH_PORT:-3210}
