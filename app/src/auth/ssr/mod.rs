@@ -1,5 +1,6 @@
 //! Server side of sign-in: sessions, password checks, throttling and user accounts.
 
+mod email;
 mod password;
 mod throttle;
 pub mod users;
@@ -12,6 +13,7 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use tower_sessions::Session;
 
+pub use email::EmailAddress;
 pub use password::{hash_password, verify_password};
 pub use throttle::{DEFAULT_REST_FAILURE_BURST, Throttles};
 pub use users::{NewUser, Username};

@@ -7,11 +7,10 @@ use sea_orm::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use super::hash_password;
+use super::{EmailAddress, hash_password};
 use crate::auth::Role;
 use crate::db::entity::user;
 use crate::error::AppError;
-use crate::profile::email_settings::ssr::EmailAddress;
 
 /// A login name: 1–64 characters of ASCII letters, digits, `.`, `_`, `-`; stored as given.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,104 @@
+//! An account's email address, parsed once: syntactically valid and safe in a mail header.
+
+use crate::error::AppError;
+
+/// The longest address SMTP allows in a path (RFC 5321 §4.5.3.1.3).
+const MAX_LEN: usize = 254;
+
+/// A syntactically valid email address that is safe to put in a mail header.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err(AppError::invalid("email", "Enter an email address."));
+        }
+        if value.len() > MAX_LEN {
+            return Err(AppError::invalid(
+                "email",
+                format!("The email address may have at most {MAX_LEN} characters."),
+            ));
+        }
+        if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(AppError::invalid(
+                "email",
+                "The email address may not contain spaces or line breaks.",
+            ));
+        }
+        let parsed = ::email_address::EmailAddress::parse_with_options(
+            value,
+            ::email_address::Options::default()
+                .without_display_text()
+                .without_domain_literal(),
+        )
+        .map_err(|_| not_an_address())?;
+        if !parsed.domain().contains('.') {
+            return Err(not_an_address());
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// The message never repeats the address: errors are logged, addresses must not be.
+fn not_an_address() -> AppError {
+    AppError::invalid(
+        "email",
+        "This is not a valid email address (expected something like name@example.com).",
+    )
+}
+
+/// Only the domain, so logs never hold a whole address.
+impl std::fmt::Debug for EmailAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let domain = self.0.rsplit_once('@').map_or("", |(_, domain)| domain);
+        write!(f, "EmailAddress(…@{domain})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_addresses_are_kept_trimmed() {
+        for ok in ["jane@example.com", " j.doe+aip@mail.example.org ", "a@b.co"] {
+            assert_eq!(EmailAddress::parse(ok).unwrap().as_str(), ok.trim());
+        }
+    }
+
+    #[test]
+    fn invalid_addresses_are_refused_with_a_message() {
+        let long = format!("{}@example.com", "a".repeat(250));
+        for bad in [
+            "",
+            "plainaddress",
+            "@example.com",
+            "jane@",
+            "jane@localhost",
+            "jane doe@example.com",
+            "jane@example.com\r\nBcc: x@evil.example",
+            "Jane <jane@example.com>",
+            long.as_str(),
+        ] {
+            let error = EmailAddress::parse(bad).unwrap_err();
+            assert_eq!(error.field(), Some("email"), "{bad:?}");
+            assert!(!error.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_local_part() {
+        let email = EmailAddress::parse("jane@example.com").unwrap();
+        assert_eq!(format!("{email:?}"), "EmailAddress(…@example.com)");
+    }
+}
