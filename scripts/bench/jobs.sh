@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/wrk.sh
+source scripts/lib/server.sh
 
 DURATION=${1:-10}
 PORT=${BENCH_PORT:-3211}
@@ -21,22 +22,16 @@ cargo leptos build --release --precompress
 mkdir -p "$OUT"
 
 DATA=$(mktemp -d /tmp/console-bench-jobs.XXXXXX)
-LEPTOS_SITE_ADDR=127.0.0.1:$PORT LEPTOS_SITE_ROOT=target/site LEPTOS_HASH_FILES=true \
-  CONSOLE_DATA_DIR="$DATA/server" CONSOLE_ADMIN_PASSWORD=$ADMIN_PASSWORD RUST_LOG=warn \
-  CONSOLE_MAX_ARCHIVE_MB=200 target/release/server &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
+SERVER_DATA="$DATA/server"
+trap 'stop_server; rm -rf "$DATA"' EXIT
+# One user queues every job here: the per-user cap is out of the way (it is not what is measured).
+start_server CONSOLE_MAX_ARCHIVE_MB=200 CONSOLE_JOBS_PER_USER=100000000
 
 # A user with an API key.
 curl -sf -u "admin:$ADMIN_PASSWORD" -H 'content-type: application/json' \
   -d '{"username":"bench","password":"bench-password","role":"user"}' "$BASE/rest/users" >/dev/null
-COOKIE=$(curl -sf -D - -o /dev/null -H 'accept: application/json' \
-  --data 'username=bench&password=bench-password' "$BASE/api/sign_in" \
-  | awk -F'[:;] *' 'tolower($1) == "set-cookie" { print $2 }')
-KEY=$(curl -sf -X POST -H "cookie: $COOKIE" -H 'accept: application/json' \
-  -H 'content-type: application/x-www-form-urlencoded' "$BASE/api/generate_api_key" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["new_key"])')
+COOKIE=$(sign_in bench bench-password)
+KEY=$(new_api_key "$COOKIE")
 export KEY BASE
 
 # Source-like archives: ~2,000 files of random identifiers and punctuation, compressing about

@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/wrk.sh
+source scripts/lib/server.sh
 
 DURATION=${1:-10}
 PORT=${BENCH_PORT:-3210}
@@ -23,33 +24,19 @@ cargo leptos build --release --precompress
 mkdir -p "$OUT"
 
 DATA=$(mktemp -d /tmp/console-bench.XXXXXX)
-start_server() { # $1: failure burst
-  LEPTOS_SITE_ADDR=127.0.0.1:$PORT LEPTOS_SITE_ROOT=target/site LEPTOS_HASH_FILES=true \
-    CONSOLE_DATA_DIR="$DATA" CONSOLE_ADMIN_PASSWORD=$ADMIN_PASSWORD RUST_LOG=warn \
-    CONSOLE_AUTH_FAILURE_BURST=$1 target/release/server &
-  SERVER=$!
-  for _ in $(seq 100); do curl -sf "$BASE/healthz" >/dev/null && return; sleep 0.1; done
-  echo "server did not start" >&2; exit 1
-}
-stop_server() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
+SERVER_DATA=$DATA
 trap 'stop_server; rm -rf "$DATA"' EXIT
 
 
-start_server 1000000000
+start_server CONSOLE_AUTH_FAILURE_BURST=1000000000
 # A signed-in user with an API key.
 curl -sf -u "admin:$ADMIN_PASSWORD" -H 'content-type: application/json' \
   -d '{"username":"bench","password":"bench-password","role":"user","name":"Bench User"}' \
   "$BASE/rest/users" >/dev/null
-COOKIE=$(curl -sf -D - -o /dev/null -H 'accept: application/json' \
-  --data 'username=bench&password=bench-password' "$BASE/api/sign_in" \
-  | awk -F'[:;] *' 'tolower($1) == "set-cookie" { print $2 }')
-KEY=$(curl -sf -X POST -H "cookie: $COOKIE" -H 'accept: application/json' \
-  -H 'content-type: application/x-www-form-urlencoded' "$BASE/api/generate_api_key" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["new_key"])')
+COOKIE=$(sign_in bench bench-password)
+KEY=$(new_api_key "$COOKIE")
 WRONG="${KEY:0:9}$(printf 'x%.0s' $(seq 32))"
-ADMIN_COOKIE=$(curl -sf -D - -o /dev/null -H 'accept: application/json' \
-  --data "username=admin&password=$ADMIN_PASSWORD" "$BASE/api/sign_in" \
-  | awk -F'[:;] *' 'tolower($1) == "set-cookie" { print $2 }')
+ADMIN_COOKIE=$(sign_in admin "$ADMIN_PASSWORD")
 
 # What the pages show: 20 users, 50 applications (with notification mail), one of them with 20
 # versions and 50 finished jobs, and 20 undelivered mails.
@@ -127,7 +114,7 @@ awk '/VmHWM/ { print $2 }' "/proc/$SERVER/status" >"$OUT/peak_kib.txt"
 stop_server
 
 # The same wrong key with throttling at its default: nearly all answers are 429s.
-start_server 20
+start_server CONSOLE_AUTH_FAILURE_BURST=20
 measure rest_user_wrong_key_429 /rest/user -H "X-API-KEY: $WRONG" >>"$OUT/runs.txt"
 
 # Bytes shipped for /profile: the assets its HTML links from /pkg, raw and as served with brotli.
