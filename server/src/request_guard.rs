@@ -4,8 +4,9 @@
 //! Policy: nothing a client sends may panic the server or leave a request unanswered. Leptos'
 //! handlers assume an origin-form URI (`CONNECT host:22` has none and made them panic), and the
 //! static file service turns a file name the file system refuses ("File name too long", for a
-//! segment or for the whole path) into a 500. Both are the client's doing, so they get a 4xx here. [`panicked`] is the last line: a
-//! panic that slips through is logged as the bug it is and answered 500 without detail.
+//! segment or for the whole path) into a 500. Both are the client's doing, so they get a 4xx
+//! here. [`panicked`] is the last line: a panic that slips through is logged as the bug it is and
+//! answered 500 without detail.
 
 use std::any::Any;
 

@@ -185,7 +185,7 @@ impl Settings {
             }
             Err(_) => {}
         }
-        let secret: [u8; 32] = rand::random();
+        let secret: [u8; MIN_SECRET_BYTES] = rand::random();
         let mut file = std::fs::OpenOptions::new();
         file.write(true).create_new(true);
         #[cfg(unix)]

@@ -8,10 +8,10 @@
 //!   answers 200. It is exempt from the CSRF check (see `csrf.rs`).
 //! - A tampered or foreign token gets a plain error page and changes nothing.
 
-use axum::Router;
-use axum::extract::{Path, State};
 use std::sync::LazyLock;
 
+use axum::Router;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;

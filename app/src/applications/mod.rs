@@ -1,8 +1,8 @@
 //! Applications and their versions: what users analyse.
 //!
 //! An application has an owner (its creator) and a name unique among its owner's applications
-//! (not across the console, so creating one never reveals another user's). Users see and change their own
-//! applications; administrators see all. A version is an uploaded source archive (`.zip` or
+//! (not across the console, so creating one never reveals another user's). Users see and change
+//! their own applications; administrators see all. A version is an uploaded source archive (`.zip` or
 //! `.tar.gz`) of an application. Pages: [`ApplicationsPage`] (list and create) and
 //! [`ApplicationPage`] (versions and jobs). Tools use `/rest/applications`. Storage is in [`ssr`].
 

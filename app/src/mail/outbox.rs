@@ -38,7 +38,8 @@ pub fn backoff(attempts: i32) -> Duration {
 
 /// Prepares the mail for `event` (recorded as `event_id`): one per recipient — the
 /// application's owner and the actor, each once — who has an address and wants notifications
-/// now. Call it in the event's transaction. Returns how many were queued.
+/// now. Call it in the event's transaction. Returns how many were prepared (held back ones
+/// included).
 ///
 /// A recipient who was already sent `MailConfig::per_user_hourly` mails in
 /// the past hour gets none: the mail is recorded as failed, unsent, with the reason, where

@@ -1,8 +1,8 @@
 //! Email Settings: the address notifications go to and whether the user wants them.
 //!
-//! Validation is on the server ([`crate::auth::ssr::EmailAddress`]). The form is a plain HTML form posting to
-//! a server function, which redirects back with a confirmation or the error; both are shown next
-//! to the form.
+//! Validation is on the server ([`crate::auth::ssr::EmailAddress`]). The form is a plain HTML
+//! form posting to a server function, which redirects back with a confirmation or the error;
+//! both are shown next to the form.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;

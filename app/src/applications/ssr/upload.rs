@@ -364,11 +364,7 @@ async fn spool(
             ),
         ));
     }
-    spooled.sha256 = hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    spooled.sha256 = hex::encode(hasher.finalize());
     Ok(Some(spooled))
 }
 

@@ -179,20 +179,15 @@ pub fn username_hash(secret: &SecretSlice<u8>, username: &str) -> String {
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(b"console/log-username/v1:");
     mac.update(username.as_bytes());
-    mac.finalize().into_bytes()[..8]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex::encode(&mac.finalize().into_bytes()[..8])
 }
 
 /// Signs the caller in: throttle, check, then a fresh session id (no fixation).
 #[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn sign_in(username: String, password: SecretString) -> Result<(), AppError> {
     let state = app_state()?;
-    state
-        .throttles
-        .check_sign_in(client_ip().await, &username)?;
     let client = client_ip().await;
+    state.throttles.check_sign_in(client, &username)?;
     let user = authenticate_password(&state, client, &username, &password).await?;
     let session = session().await?;
     session.cycle_id().await.map_err(session_error)?;
