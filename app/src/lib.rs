@@ -6,6 +6,8 @@
 
 pub mod admin;
 pub mod applications;
+#[cfg(feature = "ssr")]
+pub mod archives;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod db;

@@ -163,9 +163,31 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// A count with thousands separators: `493,500`.
+pub fn human_count(count: u64) -> String {
+    let digits = count.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{human_bytes, short_time};
+    use super::{human_bytes, human_count, short_time};
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(human_count(0), "0");
+        assert_eq!(human_count(999), "999");
+        assert_eq!(human_count(1000), "1,000");
+        assert_eq!(human_count(493_500), "493,500");
+        assert_eq!(human_count(12_345_678), "12,345,678");
+    }
 
     #[test]
     fn sizes_read_like_people_write_them() {

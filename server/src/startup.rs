@@ -282,10 +282,7 @@ async fn sweep(state: AppState) {
         if let Err(error) = store.delete_expired().await {
             tracing::warn!(%error, "could not sweep expired sessions");
         }
-        let incoming = app::applications::ssr::upload::sweep_incoming(
-            &state.config.data_dir,
-            ABANDONED_UPLOAD,
-        );
+        let incoming = app::archives::sweep_incoming(&state.config.data_dir, ABANDONED_UPLOAD);
         if let Err(error) = incoming.await {
             tracing::warn!(%error, "could not sweep abandoned uploads");
         }

@@ -1,20 +1,23 @@
-//! Jobs: background work on an application's version. The one kind today is **analyze**, which
-//! inventories the version's source archive (files, lines and bytes per language, the largest
-//! files).
+//! Jobs: background work on an application's version. Each kind of job is one module with its
+//! report type, how a page shows the report, and (in its `ssr` part) the work itself:
+//! [`analyze`] inventories the version's source archive; [`compare`] compares it with the version
+//! uploaded before it.
 //!
 //! Pages start and stop jobs through the server functions here and watch them with the
-//! [`JobProgress`] island; tools use `/rest/jobs`. Storage, the runner and the analysis itself
-//! are in [`ssr`].
+//! [`JobProgress`] island; tools use `/rest/jobs`. Storage and the runner, which claims, beats,
+//! recovers and finishes jobs of any kind, are in [`ssr`].
 
+pub mod analyze;
+pub mod compare;
 mod live;
 mod panel;
-mod report;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+pub use analyze::AnalysisReport;
+pub use compare::ComparisonReport;
 pub use live::JobProgress;
 pub use panel::JobsPanel;
-pub use report::ReportTable;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -61,30 +64,66 @@ impl JobStatus {
     }
 }
 
-/// The kinds of job the console runs.
+/// The kinds of job the console runs. A new kind is a variant here, a module beside
+/// [`analyze`] and [`compare`], a variant of [`JobReport`] and the match arms the compiler then
+/// asks for (label, report view, the runner's dispatch in [`ssr`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum JobKind {
     /// Inventory of the version's source archive.
     Analyze,
+    /// The version against the one uploaded just before it.
+    Compare,
 }
 
 impl JobKind {
+    pub const ALL: [Self; 2] = [Self::Analyze, Self::Compare];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Analyze => "analyze",
+            Self::Compare => "compare",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        (value == "analyze").then_some(Self::Analyze)
+        Self::ALL.into_iter().find(|kind| kind.as_str() == value)
     }
 
-    /// How people read it: "Analyze".
+    /// How people read it, in pages and mail: "Analyze".
     pub fn label(self) -> &'static str {
         match self {
             Self::Analyze => "Analyze",
+            Self::Compare => "Compare",
+        }
+    }
+}
+
+/// A finished job's report: the kind's own report type, stored as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum JobReport {
+    Analysis(AnalysisReport),
+    Comparison(ComparisonReport),
+}
+
+impl JobReport {
+    /// The report of a `kind` job, from its stored JSON.
+    #[cfg(feature = "ssr")]
+    pub fn decode(kind: JobKind, json: &str) -> Option<Self> {
+        match kind {
+            JobKind::Analyze => serde_json::from_str(json).ok().map(Self::Analysis),
+            JobKind::Compare => serde_json::from_str(json).ok().map(Self::Comparison),
+        }
+    }
+
+    /// The report as the job's page shows it.
+    pub fn view(self) -> AnyView {
+        match self {
+            Self::Analysis(report) => view! { <analyze::AnalysisView report /> }.into_any(),
+            Self::Comparison(report) => view! { <compare::ComparisonView report /> }.into_any(),
         }
     }
 }
@@ -110,45 +149,21 @@ pub struct JobView {
     pub finished_at: Option<String>,
     /// Why a failed job failed, in plain words.
     pub error: Option<String>,
-    /// The analysis, once the job has succeeded.
-    pub result: Option<AnalysisReport>,
+    /// The kind's report, once the job has succeeded.
+    pub result: Option<JobReport>,
 }
 
-/// What an analysis found in a source archive.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct AnalysisReport {
-    pub files: u64,
-    pub lines: u64,
-    pub bytes: u64,
-    /// Most lines first.
-    pub languages: Vec<LanguageStats>,
-    /// Largest first, at most ten.
-    pub largest_files: Vec<FileStats>,
+/// What the live status on a page needs of a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobState {
+    pub status: JobStatus,
+    /// 0–100.
+    pub progress: u8,
 }
 
-/// Files, lines and bytes of one language (by file extension).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct LanguageStats {
-    pub language: String,
-    pub files: u64,
-    pub lines: u64,
-    pub bytes: u64,
-}
-
-/// One file of the archive.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct FileStats {
-    pub path: String,
-    pub bytes: u64,
-    pub lines: u64,
-}
-
-/// Starts an analysis of `version`; a form post comes back to the application page.
-#[server(endpoint = "start_analysis")]
-pub async fn start_analysis(application: i64, version: i64) -> Result<JobView, AppError> {
+/// Starts a job of `kind` on `version`; a form post comes back to the application page.
+#[server(endpoint = "start_job")]
+pub async fn start_job(application: i64, version: i64, kind: JobKind) -> Result<JobView, AppError> {
     let state = crate::state::app_state()?;
     let principal = crate::auth::ssr::require_principal().await?;
     let job = ssr::start(
@@ -157,7 +172,7 @@ pub async fn start_analysis(application: i64, version: i64) -> Result<JobView, A
         ssr::NewJob {
             application,
             version,
-            kind: JobKind::Analyze.as_str().to_owned(),
+            kind: kind.as_str().to_owned(),
         },
     )
     .await?;
@@ -177,8 +192,12 @@ pub async fn stop_job(id: i64) -> Result<JobView, AppError> {
 
 /// A job's current state, for the live status on the application page.
 #[server(endpoint = "poll_job", input = leptos::server_fn::codec::GetUrl)]
-pub async fn poll_job(id: i64) -> Result<JobView, AppError> {
+pub async fn poll_job(id: i64) -> Result<JobState, AppError> {
     let state = crate::state::app_state()?;
     let principal = crate::auth::ssr::require_principal().await?;
-    ssr::get(&state, &principal, id).await
+    let job = ssr::get(&state, &principal, id).await?;
+    Ok(JobState {
+        status: job.status,
+        progress: job.progress,
+    })
 }

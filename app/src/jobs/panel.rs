@@ -1,9 +1,9 @@
-//! The jobs of an application: start an analysis, the jobs newest first with their live status,
-//! a Stop button while they run, and each finished job's result or error.
+//! The jobs of an application: start one of any kind on a version, the jobs newest first with
+//! their live status, a Stop button while they run, and each finished job's report or error.
 
 use leptos::prelude::*;
 
-use super::{JobProgress, JobStatus, JobView, ReportTable, StartAnalysis, StopJob};
+use super::{JobKind, JobProgress, JobReport, JobStatus, JobView, StartJob, StopJob};
 use crate::applications::VersionView;
 use crate::ui::{ErrorText, input_class, primary_button_class, secondary_button_class, short_time};
 
@@ -13,7 +13,7 @@ pub fn JobsPanel(
     versions: Vec<VersionView>,
     jobs: Vec<JobView>,
 ) -> impl IntoView {
-    let start = ServerAction::<StartAnalysis>::new();
+    let start = ServerAction::<StartJob>::new();
     let stop = ServerAction::<StopJob>::new();
     let start_error = Signal::derive(move || start.value().get().and_then(Result::err));
     let stop_error = Signal::derive(move || stop.value().get().and_then(Result::err));
@@ -30,7 +30,7 @@ pub fn JobsPanel(
             view! { <p class="text-slate-600">"Upload a version to analyse it."</p> }.into_any()
         } else {
             view! {
-                <ActionForm action=start attr:class="flex flex-wrap items-end gap-3" attr:aria-label="Start an analysis">
+                <ActionForm action=start attr:class="flex flex-wrap items-end gap-3" attr:aria-label="Start a job">
                     <input type="hidden" name="application" value=application_id />
                     <label class="min-w-48">
                         <span class="text-sm text-slate-700">"Version"</span>
@@ -41,7 +41,17 @@ pub fn JobsPanel(
                                 .collect_view()}
                         </select>
                     </label>
-                    <button class=primary_button_class() type="submit">"Analyze"</button>
+                    // The button pressed says the kind (browsers send the pressed button's value).
+                    {JobKind::ALL
+                        .into_iter()
+                        .map(|kind| {
+                            view! {
+                                <button class=primary_button_class() type="submit" name="kind" value=kind.as_str()>
+                                    {kind.label()}
+                                </button>
+                            }
+                        })
+                        .collect_view()}
                 </ActionForm>
             }
                 .into_any()
@@ -104,7 +114,7 @@ fn JobItem(job: JobView, version: String, stop: ServerAction<StopJob>) -> impl I
             {job
                 .error
                 .map(|error| view! { <p class="mt-2 text-sm text-red-700" data-testid="job-error">{error}</p> })}
-            {job.result.map(|report| view! { <ReportTable report /> })}
+            {job.result.map(JobReport::view)}
         </li>
     }
     .into_any()

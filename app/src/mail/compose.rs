@@ -7,11 +7,14 @@
 use chrono::{DateTime, Utc};
 
 use crate::events::EventKind;
+use crate::jobs::JobKind;
 
 /// What happened, with the names a reader needs.
 #[derive(Clone, Debug)]
 pub struct Notice {
     pub kind: EventKind,
+    /// The kind of job, for job events: its label names the work in the mail.
+    pub job_kind: Option<JobKind>,
     pub application_id: i64,
     pub application: String,
     pub version: Option<String>,
@@ -44,13 +47,14 @@ impl Notice {
 
     /// The one sentence that says what happened, with `name` already formatted for the part.
     fn sentence(&self, name: &str, version: &str, actor: &str) -> String {
+        let job = self.job_label();
         match self.kind {
             EventKind::JobSucceeded => {
-                format!("Analyze has been successfully completed for application: {name}")
+                format!("{job} has been successfully completed for application: {name}")
             }
-            EventKind::JobFailed => format!("Analyze has failed for application: {name}"),
+            EventKind::JobFailed => format!("{job} has failed for application: {name}"),
             EventKind::JobStopped => {
-                format!("Analyze has been stopped by {actor} for application: {name}")
+                format!("{job} has been stopped by {actor} for application: {name}")
             }
             EventKind::ApplicationCreated => {
                 format!("The application {name} has been created by {actor}.")
@@ -61,13 +65,19 @@ impl Notice {
         }
     }
 
+    /// "Analyze", "Compare": the work a job event is about.
+    fn job_label(&self) -> &'static str {
+        self.job_kind.unwrap_or(JobKind::Analyze).label()
+    }
+
     fn subject(&self, product: &str) -> String {
+        let job = self.job_label();
         let what = match self.kind {
-            EventKind::JobSucceeded => "Analyze completed",
-            EventKind::JobFailed => "Analyze failed",
-            EventKind::JobStopped => "Analyze stopped",
-            EventKind::ApplicationCreated => "Application created",
-            EventKind::VersionCreated => "New version",
+            EventKind::JobSucceeded => format!("{job} completed"),
+            EventKind::JobFailed => format!("{job} failed"),
+            EventKind::JobStopped => format!("{job} stopped"),
+            EventKind::ApplicationCreated => "Application created".to_owned(),
+            EventKind::VersionCreated => "New version".to_owned(),
         };
         // Subjects are one line, whatever the names hold.
         one_line(&format!("[{product}] {what}: {}", self.application))
@@ -173,6 +183,7 @@ mod tests {
     fn notice(kind: EventKind) -> Notice {
         Notice {
             kind,
+            job_kind: Some(JobKind::Analyze),
             application_id: 7,
             application: "MEUDON".into(),
             version: Some("1.0".into()),
@@ -210,6 +221,18 @@ mod tests {
         assert!(mail.html.contains(
             "Analyze has been successfully completed for application: <strong>MEUDON</strong>"
         ));
+    }
+
+    #[test]
+    fn a_job_mail_names_the_kind_of_job() {
+        let mut compared = notice(EventKind::JobSucceeded);
+        compared.job_kind = Some(JobKind::Compare);
+        let mail = compose("AIP Console", "http://h", &compared, "http://h/u");
+        assert_eq!(mail.subject, "[AIP Console] Compare completed: MEUDON");
+        assert!(
+            mail.text
+                .contains("Compare has been successfully completed for application: MEUDON")
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::compose::{Notice, compose};
 use crate::db::entity::{application, job, outbox, user, version};
 use crate::error::AppError;
 use crate::events::{Event, EventKind};
+use crate::jobs::JobKind;
 use crate::state::AppConfig;
 
 pub const PENDING: &str = "pending";
@@ -78,13 +79,14 @@ pub async fn enqueue(
             .map(|v| v.name),
         None => None,
     };
-    let error = match (event.kind, event.job_id) {
-        (EventKind::JobFailed, Some(id)) => job::Entity::find_by_id(id)
-            .one(txn)
-            .await?
-            .and_then(|job| job.error),
-        _ => None,
+    let job = match event.job_id {
+        Some(id) => job::Entity::find_by_id(id).one(txn).await?,
+        None => None,
     };
+    let job_kind = job.as_ref().and_then(|job| JobKind::parse(&job.kind));
+    let error = job
+        .filter(|_| event.kind == EventKind::JobFailed)
+        .and_then(|job| job.error);
     let actor = users
         .iter()
         .find(|user| Some(user.id) == event.actor_id)
@@ -96,6 +98,7 @@ pub async fn enqueue(
     let now = Utc::now();
     let notice = Notice {
         kind: event.kind,
+        job_kind,
         application_id: application.id,
         application: application.name.clone(),
         version,

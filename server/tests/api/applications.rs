@@ -562,8 +562,12 @@ async fn pages_work_with_plain_forms(backend: Backend) {
     };
     let started = browser
         .plain_form(
-            "start_analysis",
-            &[("application", &id.to_string()), ("version", &version)],
+            "start_job",
+            &[
+                ("application", &id.to_string()),
+                ("version", &version),
+                ("kind", "analyze"),
+            ],
             &location,
         )
         .await;

@@ -578,10 +578,15 @@ impl Tool {
     }
 
     pub async fn start_analysis(&self, application: i64, version: i64) -> i64 {
+        self.start_job(application, version, "analyze").await
+    }
+
+    /// Queues a job of `kind` through REST.
+    pub async fn start_job(&self, application: i64, version: i64, kind: &str) -> i64 {
         let (status, body) = self
             .post(
                 "/rest/jobs",
-                &json!({ "application": application, "version": version, "type": "analyze" }),
+                &json!({ "application": application, "version": version, "type": kind }),
             )
             .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");

@@ -1,5 +1,6 @@
-//! Analyze jobs through REST with an API key: the whole life cycle, failures with their errors,
-//! stopping, recovery after a restart, and the domain events each change records.
+//! Jobs through REST with an API key: the whole life cycle of both kinds (analyze, compare),
+//! failures with their errors, stopping, recovery after a restart, and the domain events each
+//! change records.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,10 +11,13 @@ use serde_json::json;
 
 use crate::archives::{sample_project, tar_gz, zip, zip_with_symlink};
 use crate::helpers::{Backend, TestApp, TestDatabase, Tool};
+use crate::mail::opt_in;
 use crate::on_both_databases;
+use crate::smtp::{Mailbox, header};
 
 on_both_databases!(
     analyze_life_cycle_through_rest,
+    compare_reports_what_changed_since_the_previous_version,
     corrupt_archive_fails_the_job_with_its_error,
     malicious_archives_fail_their_jobs_without_harm,
     queued_and_running_jobs_can_be_stopped,
@@ -125,7 +129,10 @@ async fn analyze_life_cycle_through_rest(backend: Backend) {
     );
     assert_eq!(
         result["languages"][0],
-        json!({ "language": "Java", "files": 2, "lines": 5, "bytes": 46 })
+        json!({
+            "language": "Java", "files": 2, "lines": 5,
+            "code": 5, "comments": 0, "blanks": 0, "bytes": 46
+        })
     );
     assert_eq!(result["largest_files"][0]["path"], "meudon/src/Main.java");
 
@@ -173,6 +180,105 @@ async fn analyze_life_cycle_through_rest(backend: Backend) {
     let job = tool.start_analysis(application, version).await;
     let done = tool.wait_for(job, &["succeeded", "failed"]).await;
     assert_eq!(done["result"]["lines"], 8, "{done}");
+}
+
+async fn compare_reports_what_changed_since_the_previous_version(backend: Backend) {
+    let (database, app) = TestApp::on(backend).await;
+    let tool = app.tool("cora", "user").await;
+    opt_in(&tool, "cora@example.com").await;
+    let application = tool.create_application("MEUDON").await;
+    let first = tool
+        .create_version(application, "1.0", ("a.tar.gz", tar_gz(&sample_project())))
+        .await;
+    let mut next = sample_project();
+    next.retain(|(path, _)| *path != "meudon/src/Util.java");
+    next[0].1 = b"class Main {\n  // runs\n  void run() {}\n}\n".to_vec();
+    next.push(("meudon/src/New.java", b"class New {}\n".to_vec()));
+    let second = tool
+        .create_version(application, "1.1", ("b.zip", zip(&next)))
+        .await;
+
+    // The first version compares with nothing: every file is added.
+    let job = tool.start_job(application, first, "compare").await;
+    let done = tool.wait_for(job, &["succeeded", "failed"]).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["type"], "compare");
+    let result = &done["result"];
+    assert_eq!(result["previous_version"], json!(null));
+    assert_eq!(result["added"]["count"], 4, "{result}");
+    assert_eq!(result["removed"]["count"], 0);
+
+    let job = tool.start_job(application, second, "compare").await;
+    let done = tool.wait_for(job, &["succeeded", "failed"]).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let result = &done["result"];
+    assert_eq!(
+        (&result["previous_version_id"], &result["previous_version"]),
+        (&json!(first), &json!("1.0"))
+    );
+    assert_eq!(
+        result["added"],
+        json!({ "count": 1, "paths": ["meudon/src/New.java"] })
+    );
+    assert_eq!(
+        result["removed"],
+        json!({ "count": 1, "paths": ["meudon/src/Util.java"] })
+    );
+    assert_eq!(
+        result["changed"],
+        json!({ "count": 1, "paths": ["meudon/src/Main.java"] })
+    );
+    assert_eq!(result["unchanged"], 2);
+    let java = result["languages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|language| language["language"] == "Java")
+        .unwrap();
+    assert_eq!(
+        (&java["before"], &java["after"]),
+        (
+            &json!({ "files": 2, "code": 5, "comments": 0, "blanks": 0 }),
+            &json!({ "files": 2, "code": 4, "comments": 1, "blanks": 0 })
+        )
+    );
+
+    // The page shows the comparison; the mail names the kind.
+    let page = tool
+        .browser
+        .get(&format!("/applications/{application}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Compared with 1.0."), "{page}");
+    assert!(page.contains("1 added · 1 removed · 1 changed · 2 unchanged"));
+    assert!(page.contains(">Compare</button>"), "{page}");
+    let mails = Mailbox(database.data_dir.join("mail")).wait_for(5).await;
+    let compared: Vec<&String> = mails
+        .iter()
+        .filter(|mail| header(mail, "Subject") == Some("[AIP Console] Compare completed: MEUDON"))
+        .collect();
+    assert_eq!(compared.len(), 2, "{mails:?}");
+    assert!(
+        compared[0].contains("Compare has been successfully completed for application: MEUDON")
+    );
+
+    // Unknown kinds are named in the error.
+    let (status, body) = tool
+        .post(
+            "/rest/jobs",
+            &json!({ "application": application, "version": second, "type": "lint" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("analyze, compare"),
+        "{body}"
+    );
 }
 
 async fn corrupt_archive_fails_the_job_with_its_error(backend: Backend) {

@@ -11,7 +11,7 @@
 //!   input ends up in a path. It is moved into place inside the transaction that records the
 //!   version, before the commit, so a committed version always has its archive.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::Utc;
 use sea_orm::{
@@ -23,92 +23,12 @@ use tokio::io::AsyncWriteExt;
 
 use super::{Name, timestamp, usernames, visible};
 use crate::applications::VersionView;
+use crate::archives::{ArchiveFormat, archive_path, storage::incoming_dir};
 use crate::auth::ssr::Principal;
 use crate::db::entity::{application, version};
 use crate::error::AppError;
 use crate::events::{self, Event, EventKind};
 use crate::state::AppState;
-
-/// The archive formats the console reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ArchiveFormat {
-    Zip,
-    TarGz,
-}
-
-impl ArchiveFormat {
-    /// As stored in `versions.archive_format` and used as the file extension.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Zip => "zip",
-            Self::TarGz => "tar.gz",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "zip" => Some(Self::Zip),
-            "tar.gz" => Some(Self::TarGz),
-            _ => None,
-        }
-    }
-
-    /// The format the first bytes announce: a zip local header (or the end record of an empty
-    /// zip), or the gzip magic.
-    pub fn sniff(head: &[u8]) -> Option<Self> {
-        if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
-            Some(Self::Zip)
-        } else if head.starts_with(&[0x1f, 0x8b]) {
-            Some(Self::TarGz)
-        } else {
-            None
-        }
-    }
-
-    /// The format a file name's extension announces.
-    fn from_file_name(name: &str) -> Option<Self> {
-        let name = name.to_ascii_lowercase();
-        if name.ends_with(".zip") {
-            Some(Self::Zip)
-        } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
-            Some(Self::TarGz)
-        } else {
-            None
-        }
-    }
-}
-
-/// Where the archive of version `id` is stored.
-pub fn archive_path(data_dir: &Path, id: i64, format: ArchiveFormat) -> PathBuf {
-    data_dir
-        .join("archives")
-        .join(format!("{id}.{}", format.as_str()))
-}
-
-/// Removes partial uploads older than `age` (left behind by a crash mid-upload). Younger ones may
-/// still be arriving.
-pub async fn sweep_incoming(data_dir: &Path, age: std::time::Duration) -> std::io::Result<usize> {
-    let mut removed = 0;
-    let mut entries = match tokio::fs::read_dir(data_dir.join("archives").join("incoming")).await {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(error) => return Err(error),
-    };
-    while let Some(entry) = entries.next_entry().await? {
-        // An upload may finish (and move its file) while we look: not an error.
-        let Ok(modified) = entry.metadata().await.and_then(|meta| meta.modified()) else {
-            continue;
-        };
-        if modified.elapsed().unwrap_or_default() > age {
-            match tokio::fs::remove_file(entry.path()).await {
-                Ok(()) => removed += 1,
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-                Err(error) => return Err(error),
-            }
-        }
-    }
-    Ok(removed)
-}
 
 /// Fields of an upload, as they arrived.
 #[derive(Default)]
@@ -312,7 +232,7 @@ async fn spool(
 ) -> Result<Option<Spooled>, AppError> {
     let file_name = field.file_name().map(str::to_owned);
     let limit = state.config.max_archive_bytes;
-    let incoming = state.config.data_dir.join("archives").join("incoming");
+    let incoming = incoming_dir(&state.config.data_dir);
     tokio::fs::create_dir_all(&incoming)
         .await
         .map_err(io_error)?;
@@ -443,68 +363,4 @@ pub(crate) async fn versions_of(
         .await?;
     let names = usernames(db, rows.iter().map(|row| row.created_by)).await?;
     Ok(rows.iter().map(|row| to_view(row, &names)).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_are_told_by_their_first_bytes() {
-        assert_eq!(
-            ArchiveFormat::sniff(b"PK\x03\x04rest"),
-            Some(ArchiveFormat::Zip)
-        );
-        assert_eq!(
-            ArchiveFormat::sniff(b"PK\x05\x06"),
-            Some(ArchiveFormat::Zip)
-        );
-        assert_eq!(
-            ArchiveFormat::sniff(&[0x1f, 0x8b, 8, 0]),
-            Some(ArchiveFormat::TarGz)
-        );
-        for other in [&b"Rar!"[..], b"\x7fELF", b"PK", b"", b"plain text"] {
-            assert_eq!(ArchiveFormat::sniff(other), None, "{other:?}");
-        }
-    }
-
-    #[test]
-    fn archives_are_stored_under_their_id_only() {
-        let path = archive_path(Path::new("/data"), 42, ArchiveFormat::TarGz);
-        assert_eq!(path, Path::new("/data/archives/42.tar.gz"));
-    }
-
-    #[tokio::test]
-    async fn abandoned_partial_uploads_are_swept() {
-        let data = tempfile::tempdir().unwrap();
-        let incoming = data.path().join("archives").join("incoming");
-        std::fs::create_dir_all(&incoming).unwrap();
-        let old = std::fs::File::create(incoming.join("old.part")).unwrap();
-        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
-        old.set_modified(two_hours_ago).unwrap();
-        std::fs::write(incoming.join("arriving.part"), b"PK").unwrap();
-        let removed = sweep_incoming(data.path(), std::time::Duration::from_secs(3600))
-            .await
-            .unwrap();
-        assert_eq!(removed, 1);
-        assert!(!incoming.join("old.part").exists());
-        assert!(incoming.join("arriving.part").exists());
-    }
-
-    #[test]
-    fn file_names_announce_a_format() {
-        assert_eq!(
-            ArchiveFormat::from_file_name("src.ZIP"),
-            Some(ArchiveFormat::Zip)
-        );
-        assert_eq!(
-            ArchiveFormat::from_file_name("a.tar.gz"),
-            Some(ArchiveFormat::TarGz)
-        );
-        assert_eq!(
-            ArchiveFormat::from_file_name("a.tgz"),
-            Some(ArchiveFormat::TarGz)
-        );
-        assert_eq!(ArchiveFormat::from_file_name("a.rar"), None);
-    }
 }

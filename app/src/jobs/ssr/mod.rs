@@ -1,5 +1,5 @@
 //! Server side of jobs: starting, stopping and reading them ([`start`], [`stop`], [`get`],
-//! [`list`]), the background [`runner`] and the [`analyze`] job itself.
+//! [`list`]), the background runner, and what a kind's work gets from it ([`Work`]).
 //!
 //! Rules:
 //! - A job belongs to an application; whoever may see the application may see, start and stop
@@ -8,11 +8,11 @@
 //!   runner's finish cannot both win; the loser changes nothing. Each final status records its
 //!   domain event in the same transaction.
 
-pub mod analyze;
 mod runner;
+mod work;
 
-pub use analyze::AnalysisLimits;
 pub use runner::{DEFAULT_JOBS_PER_USER, JobSettings, Jobs, recover, run};
+pub use work::{JobError, Work};
 
 use std::collections::HashMap;
 
@@ -24,7 +24,7 @@ use sea_orm::{
 };
 use serde::Deserialize;
 
-use super::{JobKind, JobStatus, JobView};
+use super::{JobKind, JobReport, JobStatus, JobView};
 use crate::applications::ssr::{timestamp, usernames, visible, visible_to};
 use crate::auth::ssr::Principal;
 use crate::db::entity::{application, job, version};
@@ -35,7 +35,8 @@ use crate::state::AppState;
 /// Most jobs a list returns (newest first).
 const LIST_LIMIT: u64 = 200;
 
-/// A request to start a job: `{"application": 1, "version": 2, "type": "analyze"}`.
+/// A request to start a job: `{"application": 1, "version": 2, "type": "analyze"}` (or
+/// `"compare"`).
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewJob {
     pub application: i64,
@@ -54,11 +55,13 @@ pub async fn start(
     new: NewJob,
 ) -> Result<JobView, AppError> {
     let kind = JobKind::parse(&new.kind).ok_or_else(|| {
+        let known: Vec<&str> = JobKind::ALL.iter().map(|kind| kind.as_str()).collect();
         AppError::invalid(
             "type",
             format!(
-                "Unknown job type “{}”; the console runs: analyze.",
-                new.kind
+                "Unknown job type “{}”; the console runs: {}.",
+                new.kind,
+                known.join(", ")
             ),
         )
     })?;
@@ -276,11 +279,12 @@ fn people(row: &job::Model) -> impl Iterator<Item = i64> {
 }
 
 pub fn to_view(row: &job::Model, names: &HashMap<i64, String>) -> JobView {
+    let kind = JobKind::parse(&row.kind).unwrap_or(JobKind::Analyze);
     JobView {
         id: row.id,
         application_id: row.application_id,
         version_id: row.version_id,
-        kind: JobKind::Analyze,
+        kind,
         status: JobStatus::parse(&row.status).unwrap_or(JobStatus::Failed),
         progress: u8::try_from(row.progress.clamp(0, 100)).unwrap_or_default(),
         created_by: names.get(&row.created_by).cloned().unwrap_or_default(),
@@ -292,6 +296,6 @@ pub fn to_view(row: &job::Model, names: &HashMap<i64, String>) -> JobView {
         result: row
             .result
             .as_deref()
-            .and_then(|json| serde_json::from_str(json).ok()),
+            .and_then(|json| JobReport::decode(kind, json)),
     }
 }

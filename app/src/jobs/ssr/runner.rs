@@ -9,7 +9,8 @@
 //!   its runner (crash, kill, restart). [`recover`] queues it again, or fails it once it has been
 //!   started [`JobSettings::max_attempts`] times. It runs at start and then periodically, so no
 //!   job stays `running` forever.
-//! - The analysis runs on the blocking pool; it stops at the next chunk once cancelled, also
+//! - Kinds: the runner knows none; [`super::work::perform`] sends each job to its kind's module,
+//!   whose reading runs on the blocking pool and stops at the next chunk once cancelled, also
 //!   when the runner itself is dropped.
 
 use std::collections::HashMap;
@@ -25,12 +26,12 @@ use sea_orm::{
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use super::analyze::{self, AnalysisError, AnalysisLimits, Control};
-use crate::applications::ssr::upload::{ArchiveFormat, archive_path};
-use crate::db::entity::{job, version};
+use super::work::{self, Work};
+use crate::archives::{ArchiveLimits, Control};
+use crate::db::entity::job;
 use crate::error::AppError;
 use crate::events::{self, Event, EventKind};
-use crate::jobs::{AnalysisReport, JobStatus};
+use crate::jobs::{JobReport, JobStatus};
 use crate::state::AppState;
 
 /// How often an idle runner looks for jobs queued by other instances.
@@ -45,7 +46,8 @@ pub struct JobSettings {
     pub stale_after: Duration,
     /// Starts after which a job that keeps losing its runner is failed instead of queued again.
     pub max_attempts: i32,
-    pub limits: AnalysisLimits,
+    /// What a job accepts of an archive before it calls it malicious.
+    pub limits: ArchiveLimits,
     /// Jobs one user may have queued or running at once, across all instances; more are 429.
     pub per_user: u64,
 }
@@ -59,14 +61,14 @@ impl Default for JobSettings {
             concurrency: 1,
             stale_after: Duration::from_secs(60),
             max_attempts: 3,
-            limits: AnalysisLimits::default(),
+            limits: ArchiveLimits::default(),
             per_user: DEFAULT_JOBS_PER_USER,
         }
     }
 }
 
 impl JobSettings {
-    fn heartbeat_every(&self) -> Duration {
+    pub(super) fn heartbeat_every(&self) -> Duration {
         (self.stale_after / 4).min(Duration::from_secs(1))
     }
 }
@@ -260,56 +262,18 @@ async fn claim(db: &DatabaseConnection) -> Result<Option<job::Model>, AppError> 
 
 async fn execute(state: AppState, job: job::Model, _permit: OwnedSemaphorePermit) {
     let running = state.jobs.register(job.id);
-    let outcome = analyse(&state, &job, running.control.clone()).await;
-    let finished = match outcome {
+    let work = Work {
+        state: &state,
+        job: &job,
+        control: running.control.clone(),
+    };
+    let finished = match work::perform(&work).await {
         Ok(report) => finish(&state, &job, Ok(report)).await,
-        // Stopped, or taken over after a lost heartbeat: whoever did that owns the status now.
-        // A database failure leaves the job running: recovery queues it again.
-        Err(AnalysisError::Cancelled | AnalysisError::Retry) => Ok(()),
-        Err(error) => finish(&state, &job, Err(error.to_string())).await,
+        Err(error) if error.is_final() => finish(&state, &job, Err(error.to_string())).await,
+        Err(_) => Ok(()),
     };
     if let Err(error) = finished {
         tracing::error!(job_id = job.id, %error, "could not record the end of a job");
-    }
-}
-
-/// Runs the analysis on the blocking pool, beating the heartbeat meanwhile.
-async fn analyse(
-    state: &AppState,
-    job: &job::Model,
-    control: Arc<Control>,
-) -> Result<AnalysisReport, AnalysisError> {
-    let version = version::Entity::find_by_id(job.version_id)
-        .one(&state.db)
-        .await
-        .map_err(|error| {
-            tracing::error!(job_id = job.id, %error, "could not load the job's version");
-            AnalysisError::Retry
-        })?
-        .ok_or_else(|| AnalysisError::Unreadable("the version no longer exists".into()))?;
-    let format = ArchiveFormat::parse(&version.archive_format)
-        .ok_or_else(|| AnalysisError::Unreadable("unknown archive format".into()))?;
-    let path = archive_path(&state.config.data_dir, version.id, format);
-    let limits = state.jobs.settings().limits.clone();
-    let worker = control.clone();
-    let work =
-        tokio::task::spawn_blocking(move || analyze::analyze(&path, format, &limits, &worker));
-    tokio::pin!(work);
-    let mut beat = tokio::time::interval(state.jobs.settings().heartbeat_every());
-    loop {
-        tokio::select! {
-            joined = &mut work => {
-                return joined.unwrap_or_else(|panic| {
-                    tracing::error!(job_id = job.id, ?panic, "analysis panicked");
-                    Err(AnalysisError::Internal("the analysis crashed".into()))
-                });
-            }
-            _ = beat.tick() => match heartbeat(&state.db, job, control.progress()).await {
-                Ok(true) => {}
-                Ok(false) => control.cancel(),
-                Err(error) => tracing::warn!(job_id = job.id, %error, "heartbeat failed"),
-            },
-        }
     }
 }
 
@@ -322,7 +286,7 @@ fn still_ours(job: &job::Model) -> Condition {
 }
 
 /// Writes progress and the heartbeat; `false` when the job is no longer this run's to do.
-async fn heartbeat(
+pub(super) async fn heartbeat(
     db: &impl ConnectionTrait,
     job: &job::Model,
     progress: u8,
@@ -340,7 +304,7 @@ async fn heartbeat(
 async fn finish(
     state: &AppState,
     job: &job::Model,
-    outcome: Result<AnalysisReport, String>,
+    outcome: Result<JobReport, String>,
 ) -> Result<(), AppError> {
     let txn = state.db.begin().await?;
     let mut update = job::Entity::update_many()

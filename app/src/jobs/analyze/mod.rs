@@ -1,12 +1,63 @@
-//! An analysis result as tables: totals, languages, largest files.
+//! The **analyze** job: an inventory of a version's source archive — files, lines (code,
+//! comments, blanks) and bytes per language, totals, and the largest files. Its report and how a
+//! page shows it are here; the work is in [`ssr`].
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use super::AnalysisReport;
-use crate::ui::human_bytes;
+use crate::ui::{human_bytes, human_count};
 
+/// What an analysis found in a source archive. `lines` = `code` + `comments` + `blanks`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AnalysisReport {
+    pub files: u64,
+    pub lines: u64,
+    /// Reports made before lines were told apart have 0 here.
+    #[serde(default)]
+    pub code: u64,
+    #[serde(default)]
+    pub comments: u64,
+    #[serde(default)]
+    pub blanks: u64,
+    pub bytes: u64,
+    /// Most lines first.
+    pub languages: Vec<LanguageStats>,
+    /// Largest first, at most ten.
+    pub largest_files: Vec<FileStats>,
+}
+
+/// Files, lines and bytes of one language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LanguageStats {
+    pub language: String,
+    pub files: u64,
+    pub lines: u64,
+    #[serde(default)]
+    pub code: u64,
+    #[serde(default)]
+    pub comments: u64,
+    #[serde(default)]
+    pub blanks: u64,
+    pub bytes: u64,
+}
+
+/// One file of the archive.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FileStats {
+    pub path: String,
+    pub bytes: u64,
+    pub lines: u64,
+}
+
+/// An analysis as tables: totals, languages, largest files.
 #[component]
-pub fn ReportTable(report: AnalysisReport) -> impl IntoView {
+pub fn AnalysisView(report: AnalysisReport) -> impl IntoView {
     let cell = "py-1 pr-4";
     let number = "py-1 pr-4 text-right tabular-nums";
     view! {
@@ -14,9 +65,17 @@ pub fn ReportTable(report: AnalysisReport) -> impl IntoView {
             <p class="text-sm text-slate-700" data-testid="job-totals">
                 {format!(
                     "{} files · {} lines · {}",
-                    report.files,
-                    report.lines,
+                    human_count(report.files),
+                    human_count(report.lines),
                     human_bytes(report.bytes),
+                )}
+            </p>
+            <p class="text-sm text-slate-600" data-testid="job-lines">
+                {format!(
+                    "{} code · {} comments · {} blank",
+                    human_count(report.code),
+                    human_count(report.comments),
+                    human_count(report.blanks),
                 )}
             </p>
             <table class="w-full text-left text-sm" data-testid="languages">
@@ -25,6 +84,9 @@ pub fn ReportTable(report: AnalysisReport) -> impl IntoView {
                     <tr>
                         <th scope="col" class=cell>"Language"</th>
                         <th scope="col" class=number>"Files"</th>
+                        <th scope="col" class=number>"Code"</th>
+                        <th scope="col" class=number>"Comments"</th>
+                        <th scope="col" class=number>"Blanks"</th>
                         <th scope="col" class=number>"Lines"</th>
                         <th scope="col" class=number>"Size"</th>
                     </tr>
@@ -37,8 +99,11 @@ pub fn ReportTable(report: AnalysisReport) -> impl IntoView {
                             view! {
                                 <tr class="border-t border-slate-100">
                                     <th scope="row" class=format!("{cell} font-medium")>{language.language}</th>
-                                    <td class=number>{language.files}</td>
-                                    <td class=number>{language.lines}</td>
+                                    <td class=number>{human_count(language.files)}</td>
+                                    <td class=number>{human_count(language.code)}</td>
+                                    <td class=number>{human_count(language.comments)}</td>
+                                    <td class=number>{human_count(language.blanks)}</td>
+                                    <td class=number>{human_count(language.lines)}</td>
                                     <td class=number>{human_bytes(language.bytes)}</td>
                                 </tr>
                             }
@@ -64,7 +129,7 @@ pub fn ReportTable(report: AnalysisReport) -> impl IntoView {
                                 view! {
                                     <tr class="border-t border-slate-100">
                                         <td class=format!("{cell} break-all font-mono text-xs")>{file.path}</td>
-                                        <td class=number>{file.lines}</td>
+                                        <td class=number>{human_count(file.lines)}</td>
                                         <td class=number>{human_bytes(file.bytes)}</td>
                                     </tr>
                                 }

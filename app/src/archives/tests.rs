@@ -1,141 +1,106 @@
-//! Real archives, built here with the same zip/tar/gzip crates a user's tools would produce,
-//! including the malicious ones the analysis must refuse.
+//! The safety rules of reading, on real archives (see [`super::fixtures`]).
 
+use std::fs::File;
 use std::io::Write;
 
+use super::fixtures::{Item, ZEROS, sample, tar_gz, tar_gz_built, zip};
+use super::paths::{check_link, entry_path};
+use super::read::zip_end_declared_entries;
 use super::*;
 
-const ZEROS: usize = 16 * 1024 * 1024;
-
-enum Item<'a> {
-    File(&'a str, &'a [u8]),
-    Symlink(&'a str, &'a str),
-}
-
-fn tar_gz(items: &[Item]) -> tempfile::NamedTempFile {
-    tar_gz_built(flate2::Compression::best(), |builder| {
-        for item in items {
-            let mut header = tar::Header::new_gnu();
-            let (name, data, kind) = match item {
-                Item::File(name, data) => (*name, *data, tar::EntryType::Regular),
-                Item::Symlink(name, target) => {
-                    header.set_link_name(target).unwrap();
-                    (*name, &b""[..], tar::EntryType::Symlink)
-                }
-            };
-            // Written by hand: the tar builder rightly refuses `..` and absolute names.
-            let bytes = name.as_bytes();
-            header.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
-            header.set_entry_type(kind);
-            header.set_size(data.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            builder.append(&header, data).unwrap();
-        }
-    })
-}
-
-/// A .tar.gz written by `build` (for headers no well-behaved tool writes).
-fn tar_gz_built(
-    level: flate2::Compression,
-    build: impl FnOnce(&mut tar::Builder<flate2::write::GzEncoder<std::fs::File>>),
-) -> tempfile::NamedTempFile {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    let mut builder =
-        tar::Builder::new(flate2::write::GzEncoder::new(file.reopen().unwrap(), level));
-    build(&mut builder);
-    builder.into_inner().unwrap().finish().unwrap();
-    file
-}
-
-fn zip(items: &[Item]) -> tempfile::NamedTempFile {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    let mut writer = zip::ZipWriter::new(file.reopen().unwrap());
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for item in items {
-        match item {
-            Item::File(name, data) => {
-                writer.start_file(*name, options).unwrap();
-                writer.write_all(data).unwrap();
-            }
-            Item::Symlink(name, target) => writer.add_symlink(*name, *target, options).unwrap(),
-        }
-    }
-    writer.finish().unwrap();
-    file
-}
-
+/// The files of an archive, each read to its end: (path, content).
 fn run(
     file: &tempfile::NamedTempFile,
     format: ArchiveFormat,
-) -> Result<AnalysisReport, AnalysisError> {
-    run_with(file, format, &AnalysisLimits::default())
+) -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
+    run_with(file, format, &ArchiveLimits::default())
 }
 
 fn run_with(
     file: &tempfile::NamedTempFile,
     format: ArchiveFormat,
-    limits: &AnalysisLimits,
-) -> Result<AnalysisReport, AnalysisError> {
-    analyze(file.path(), format, limits, &Control::default())
+    limits: &ArchiveLimits,
+) -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
+    read_all(file, format, limits, &Control::default())
 }
 
-fn sample() -> Vec<Item<'static>> {
-    vec![
-        Item::File("app/src/Main.java", b"class Main {\n  void run() {}\n}\n"),
-        Item::File("app/src/Util.java", b"class Util {}"),
-        Item::File("app/web/index.ts", b"export const x = 1;\n\n"),
-        Item::File("README.md", b"# App\n"),
-        Item::File("./empty.txt", b""),
-        Item::Symlink("app/docs/readme", "../../README.md"),
-    ]
+fn read_all(
+    file: &tempfile::NamedTempFile,
+    format: ArchiveFormat,
+    limits: &ArchiveLimits,
+    control: &Control,
+) -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
+    let mut files = Vec::new();
+    read_files(file.path(), format, limits, control, |path, content| {
+        let mut bytes = Vec::new();
+        content
+            .read_to_end(&mut bytes)
+            .map_err(|error| ArchiveError::content(&error))?;
+        files.push((path.to_owned(), bytes));
+        Ok(())
+    })?;
+    Ok(files)
 }
 
-fn assert_sample(report: &AnalysisReport) {
-    assert_eq!(report.files, 5);
-    // 3 + 1 (no final newline) + 2 + 1 + 0.
-    assert_eq!(report.lines, 7);
-    assert_eq!(report.bytes, 31 + 13 + 21 + 6);
-    let java = &report.languages[0];
+#[test]
+fn every_file_is_read_with_its_checked_path_and_links_inside_are_fine() {
+    for format in [ArchiveFormat::TarGz, ArchiveFormat::Zip] {
+        let file = if format == ArchiveFormat::Zip {
+            zip(&sample())
+        } else {
+            tar_gz(&sample())
+        };
+        let files = run(&file, format).unwrap();
+        let paths: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "app/src/Main.java",
+                "app/src/Util.java",
+                "app/web/index.ts",
+                "README.md",
+                "empty.txt"
+            ],
+            "{format:?}"
+        );
+        assert_eq!(files[1].1, b"class Util {}");
+    }
+}
+
+#[test]
+fn formats_are_told_by_their_first_bytes() {
     assert_eq!(
-        (java.language.as_str(), java.files, java.lines, java.bytes),
-        ("Java", 2, 4, 44)
+        ArchiveFormat::sniff(b"PK\x03\x04rest"),
+        Some(ArchiveFormat::Zip)
     );
-    let names: Vec<&str> = report
-        .languages
-        .iter()
-        .map(|l| l.language.as_str())
-        .collect();
-    assert_eq!(names, ["Java", "TypeScript", "Text"]);
-    assert_eq!(report.largest_files[0].path, "app/src/Main.java");
-    assert_eq!(report.largest_files[0].lines, 3);
-    assert_eq!(report.largest_files.len(), 5);
-    assert_eq!(report.largest_files[4].path, "empty.txt");
+    assert_eq!(
+        ArchiveFormat::sniff(b"PK\x05\x06"),
+        Some(ArchiveFormat::Zip)
+    );
+    assert_eq!(
+        ArchiveFormat::sniff(&[0x1f, 0x8b, 8, 0]),
+        Some(ArchiveFormat::TarGz)
+    );
+    for other in [&b"Rar!"[..], b"\x7fELF", b"PK", b"", b"plain text"] {
+        assert_eq!(ArchiveFormat::sniff(other), None, "{other:?}");
+    }
 }
 
 #[test]
-fn tar_gz_inventory_counts_files_lines_and_languages() {
-    assert_sample(&run(&tar_gz(&sample()), ArchiveFormat::TarGz).unwrap());
-}
-
-#[test]
-fn zip_inventory_counts_files_lines_and_languages() {
-    assert_sample(&run(&zip(&sample()), ArchiveFormat::Zip).unwrap());
-}
-
-#[test]
-fn only_the_ten_largest_files_are_listed() {
-    let names: Vec<String> = (0..25).map(|i| format!("f{i:02}.c")).collect();
-    let contents: Vec<Vec<u8>> = (0..25).map(|i| vec![b'x'; i + 1]).collect();
-    let items: Vec<Item> = names
-        .iter()
-        .zip(&contents)
-        .map(|(name, data)| Item::File(name, data))
-        .collect();
-    let report = run(&zip(&items), ArchiveFormat::Zip).unwrap();
-    let sizes: Vec<u64> = report.largest_files.iter().map(|f| f.bytes).collect();
-    assert_eq!(sizes, (16..=25).rev().collect::<Vec<u64>>());
+fn file_names_announce_a_format() {
+    assert_eq!(
+        ArchiveFormat::from_file_name("src.ZIP"),
+        Some(ArchiveFormat::Zip)
+    );
+    assert_eq!(
+        ArchiveFormat::from_file_name("a.tar.gz"),
+        Some(ArchiveFormat::TarGz)
+    );
+    assert_eq!(
+        ArchiveFormat::from_file_name("a.tgz"),
+        Some(ArchiveFormat::TarGz)
+    );
+    assert_eq!(ArchiveFormat::from_file_name("a.rar"), None);
 }
 
 #[test]
@@ -149,7 +114,7 @@ fn parent_directory_entries_are_refused() {
         };
         let error = run(&file, format).unwrap_err();
         assert!(
-            matches!(error, AnalysisError::Traversal(_)),
+            matches!(error, ArchiveError::Traversal(_)),
             "{format:?}: {error}"
         );
         assert!(error.to_string().contains("src/../../evil.sh"));
@@ -168,7 +133,7 @@ fn absolute_paths_are_refused() {
             };
             let error = run(&file, format).unwrap_err();
             assert!(
-                matches!(error, AnalysisError::AbsolutePath(_)),
+                matches!(error, ArchiveError::AbsolutePath(_)),
                 "{name} {format:?}: {error}"
             );
         }
@@ -190,7 +155,7 @@ fn links_out_of_the_archive_are_refused() {
             };
             let error = run(&file, format).unwrap_err();
             assert!(
-                matches!(error, AnalysisError::LinkOutside { .. }),
+                matches!(error, ArchiveError::LinkOutside { .. }),
                 "{target} {format:?}: {error}"
             );
         }
@@ -201,13 +166,13 @@ fn links_out_of_the_archive_are_refused() {
 fn zip_bombs_are_refused() {
     let zeros = vec![0u8; ZEROS];
     let error = run(&zip(&[Item::File("zeros.txt", &zeros)]), ArchiveFormat::Zip).unwrap_err();
-    assert!(matches!(error, AnalysisError::Bomb(..)), "{error}");
+    assert!(matches!(error, ArchiveError::Bomb(..)), "{error}");
     let error = run(
         &tar_gz(&[Item::File("zeros.txt", &zeros)]),
         ArchiveFormat::TarGz,
     )
     .unwrap_err();
-    assert!(matches!(error, AnalysisError::Bomb(..)), "{error}");
+    assert!(matches!(error, ArchiveError::Bomb(..)), "{error}");
     assert!(error.to_string().contains("zip bomb"));
 }
 
@@ -215,9 +180,9 @@ fn zip_bombs_are_refused() {
 fn huge_entry_counts_are_refused() {
     let names: Vec<String> = (0..101).map(|i| format!("f{i}.txt")).collect();
     let items: Vec<Item> = names.iter().map(|name| Item::File(name, b"")).collect();
-    let limits = AnalysisLimits {
+    let limits = ArchiveLimits {
         max_files: 100,
-        ..AnalysisLimits::default()
+        ..ArchiveLimits::default()
     };
     for format in [ArchiveFormat::TarGz, ArchiveFormat::Zip] {
         let file = if format == ArchiveFormat::Zip {
@@ -227,7 +192,7 @@ fn huge_entry_counts_are_refused() {
         };
         let error = run_with(&file, format, &limits).unwrap_err();
         assert!(
-            matches!(error, AnalysisError::TooManyEntries(100)),
+            matches!(error, ArchiveError::TooManyEntries(100)),
             "{format:?}: {error}"
         );
     }
@@ -235,9 +200,9 @@ fn huge_entry_counts_are_refused() {
 
 #[test]
 fn unpacked_size_is_limited_as_read() {
-    let limits = AnalysisLimits {
+    let limits = ArchiveLimits {
         max_unpacked_bytes: 1000,
-        ..AnalysisLimits::default()
+        ..ArchiveLimits::default()
     };
     let data = vec![b'a'; 1001];
     let error = run_with(
@@ -246,7 +211,7 @@ fn unpacked_size_is_limited_as_read() {
         &limits,
     )
     .unwrap_err();
-    assert!(matches!(error, AnalysisError::TooLarge(_)), "{error}");
+    assert!(matches!(error, ArchiveError::TooLarge(_)), "{error}");
 }
 
 #[test]
@@ -256,7 +221,7 @@ fn corrupt_archives_fail_with_a_reason() {
         .write_all(&[0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7])
         .unwrap();
     let error = run(&garbage, ArchiveFormat::TarGz).unwrap_err();
-    assert!(matches!(error, AnalysisError::Corrupt { .. }), "{error}");
+    assert!(matches!(error, ArchiveError::Corrupt { .. }), "{error}");
 
     // Gzip that holds no tar.
     let not_tar = tempfile::NamedTempFile::new().unwrap();
@@ -266,7 +231,7 @@ fn corrupt_archives_fail_with_a_reason() {
     gzip.finish().unwrap();
     assert!(matches!(
         run(&not_tar, ArchiveFormat::TarGz),
-        Err(AnalysisError::Corrupt { .. })
+        Err(ArchiveError::Corrupt { .. })
     ));
 
     // A zip cut in half.
@@ -274,39 +239,36 @@ fn corrupt_archives_fail_with_a_reason() {
     let mut cut = tempfile::NamedTempFile::new().unwrap();
     cut.write_all(&whole[..whole.len() / 2]).unwrap();
     let error = run(&cut, ArchiveFormat::Zip).unwrap_err();
-    assert!(matches!(error, AnalysisError::Corrupt { .. }), "{error}");
+    assert!(matches!(error, ArchiveError::Corrupt { .. }), "{error}");
     assert!(error.to_string().starts_with("The archive is corrupt"));
 }
 
 #[test]
-fn a_cancelled_analysis_stops() {
+fn a_cancelled_read_stops() {
     let control = Control::default();
     control.cancel();
     let file = tar_gz(&sample());
-    let result = analyze(
-        file.path(),
+    let result = read_all(
+        &file,
         ArchiveFormat::TarGz,
-        &AnalysisLimits::default(),
+        &ArchiveLimits::default(),
         &control,
     );
-    assert!(matches!(result, Err(AnalysisError::Cancelled)));
+    assert!(matches!(result, Err(ArchiveError::Cancelled)));
 }
 
 #[test]
 fn entry_names_are_checked() {
     assert_eq!(entry_path(b"./src/a.c").unwrap(), "src/a.c");
     assert_eq!(entry_path(b"src\\win\\a.c").unwrap(), "src/win/a.c");
-    assert!(matches!(
-        entry_path(b""),
-        Err(AnalysisError::Corrupt { .. })
-    ));
+    assert!(matches!(entry_path(b""), Err(ArchiveError::Corrupt { .. })));
     assert!(matches!(
         entry_path(b"a\0b"),
-        Err(AnalysisError::Corrupt { .. })
+        Err(ArchiveError::Corrupt { .. })
     ));
     assert!(matches!(
         entry_path(b"..\\x"),
-        Err(AnalysisError::Traversal(_))
+        Err(ArchiveError::Traversal(_))
     ));
     // Dots inside names are fine.
     assert!(entry_path(b"a..b/c...d").is_ok());
@@ -333,7 +295,7 @@ fn bombs_hidden_in_entries_that_are_not_files_are_refused() {
         builder.append(&header, &vec![0u8; ZEROS][..]).unwrap();
     });
     let error = run(&file, ArchiveFormat::TarGz).unwrap_err();
-    assert!(matches!(error, AnalysisError::Bomb(..)), "{error}");
+    assert!(matches!(error, ArchiveError::Bomb(..)), "{error}");
 }
 
 #[test]
@@ -348,8 +310,8 @@ fn long_names_are_read_but_not_without_bound() {
             .append_data(&mut header, &long, &b"class\n"[..])
             .unwrap();
     });
-    let report = run(&file, ArchiveFormat::TarGz).unwrap();
-    assert_eq!(report.largest_files[0].path, long);
+    let files = run(&file, ArchiveFormat::TarGz).unwrap();
+    assert_eq!(files[0].0, long);
 
     // A "name" of a megabyte is refused, not buffered.
     let file = tar_gz_built(flate2::Compression::fast(), |builder| {
@@ -372,14 +334,11 @@ fn a_zip_declaring_too_many_entries_is_refused_before_its_index_is_read() {
     let items: Vec<Item> = names.iter().map(|name| Item::File(name, b"")).collect();
     let file = zip(&items);
     let mut handle = File::open(file.path()).unwrap();
-    assert_eq!(zip_declared_entries(&mut handle), Some(11));
-    let limits = AnalysisLimits {
+    assert_eq!(zip_end_declared_entries(&mut handle), Some(11));
+    let limits = ArchiveLimits {
         max_files: 10,
-        ..AnalysisLimits::default()
+        ..ArchiveLimits::default()
     };
     let error = run_with(&file, ArchiveFormat::Zip, &limits).unwrap_err();
-    assert!(
-        matches!(error, AnalysisError::TooManyEntries(10)),
-        "{error}"
-    );
+    assert!(matches!(error, ArchiveError::TooManyEntries(10)), "{error}");
 }

@@ -1,0 +1,66 @@
+//! Source archives: the formats the console accepts ([`ArchiveFormat`]), where a version's archive
+//! is kept ([`storage`]), reading one safely without extracting it ([`read`]) and what each file
+//! in it holds ([`count`]). Server only; any feature that works on archives builds on this.
+
+pub mod count;
+#[cfg(test)]
+pub(crate) mod fixtures;
+mod paths;
+pub mod read;
+pub mod storage;
+
+pub use count::{Counted, Counter, Lines};
+pub use read::{ArchiveError, ArchiveLimits, Control, read_files};
+pub use storage::{archive_path, sweep_incoming};
+
+/// The archive formats the console reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchiveFormat {
+    Zip,
+    TarGz,
+}
+
+impl ArchiveFormat {
+    /// As stored in `versions.archive_format` and used as the file extension.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Zip => "zip",
+            Self::TarGz => "tar.gz",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "zip" => Some(Self::Zip),
+            "tar.gz" => Some(Self::TarGz),
+            _ => None,
+        }
+    }
+
+    /// The format the first bytes announce: a zip local header (or the end record of an empty
+    /// zip), or the gzip magic.
+    pub fn sniff(head: &[u8]) -> Option<Self> {
+        if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+            Some(Self::Zip)
+        } else if head.starts_with(&[0x1f, 0x8b]) {
+            Some(Self::TarGz)
+        } else {
+            None
+        }
+    }
+
+    /// The format a file name's extension announces.
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        let name = name.to_ascii_lowercase();
+        if name.ends_with(".zip") {
+            Some(Self::Zip)
+        } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+            Some(Self::TarGz)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

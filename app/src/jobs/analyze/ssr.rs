@@ -1,0 +1,112 @@
+//! The analyze job's work: every file of the version's archive counted ([`crate::archives`]),
+//! summed per language, and the ten largest files kept. Memory does not grow with the archive:
+//! the report keeps per-language totals and ten files.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::Path;
+
+use super::{AnalysisReport, FileStats, LanguageStats};
+use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, Counted, Counter};
+use crate::jobs::ssr::{JobError, Work};
+
+/// How many of the largest files a report lists.
+const LARGEST_FILES: usize = 10;
+
+/// Inventories the job's version.
+pub async fn run(work: &Work<'_>) -> Result<AnalysisReport, JobError> {
+    let version = work.version(work.job.version_id).await?;
+    let (path, format) = work.archive(&version)?;
+    let limits = work.limits();
+    work.blocking(move |control| inventory(&path, format, &limits, control))
+        .await
+}
+
+/// Inventories the archive at `path`.
+pub fn inventory(
+    path: &Path,
+    format: ArchiveFormat,
+    limits: &ArchiveLimits,
+    control: &Control,
+) -> Result<AnalysisReport, ArchiveError> {
+    let mut counter = Counter::new(false);
+    let mut inventory = Inventory::default();
+    crate::archives::read_files(path, format, limits, control, |path, content| {
+        let counted = counter.count(path, content)?;
+        inventory.add(path, &counted);
+        Ok(())
+    })?;
+    Ok(inventory.report())
+}
+
+/// The running totals of one analysis.
+#[derive(Default)]
+struct Inventory {
+    totals: AnalysisReport,
+    languages: HashMap<&'static str, LanguageStats>,
+    /// The largest files so far, smallest on top.
+    largest: BinaryHeap<Reverse<(u64, String, u64)>>,
+}
+
+impl Inventory {
+    fn add(&mut self, path: &str, counted: &Counted) {
+        let lines = counted.lines.total();
+        let totals = &mut self.totals;
+        totals.files += 1;
+        totals.lines += lines;
+        totals.code += counted.lines.code;
+        totals.comments += counted.lines.comments;
+        totals.blanks += counted.lines.blanks;
+        totals.bytes += counted.bytes;
+        let stats = self
+            .languages
+            .entry(counted.language)
+            .or_insert_with(|| LanguageStats {
+                language: counted.language.to_owned(),
+                files: 0,
+                lines: 0,
+                code: 0,
+                comments: 0,
+                blanks: 0,
+                bytes: 0,
+            });
+        stats.files += 1;
+        stats.lines += lines;
+        stats.code += counted.lines.code;
+        stats.comments += counted.lines.comments;
+        stats.blanks += counted.lines.blanks;
+        stats.bytes += counted.bytes;
+        let size = counted.bytes;
+        let smallest_kept = self.largest.peek().map(|Reverse((bytes, _, _))| *bytes);
+        if self.largest.len() < LARGEST_FILES || smallest_kept.is_some_and(|kept| size > kept) {
+            self.largest.push(Reverse((size, path.to_owned(), lines)));
+            if self.largest.len() > LARGEST_FILES {
+                self.largest.pop();
+            }
+        }
+    }
+
+    fn report(self) -> AnalysisReport {
+        let mut languages: Vec<LanguageStats> = self.languages.into_values().collect();
+        languages.sort_by(|a, b| {
+            b.lines
+                .cmp(&a.lines)
+                .then(b.bytes.cmp(&a.bytes))
+                .then(a.language.cmp(&b.language))
+        });
+        let mut largest: Vec<(u64, String, u64)> =
+            self.largest.into_iter().map(|Reverse(file)| file).collect();
+        largest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        AnalysisReport {
+            languages,
+            largest_files: largest
+                .into_iter()
+                .map(|(bytes, path, lines)| FileStats { path, bytes, lines })
+                .collect(),
+            ..self.totals
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,146 @@
+//! The **compare** job: a version against the one uploaded just before it in the same
+//! application — files added, removed and changed (by content hash), and code, comment and blank
+//! lines per language before and after. The first version compares with nothing: every file is
+//! added. Its report and how a page shows it are here; the work is in [`ssr`].
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::ui::human_count;
+
+/// Most paths a comparison lists per change (the counts are always complete).
+pub const LISTED_PATHS: usize = 100;
+
+/// What changed between two versions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ComparisonReport {
+    /// The version compared with: the one uploaded just before; none for the first version.
+    pub previous_version_id: Option<i64>,
+    pub previous_version: Option<String>,
+    pub added: FileChanges,
+    pub removed: FileChanges,
+    /// Files in both versions whose content differs.
+    pub changed: FileChanges,
+    /// Files in both versions with the same content.
+    pub unchanged: u64,
+    /// Languages of either version, most lines after first.
+    pub languages: Vec<LanguageChange>,
+}
+
+/// How many files changed one way, and the first of their paths in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FileChanges {
+    pub count: u64,
+    /// At most 100, sorted.
+    pub paths: Vec<String>,
+}
+
+/// One language before and after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LanguageChange {
+    pub language: String,
+    pub before: LineCounts,
+    pub after: LineCounts,
+}
+
+/// Files and lines of one language in one version.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LineCounts {
+    pub files: u64,
+    pub code: u64,
+    pub comments: u64,
+    pub blanks: u64,
+}
+
+/// A comparison as a summary, a table of languages and the changed paths.
+#[component]
+pub fn ComparisonView(report: ComparisonReport) -> impl IntoView {
+    let cell = "py-1 pr-4";
+    let number = "py-1 pr-4 text-right tabular-nums";
+    let against = report.previous_version.as_ref().map_or_else(
+        || "First version: every file is new.".to_owned(),
+        |name| format!("Compared with {name}."),
+    );
+    let summary = format!(
+        "{} added · {} removed · {} changed · {} unchanged",
+        human_count(report.added.count),
+        human_count(report.removed.count),
+        human_count(report.changed.count),
+        human_count(report.unchanged),
+    );
+    let change = |before: u64, after: u64| {
+        let delta = i128::from(after) - i128::from(before);
+        let sign = if delta > 0 { "+" } else { "" };
+        format!(
+            "{} → {} ({sign}{delta})",
+            human_count(before),
+            human_count(after)
+        )
+    };
+    view! {
+        <div class="mt-3 space-y-3" data-testid="job-result">
+            <p class="text-sm text-slate-700" data-testid="comparison-summary">
+                {against} " " {summary}
+            </p>
+            <table class="w-full text-left text-sm" data-testid="language-changes">
+                <caption class="sr-only">"Lines by language, before and after"</caption>
+                <thead class="text-slate-500">
+                    <tr>
+                        <th scope="col" class=cell>"Language"</th>
+                        <th scope="col" class=number>"Files"</th>
+                        <th scope="col" class=number>"Code"</th>
+                        <th scope="col" class=number>"Comments"</th>
+                        <th scope="col" class=number>"Blanks"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {report
+                        .languages
+                        .into_iter()
+                        .map(|language| {
+                            let (before, after) = (language.before, language.after);
+                            view! {
+                                <tr class="border-t border-slate-100">
+                                    <th scope="row" class=format!("{cell} font-medium")>{language.language}</th>
+                                    <td class=number>{change(before.files, after.files)}</td>
+                                    <td class=number>{change(before.code, after.code)}</td>
+                                    <td class=number>{change(before.comments, after.comments)}</td>
+                                    <td class=number>{change(before.blanks, after.blanks)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+            <Paths title="Added files" changes=report.added />
+            <Paths title="Removed files" changes=report.removed />
+            <Paths title="Changed files" changes=report.changed />
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn Paths(title: &'static str, changes: FileChanges) -> impl IntoView {
+    (changes.count > 0).then(|| {
+        let more = changes.count.saturating_sub(changes.paths.len() as u64);
+        view! {
+            <details class="text-sm">
+                <summary class="cursor-pointer text-slate-700">
+                    {format!("{title} ({})", human_count(changes.count))}
+                </summary>
+                <ul class="mt-2 space-y-0.5 font-mono text-xs break-all">
+                    {changes.paths.into_iter().map(|path| view! { <li>{path}</li> }).collect_view()}
+                    {(more > 0).then(|| view! { <li class="font-sans text-slate-500">{format!("and {} more", human_count(more))}</li> })}
+                </ul>
+            </details>
+        }
+    })
+}

@@ -1,0 +1,117 @@
+//! What a job of any kind gets from the runner ([`Work`]), how it fails ([`JobError`]) and the
+//! one match that sends each kind to its module ([`perform`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sea_orm::EntityTrait;
+
+use super::runner::heartbeat;
+use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, archive_path};
+use crate::db::entity::{job, version};
+use crate::jobs::{JobKind, JobReport, analyze, compare};
+use crate::state::AppState;
+
+/// Runs `work`'s job by its kind. A new kind adds its arm here.
+pub async fn perform(work: &Work<'_>) -> Result<JobReport, JobError> {
+    let kind = JobKind::parse(&work.job.kind)
+        .ok_or_else(|| JobError::Failed(format!("Unknown job type “{}”.", work.job.kind)))?;
+    match kind {
+        JobKind::Analyze => analyze::ssr::run(work).await.map(JobReport::Analysis),
+        JobKind::Compare => compare::ssr::run(work).await.map(JobReport::Comparison),
+    }
+}
+
+/// Why a job did not finish with a report; the `Display` text is what the user reads.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    /// In the kind's own words.
+    #[error("{0}")]
+    Failed(String),
+    /// The server could not do the work (its database failed); it will be tried again.
+    #[error("The job will be tried again.")]
+    Retry,
+    #[error("The job failed on the server: {0}.")]
+    Internal(String),
+}
+
+impl JobError {
+    /// Whether the job's row should record this end. Not when it was stopped or taken over
+    /// (whoever did that owns the status now), nor when the database failed (recovery queues it
+    /// again).
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Self::Archive(ArchiveError::Cancelled) | Self::Retry)
+    }
+}
+
+/// One run of one job, as its kind sees it.
+pub struct Work<'a> {
+    pub state: &'a AppState,
+    pub job: &'a job::Model,
+    pub(super) control: Arc<Control>,
+}
+
+impl Work<'_> {
+    /// Version `id`; the job fails if it no longer exists.
+    pub async fn version(&self, id: i64) -> Result<version::Model, JobError> {
+        version::Entity::find_by_id(id)
+            .one(&self.state.db)
+            .await
+            .map_err(|error| self.database_failed(&error))?
+            .ok_or_else(|| ArchiveError::Unreadable("the version no longer exists".into()).into())
+    }
+
+    /// Logs a database failure; the job is tried again.
+    pub fn database_failed(&self, error: &sea_orm::DbErr) -> JobError {
+        tracing::error!(job_id = self.job.id, %error, "a job could not read the database");
+        JobError::Retry
+    }
+
+    /// Where `version`'s archive is, and its format.
+    pub fn archive(&self, version: &version::Model) -> Result<(PathBuf, ArchiveFormat), JobError> {
+        let format = ArchiveFormat::parse(&version.archive_format)
+            .ok_or_else(|| ArchiveError::Unreadable("unknown archive format".into()))?;
+        Ok((
+            archive_path(&self.state.config.data_dir, version.id, format),
+            format,
+        ))
+    }
+
+    /// What reading an archive accepts.
+    pub fn limits(&self) -> ArchiveLimits {
+        self.state.jobs.settings().limits.clone()
+    }
+
+    /// Runs `work` on the blocking pool, beating the job's heartbeat meanwhile; a stop (or a
+    /// takeover noticed by a heartbeat) cancels it through the [`Control`] it gets.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Control) -> Result<T, ArchiveError> + Send + 'static,
+    ) -> Result<T, JobError> {
+        let control = self.control.clone();
+        let worker = self.control.clone();
+        let done = tokio::task::spawn_blocking(move || work(&worker));
+        tokio::pin!(done);
+        let mut beat = tokio::time::interval(self.state.jobs.settings().heartbeat_every());
+        loop {
+            tokio::select! {
+                joined = &mut done => {
+                    return match joined {
+                        Ok(outcome) => outcome.map_err(JobError::from),
+                        Err(panic) => {
+                            tracing::error!(job_id = self.job.id, ?panic, "a job panicked");
+                            Err(JobError::Internal("the job crashed".into()))
+                        }
+                    };
+                }
+                _ = beat.tick() => match heartbeat(&self.state.db, self.job, control.progress()).await {
+                    Ok(true) => {}
+                    Ok(false) => control.cancel(),
+                    Err(error) => tracing::warn!(job_id = self.job.id, %error, "heartbeat failed"),
+                },
+            }
+        }
+    }
+}
