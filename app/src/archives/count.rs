@@ -4,7 +4,8 @@
 //! The language comes from the entry's name (a few whole names such as `Makefile`, then the
 //! extension) or else from the file's own first line (`#!/usr/bin/env python3`). Never from
 //! tokei's `LanguageType::from_path`/`from_shebang`: they open the path on the server's disk,
-//! and an entry name is not a path there. Files over [`Counter::max_counted_bytes`] are counted
+//! and an entry name is not a path there. A few extensions tokei does not know keep the names
+//! the console always gave them ([`MORE_EXTENSIONS`]). Files over [`Counter::max_counted_bytes`] are counted
 //! as bytes only (tokei needs a whole file in memory); files in no language tokei knows are
 //! `Other`, with every non-blank line counted as code.
 
@@ -111,10 +112,8 @@ impl Counter {
         let language = language_of(path, first_line(&self.buffer));
         let lines = if !counted_whole {
             Lines::default()
-        } else if let Some(language) = language {
-            let stats = language
-                .parse_from_slice(&self.buffer, &self.config)
-                .summarise();
+        } else if let Some(syntax) = language.and_then(|language| language.counted_as) {
+            let stats = syntax.parse_from_slice(&self.buffer, &self.config).summarise();
             Lines {
                 code: stats.code as u64,
                 comments: stats.comments as u64,
@@ -124,7 +123,7 @@ impl Counter {
             plain_lines(&self.buffer)
         };
         Ok(Counted {
-            language: language.map_or(OTHER, LanguageType::name),
+            language: language.map_or(OTHER, |language| language.name),
             lines,
             bytes,
             sha256: hasher.map(|hasher| hasher.finalize().into()),
@@ -167,28 +166,66 @@ const FILE_NAMES: &[(&str, LanguageType)] = &[
     ("snakefile", LanguageType::Snakemake),
 ];
 
-/// Every extension tokei knows, lower case.
-static EXTENSIONS: LazyLock<HashMap<&'static str, LanguageType>> = LazyLock::new(|| {
-    LanguageType::list()
-        .iter()
-        .flat_map(|(language, extensions)| {
-            extensions
-                .iter()
-                .map(move |extension| (*extension, *language))
-        })
-        .collect()
+/// Extensions the console has always recognised that tokei does not: (extension, the name
+/// reports use, the tokei language whose syntax counts them — none counts plain lines).
+const MORE_EXTENSIONS: &[(&str, &str, Option<LanguageType>)] = &[
+    ("jcl", "JCL", None),
+    ("jsp", "JSP", Some(LanguageType::Html)),
+    ("pls", "PL/SQL", Some(LanguageType::Sql)),
+    ("plsql", "PL/SQL", Some(LanguageType::Sql)),
+    ("pkb", "PL/SQL", Some(LanguageType::Sql)),
+    ("pks", "PL/SQL", Some(LanguageType::Sql)),
+    ("ddl", "SQL", Some(LanguageType::Sql)),
+    ("gradle", "Groovy", Some(LanguageType::Groovy)),
+    ("xhtml", "HTML", Some(LanguageType::Html)),
+    ("xsd", "XML", Some(LanguageType::Xml)),
+    ("properties", "Configuration", None),
+    ("conf", "Configuration", None),
+];
+
+/// A file's language: the name reports use, and the tokei language that counts its lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Language {
+    pub name: &'static str,
+    pub counted_as: Option<LanguageType>,
+}
+
+impl From<LanguageType> for Language {
+    fn from(language: LanguageType) -> Self {
+        Self {
+            name: language.name(),
+            counted_as: Some(language),
+        }
+    }
+}
+
+/// Every extension known, lower case: tokei's, then [`MORE_EXTENSIONS`].
+static EXTENSIONS: LazyLock<HashMap<&'static str, Language>> = LazyLock::new(|| {
+    let tokei = LanguageType::list().iter().flat_map(|(language, extensions)| {
+        extensions
+            .iter()
+            .map(move |extension| (*extension, Language::from(*language)))
+    });
+    let more = MORE_EXTENSIONS.iter().map(|(extension, name, counted_as)| {
+        let language = Language {
+            name,
+            counted_as: *counted_as,
+        };
+        (*extension, language)
+    });
+    tokei.chain(more).collect()
 });
 
 /// The language of the entry named `path` whose content starts with `first_line`.
-pub fn language_of(path: &str, first_line: &[u8]) -> Option<LanguageType> {
+pub fn language_of(path: &str, first_line: &[u8]) -> Option<Language> {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
     if let Some((_, language)) = FILE_NAMES.iter().find(|(known, _)| *known == name) {
-        return Some(*language);
+        return Some(Language::from(*language));
     }
     match name.rsplit_once('.') {
         // A dot file such as `.gitignore` has no extension.
         Some((stem, extension)) if !stem.is_empty() => EXTENSIONS.get(extension).copied(),
-        _ => interpreter(first_line),
+        _ => interpreter(first_line).map(Language::from),
     }
 }
 
@@ -223,6 +260,9 @@ mod tests {
             ("src/Main.java", "", Some("Java")),
             ("lib/app.TS", "", Some("TypeScript")),
             ("legacy/PAYROLL.CBL", "", Some("COBOL")),
+            ("jobs/NIGHTLY.jcl", "", Some("JCL")),
+            ("web/index.jsp", "", Some("JSP")),
+            ("db/pkg.pks", "", Some("PL/SQL")),
             ("build/Makefile", "", Some("Makefile")),
             ("Dockerfile", "", Some("Dockerfile")),
             ("a/b/c.rs", "", Some("Rust")),
@@ -235,7 +275,7 @@ mod tests {
             ("archive.tar.gz", "", None),
         ] {
             assert_eq!(
-                language_of(path, first.as_bytes()).map(LanguageType::name),
+                language_of(path, first.as_bytes()).map(|language| language.name),
                 language,
                 "{path}"
             );
