@@ -1,16 +1,17 @@
 //! Domain events: one row in `events` per change of the console's work, written with
-//! [`record`] inside the transaction that makes the change — so an event exists exactly when
-//! its change does. Notifications are built from these rows.
+//! [`insert`] inside the transaction that makes the change — so an event exists exactly when
+//! its change does. This module depends on nothing but the database; notifications are built
+//! from these rows by the mail outbox, which records them ([`crate::mail::ssr::outbox::record`]).
 
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
 use crate::db::entity::event;
 use crate::error::AppError;
-use crate::state::AppConfig;
 
-/// What happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What happened. Stored in snake case (`job_succeeded`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
 pub enum EventKind {
     ApplicationCreated,
     VersionCreated,
@@ -41,15 +42,12 @@ pub struct Event {
     pub actor_id: Option<i64>,
 }
 
-/// Records `event` and prepares its notification mail; call it with the transaction that makes
-/// the change, so the change, its event and its mail exist together or not at all.
-pub async fn record(
-    txn: &impl ConnectionTrait,
-    config: &AppConfig,
-    event: Event,
-) -> Result<(), AppError> {
+/// Records `event`; returns its id. Call it with the transaction that makes the change.
+/// Features record events through [`crate::mail::ssr::outbox::record`], which also queues
+/// the event's mail.
+pub async fn insert(txn: &impl ConnectionTrait, event: &Event) -> Result<i64, AppError> {
     let row = event::Entity::insert(event::ActiveModel {
-        kind: Set(event.kind.as_str().to_owned()),
+        kind: Set(event.kind),
         application_id: Set(event.application_id),
         version_id: Set(event.version_id),
         job_id: Set(event.job_id),
@@ -59,6 +57,5 @@ pub async fn record(
     })
     .exec_with_returning(txn)
     .await?;
-    crate::mail::outbox::enqueue(txn, config, row.id, &event).await?;
-    Ok(())
+    Ok(row.id)
 }

@@ -1,7 +1,14 @@
-//! HTTP policy shared by pages and the server: the Content-Security-Policy, and helpers for
-//! server functions that must also serve plain HTML forms (before hydration).
+//! HTTP policy shared by pages and the server: the Content-Security-Policy, how times are
+//! written ([`timestamp`]), and helpers for server functions that must also serve plain HTML
+//! forms (before hydration).
 
 use axum::http::{HeaderMap, header};
+use chrono::{DateTime, Utc};
+
+/// RFC 3339, UTC, whole seconds: how every time leaves the server.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
 
 /// Whether the current server-function call came from a plain form post rather than from a
 /// script (an island or a tool, which ask for JSON).
@@ -65,4 +72,17 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let at = DateTime::parse_from_rfc3339("2026-11-26T14:02:05.123+01:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(timestamp(at), "2026-11-26T13:02:05Z");
+    }
 }

@@ -17,7 +17,6 @@ pub mod events;
 #[cfg(feature = "ssr")]
 pub mod http;
 pub mod jobs;
-#[cfg(feature = "ssr")]
 pub mod mail;
 pub mod profile;
 pub mod render;

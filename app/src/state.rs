@@ -10,7 +10,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::ssr::Throttles;
 use crate::error::AppError;
 use crate::jobs::ssr::Jobs;
-use crate::mail::{MailConfig, MailServerStatus};
+use crate::mail::ssr::{MailConfig, MailServerStatus};
 
 /// Values the pages and server functions need from the operator's settings.
 #[derive(Clone, Debug)]

@@ -148,7 +148,7 @@ impl Settings {
                 number("CONSOLE_MAIL_LEASE_SECONDS")?.unwrap_or(DEFAULT_MAIL_LEASE_SECONDS),
             ),
             mail_per_user_hour: number("CONSOLE_MAIL_PER_USER_HOUR")?
-                .unwrap_or(app::mail::DEFAULT_MAIL_PER_USER_HOUR),
+                .unwrap_or(app::mail::ssr::DEFAULT_MAIL_PER_USER_HOUR),
             smtp: var("CONSOLE_SMTP_HOST").map(|host| SmtpPreset {
                 host,
                 port: var("CONSOLE_SMTP_PORT"),

@@ -20,7 +20,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use app::auth::ssr::{RequestUser, Throttles};
 use app::jobs::ssr::Jobs;
-use app::mail::MailConfig;
+use app::mail::ssr::MailConfig;
 use app::profile::api_key::ssr::take_flashed_key;
 use app::state::{AppConfig, AppState};
 use app::{App, shell};
@@ -153,7 +153,7 @@ impl Application {
         let mut background = tokio::task::JoinSet::new();
         background.spawn(sweep(self.state.clone()));
         background.spawn(app::jobs::ssr::run(self.state.clone()));
-        background.spawn(app::mail::delivery::run(self.state.clone()));
+        background.spawn(app::mail::ssr::delivery::run(self.state.clone()));
         let served = axum::serve(
             self.listener,
             self.router
@@ -235,7 +235,7 @@ async fn preset_mail_server(
     mail: &MailConfig,
     preset: &crate::settings::SmtpPreset,
 ) -> Result<(), StartupError> {
-    use app::mail::server::{Password, Submitted};
+    use app::mail::ssr::server::{Password, Submitted};
     let submitted = Submitted {
         host: preset.host.clone(),
         port: preset.port.clone().unwrap_or_default(),
@@ -248,7 +248,7 @@ async fn preset_mail_server(
         sender: String::new(),
         public_url: String::new(),
     };
-    let stored = app::mail::server::preset(db, &mail.secret, submitted)
+    let stored = app::mail::ssr::server::preset(db, &mail.secret, submitted)
         .await
         .map_err(|error| match error.field() {
             Some(field) => StartupError::Config(format!(
@@ -265,7 +265,7 @@ async fn preset_mail_server(
 
 /// `noreply@<host of the public URL>`, or `noreply@localhost` when that host is an address.
 fn default_sender(public_url: &str) -> String {
-    let host = app::mail::host_of(public_url);
+    let host = app::mail::ssr::host_of(public_url);
     if host.contains('.') && host.parse::<std::net::IpAddr>().is_err() {
         format!("noreply@{host}")
     } else {

@@ -16,7 +16,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-use app::mail::token;
+use app::mail::ssr::token;
 use app::profile::email_settings::ssr::turn_off_notifications;
 use app::state::AppState;
 
@@ -75,7 +75,7 @@ static POLICY: LazyLock<String> = LazyLock::new(|| {
 });
 
 fn page(state: &AppState, status: StatusCode, title: &str, text: &str) -> Response {
-    let product = app::mail::compose::escape(&state.config.product_name);
+    let product = app::mail::ssr::compose::escape(&state.config.product_name);
     let html = format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · {product}</title><style>{STYLE}</style></head>
 <body><main><h1>{title}</h1><p>{text}</p>

@@ -1,6 +1,6 @@
 //! The mail server settings form and "Send test email".
 //!
-//! Storage, validation and the SMTP transport are in [`crate::mail::server`]. The password is
+//! Storage, validation and the SMTP transport are in [`crate::mail::ssr::server`]. The password is
 //! write-only: the form says whether one is saved, never what it is.
 
 // `save_mail_server` takes one argument per form field, so the plain HTML form posts to it as it
@@ -9,82 +9,12 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::mail::{MailServerView, Security, test_mail_sent};
 use crate::ui::{
     ErrorText, SuccessText, input_class, loaded, primary_button_class, secondary_button_class,
 };
-
-/// How the connection to the mail server is protected.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Security {
-    /// Plain SMTP (a password only to localhost).
-    None,
-    /// Plain connection upgraded with STARTTLS, which is required.
-    #[default]
-    StartTls,
-    /// TLS from the first byte (SMTPS).
-    Tls,
-}
-
-impl Security {
-    pub const ALL: [Self; 3] = [Self::StartTls, Self::Tls, Self::None];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::StartTls => "starttls",
-            Self::Tls => "tls",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|security| security.as_str().eq_ignore_ascii_case(value))
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::None => "None (plain SMTP)",
-            Self::StartTls => "STARTTLS",
-            Self::Tls => "TLS (SMTPS)",
-        }
-    }
-
-    /// The port mail servers usually listen on for this kind of connection.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Self::None => 25,
-            Self::StartTls => 587,
-            Self::Tls => 465,
-        }
-    }
-}
-
-/// The settings as the form shows them (without the password).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MailServerView {
-    /// Empty when no mail server is configured.
-    pub host: String,
-    pub port: Option<u16>,
-    pub security: Security,
-    pub username: String,
-    pub has_password: bool,
-    pub sender: String,
-    pub public_url: String,
-    /// Used when `sender` / `public_url` are empty.
-    pub default_sender: String,
-    pub default_public_url: String,
-    /// Where mail is written while no mail server is configured.
-    pub spool_dir: String,
-}
-
-/// What "Send test email" says when the mail went to `server` (`host:port`).
-pub fn test_mail_sent(to: &str, server: &str) -> String {
-    format!("Test mail sent to {to} through {server}.")
-}
 
 const SAVED_FLAG: &str = "mail_server";
 const TESTED_FLAG: &str = "test_mail";
@@ -94,7 +24,7 @@ pub async fn load_mail_server() -> Result<MailServerView, AppError> {
     crate::admin::ssr::require_admin().await?;
     let state = crate::state::app_state()?;
     let config = &state.config.mail;
-    let row = crate::mail::server::load(&state.db).await?;
+    let row = crate::mail::ssr::server::load(&state.db).await?;
     let row = row.as_ref();
     let text = |value: Option<&String>| value.cloned().unwrap_or_default();
     Ok(MailServerView {
@@ -102,9 +32,7 @@ pub async fn load_mail_server() -> Result<MailServerView, AppError> {
         port: row
             .filter(|row| !row.host.is_empty())
             .and_then(|row| u16::try_from(row.port).ok()),
-        security: row
-            .and_then(|row| Security::parse(&row.security))
-            .unwrap_or_default(),
+        security: row.map(|row| row.security).unwrap_or_default(),
         username: text(row.and_then(|row| row.username.as_ref())),
         has_password: row.is_some_and(|row| row.sealed_password.is_some()),
         sender: text(row.and_then(|row| row.sender.as_ref())),
@@ -128,7 +56,7 @@ pub async fn save_mail_server(
     #[server(default)] sender: String,
     #[server(default)] public_url: String,
 ) -> Result<(), AppError> {
-    use crate::mail::server::{Password, Submitted};
+    use crate::mail::ssr::server::{Password, Submitted};
     let admin = crate::admin::ssr::require_admin().await?;
     let state = crate::state::app_state()?;
     let password = match (forget_password, password.is_empty()) {
@@ -145,9 +73,10 @@ pub async fn save_mail_server(
         sender,
         public_url,
     };
-    let saved = crate::mail::server::save(&state.db, &state.config.mail.secret, submitted).await?;
+    let saved =
+        crate::mail::ssr::server::save(&state.db, &state.config.mail.secret, submitted).await?;
     state.mail_server.set(Some(&saved));
-    tracing::info!(by = admin.id, host = %saved.host, port = saved.port, security = %saved.security, "mail server settings saved");
+    tracing::info!(by = admin.id, host = %saved.host, port = saved.port, security = saved.security.as_str(), "mail server settings saved");
     crate::http::redirect_plain_form_to(&format!("/admin?{SAVED_FLAG}=saved#mail-server"));
     Ok(())
 }
@@ -164,7 +93,7 @@ pub async fn send_test_mail() -> Result<String, AppError> {
             "Add your email address under Email Settings on your profile first: the test mail goes there.",
         ));
     };
-    let sent = crate::mail::delivery::send_test(&state, email, &admin.user.username).await;
+    let sent = crate::mail::ssr::delivery::send_test(&state, email, &admin.user.username).await;
     match &sent {
         Ok(outcome) => tracing::info!(by = admin.id, %outcome, "test mail sent"),
         Err(error) => tracing::info!(by = admin.id, %error, "test mail failed"),

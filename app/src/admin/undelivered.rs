@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use crate::mail::outbox::Retry;
+use crate::mail::ssr::outbox::Retry;
 use crate::ui::{ErrorText, loaded, secondary_button_class, short_time};
 
 /// One undelivered mail as the list shows it.
@@ -34,7 +34,7 @@ pub async fn list_undelivered_mail() -> Result<Vec<UndeliveredMail>, AppError> {
 pub async fn retry_mail(id: i64) -> Result<(), AppError> {
     let admin = crate::admin::ssr::require_admin().await?;
     let state = crate::state::app_state()?;
-    let retried = crate::mail::outbox::retry_now(&state.db, Retry::Mail(id)).await?;
+    let retried = crate::mail::ssr::outbox::retry_now(&state.db, Retry::Mail(id)).await?;
     if retried == 0 {
         return Err(AppError::Conflict(
             "This mail is no longer waiting: it was delivered or removed.".into(),
@@ -51,7 +51,7 @@ pub async fn retry_mail(id: i64) -> Result<(), AppError> {
 pub async fn retry_all_mail() -> Result<u64, AppError> {
     let admin = crate::admin::ssr::require_admin().await?;
     let state = crate::state::app_state()?;
-    let retried = crate::mail::outbox::retry_now(&state.db, Retry::Undelivered).await?;
+    let retried = crate::mail::ssr::outbox::retry_now(&state.db, Retry::Undelivered).await?;
     tracing::info!(retried, by = admin.id, "undelivered mail queued again");
     crate::http::redirect_plain_form_to("/admin?retried=all#undelivered-mail");
     Ok(retried)
@@ -146,7 +146,9 @@ pub mod ssr {
     use super::UndeliveredMail;
     use crate::db::entity::outbox;
     use crate::error::AppError;
-    use crate::mail::outbox::{FAILED, PENDING};
+    use sea_orm::ActiveEnum;
+
+    use crate::mail::ssr::outbox::OutboxStatus::{Failed, Pending};
 
     /// The list shows at most this many.
     pub const LIMIT: u64 = 200;
@@ -154,9 +156,9 @@ pub mod ssr {
     pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<UndeliveredMail>, AppError> {
         let rows = outbox::Entity::find()
             .filter(
-                Condition::any().add(outbox::Column::Status.eq(FAILED)).add(
+                Condition::any().add(outbox::Column::Status.eq(Failed)).add(
                     Condition::all()
-                        .add(outbox::Column::Status.eq(PENDING))
+                        .add(outbox::Column::Status.eq(Pending))
                         .add(outbox::Column::LastError.is_not_null()),
                 ),
             )
@@ -170,10 +172,10 @@ pub mod ssr {
                 id: row.id,
                 to: row.to_address,
                 subject: row.subject,
-                status: row.status,
+                status: row.status.to_value(),
                 attempts: row.attempts,
                 last_error: row.last_error,
-                created_at: crate::applications::ssr::timestamp(row.created_at),
+                created_at: crate::http::timestamp(row.created_at),
             })
             .collect())
     }

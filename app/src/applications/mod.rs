@@ -66,5 +66,11 @@ pub async fn create_application(name: String) -> Result<ApplicationView, AppErro
 pub async fn load_application(id: i64) -> Result<ApplicationDetails, AppError> {
     let state = crate::state::app_state()?;
     let principal = crate::auth::ssr::require_principal().await?;
-    ssr::details(&state, &principal, id).await
+    // One visibility check for the whole page.
+    let application = ssr::get(&state.db, &principal, id).await?;
+    Ok(ApplicationDetails {
+        application,
+        versions: ssr::upload::versions_of(&state.db, id).await?,
+        jobs: crate::jobs::ssr::jobs_of(&state.db, id).await?,
+    })
 }

@@ -113,7 +113,9 @@ impl Counter {
         let lines = if !counted_whole {
             Lines::default()
         } else if let Some(syntax) = language.and_then(|language| language.counted_as) {
-            let stats = syntax.parse_from_slice(&self.buffer, &self.config).summarise();
+            let stats = syntax
+                .parse_from_slice(&self.buffer, &self.config)
+                .summarise();
             Lines {
                 code: stats.code as u64,
                 comments: stats.comments as u64,
@@ -201,11 +203,13 @@ impl From<LanguageType> for Language {
 
 /// Every extension known, lower case: tokei's, then [`MORE_EXTENSIONS`].
 static EXTENSIONS: LazyLock<HashMap<&'static str, Language>> = LazyLock::new(|| {
-    let tokei = LanguageType::list().iter().flat_map(|(language, extensions)| {
-        extensions
-            .iter()
-            .map(move |extension| (*extension, Language::from(*language)))
-    });
+    let tokei = LanguageType::list()
+        .iter()
+        .flat_map(|(language, extensions)| {
+            extensions
+                .iter()
+                .map(move |extension| (*extension, Language::from(*language)))
+        });
     let more = MORE_EXTENSIONS.iter().map(|(extension, name, counted_as)| {
         let language = Language {
             name,

@@ -13,10 +13,13 @@ pub use count::{Counted, Counter, Lines};
 pub use read::{ArchiveError, ArchiveLimits, Control, read_files};
 pub use storage::{archive_path, sweep_incoming};
 
-/// The archive formats the console reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The archive formats the console reads. Stored as `zip` / `tar.gz`, also the file extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum ArchiveFormat {
+    #[sea_orm(string_value = "zip")]
     Zip,
+    #[sea_orm(string_value = "tar.gz")]
     TarGz,
 }
 

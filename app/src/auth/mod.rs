@@ -16,9 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-/// What a signed-in user may do.
+/// What a signed-in user may do. Stored as `admin` / `user`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text", rename_all = "lowercase")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,

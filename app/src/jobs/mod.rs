@@ -24,9 +24,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-/// Where a job is in its life. `succeeded`, `failed` and `stopped` are final.
+/// Where a job is in its life. `succeeded`, `failed` and `stopped` are final. Stored as written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text", rename_all = "lowercase")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Queued,
@@ -68,7 +72,11 @@ impl JobStatus {
 /// [`analyze`] and [`compare`], a variant of [`JobReport`] and the match arms the compiler then
 /// asks for (label, report view, the runner's dispatch in [`ssr`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text", rename_all = "lowercase")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum JobKind {
     /// Inventory of the version's source archive.

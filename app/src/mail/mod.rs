@@ -1,122 +1,83 @@
-//! Notification mail (server only).
-//!
-//! Flow: a domain event is recorded ([`crate::events::record`]) and, in the same transaction,
-//! [`outbox::enqueue`] prepares one mail per recipient — the application's owner and whoever
-//! triggered the event, each once, if they have an address and want notifications at that
-//! moment. The [`delivery`] worker sends them later, so a slow or dead mail server never slows
-//! a request, and retries with exponential backoff until it gives up. Every mail carries a
-//! signed unsubscribe link ([`token`]). Where mail goes is the administrator's choice
-//! ([`server`]): an SMTP server, or `.eml` files under the data directory while there is none.
+//! Notification mail: what pages and server share about it (the mail server settings as the
+//! admin form shows them, how a connection is protected). The mail itself — composing, the
+//! outbox, delivery, the SMTP transport — is server only, in [`ssr`].
 
-pub mod compose;
-pub mod delivery;
-pub mod outbox;
-pub mod server;
-pub mod token;
+#[cfg(feature = "ssr")]
+pub mod ssr;
 
-use std::path::PathBuf;
-use std::time::Duration;
+use serde::{Deserialize, Serialize};
 
-use secrecy::SecretSlice;
-
-use crate::db::entity::mail_server;
-
-/// The host of `url` (`https://console.example:8443/x` → `console.example`).
-pub fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split(['/', ':']).next().unwrap_or(rest)
+/// How the connection to the mail server is protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text", rename_all = "lowercase")
+)]
+pub enum Security {
+    /// Plain SMTP (a password only to localhost).
+    None,
+    /// Plain connection upgraded with STARTTLS, which is required.
+    #[default]
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
 }
 
-/// Whether an administrator has configured a mail server, as this instance last read it: at
-/// each delivery round (at most a second apart while idle) and at each save here. Lets pages
-/// say whether mail is sent without a query per page load.
-#[derive(Clone, Debug, Default)]
-pub struct MailServerStatus(std::sync::Arc<std::sync::atomic::AtomicU8>);
+impl Security {
+    pub const ALL: [Self; 3] = [Self::StartTls, Self::Tls, Self::None];
 
-impl MailServerStatus {
-    const UNKNOWN: u8 = 0;
-    const FILES: u8 = 1;
-    const CONFIGURED: u8 = 2;
-
-    pub fn set(&self, row: Option<&mail_server::Model>) {
-        let value = if server::configured(row) {
-            Self::CONFIGURED
-        } else {
-            Self::FILES
-        };
-        self.0.store(value, std::sync::atomic::Ordering::Relaxed);
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::StartTls => "starttls",
+            Self::Tls => "tls",
+        }
     }
 
-    /// `None` until the row was first read.
-    pub fn configured(&self) -> Option<bool> {
-        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
-            Self::UNKNOWN => None,
-            value => Some(value == Self::CONFIGURED),
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|security| security.as_str().eq_ignore_ascii_case(value))
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "None (plain SMTP)",
+            Self::StartTls => "STARTTLS",
+            Self::Tls => "TLS (SMTPS)",
+        }
+    }
+
+    /// The port mail servers usually listen on for this kind of connection.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::None => 25,
+            Self::StartTls => 587,
+            Self::Tls => 465,
         }
     }
 }
 
-/// What mail needs from the server's settings (fixed at start; the mail server itself is
-/// configured at run time, see [`server`]).
-#[derive(Clone, Debug)]
-pub struct MailConfig {
-    /// Signs unsubscribe links and seals the mail server password (shared by every instance,
-    /// never stored in the database).
-    pub secret: SecretSlice<u8>,
-    /// The console's address as users reach it, without a trailing slash, unless the
-    /// administrator set another for links.
-    pub public_url: String,
-    /// The `From` address unless the administrator set one.
-    pub sender: String,
-    /// Where mail is written as `.eml` files while no mail server is configured.
-    pub spool_dir: PathBuf,
-    /// Deliveries tried before a mail is marked failed.
-    pub max_attempts: i32,
-    /// A claimed mail is one instance's to deliver for this long; after that (the instance
-    /// died) another may send it.
-    pub lease: Duration,
-    /// PEM certificates to trust besides the system's, for a mail server with a private CA.
-    pub extra_root_certificates: Option<Vec<u8>>,
-    /// Notification mails one user is sent in an hour at most; more are held back.
-    pub per_user_hourly: u32,
-}
-
-/// Plenty for a person; a script looping over jobs cannot flood a mailbox.
-pub const DEFAULT_MAIL_PER_USER_HOUR: u32 = 100;
-
-/// Where mail comes from and where its links point, under the current settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Addressing {
+/// The settings as the form shows them (without the password).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailServerView {
+    /// Empty when no mail server is configured.
+    pub host: String,
+    pub port: Option<u16>,
+    pub security: Security,
+    pub username: String,
+    pub has_password: bool,
     pub sender: String,
     pub public_url: String,
+    /// Used when `sender` / `public_url` are empty.
+    pub default_sender: String,
+    pub default_public_url: String,
+    /// Where mail is written while no mail server is configured.
+    pub spool_dir: String,
 }
 
-impl Addressing {
-    /// The host part of the public URL, for `Message-ID`s of our own domain.
-    pub fn domain(&self) -> &str {
-        match host_of(&self.public_url) {
-            "" => "localhost",
-            host => host,
-        }
-    }
-}
-
-impl MailConfig {
-    /// The sender and public URL the administrator set in `row`, else the server's defaults.
-    pub fn addressing(&self, row: Option<&mail_server::Model>) -> Addressing {
-        let or = |set: Option<&String>, default: &String| set.unwrap_or(default).clone();
-        Addressing {
-            sender: or(row.and_then(|row| row.sender.as_ref()), &self.sender),
-            public_url: or(
-                row.and_then(|row| row.public_url.as_ref()),
-                &self.public_url,
-            ),
-        }
-    }
-
-    /// The unsubscribe link for `user_id`.
-    pub fn unsubscribe_url(&self, addressing: &Addressing, user_id: i64) -> String {
-        let token = token::issue(&self.secret, user_id);
-        format!("{}/unsubscribe/{token}", addressing.public_url)
-    }
+/// What "Send test email" says when the mail went to `server` (`host:port`).
+pub fn test_mail_sent(to: &str, server: &str) -> String {
+    format!("Test mail sent to {to} through {server}.")
 }

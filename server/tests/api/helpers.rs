@@ -167,7 +167,7 @@ impl TestApp {
             mail_lease: std::time::Duration::from_secs(
                 server::settings::DEFAULT_MAIL_LEASE_SECONDS,
             ),
-            mail_per_user_hour: app::mail::DEFAULT_MAIL_PER_USER_HOUR,
+            mail_per_user_hour: app::mail::ssr::DEFAULT_MAIL_PER_USER_HOUR,
             smtp: None,
             smtp_ca_file: None,
             render_deadline: std::time::Duration::from_secs(

@@ -334,7 +334,7 @@ async fn a_server_killed_mid_queue_delivers_the_rest_after_a_restart(backend: Ba
         .collect();
     assert_eq!(ids.len(), MAILS);
     assert!(
-        mails.len() <= MAILS + app::mail::server::CONNECTIONS as usize,
+        mails.len() <= MAILS + app::mail::ssr::server::CONNECTIONS as usize,
         "{} mails for {MAILS}",
         mails.len()
     );
@@ -415,7 +415,7 @@ async fn failed_mail_is_shown_to_administrators_and_retried(backend: Backend) {
             .one(&db)
             .await
             .unwrap();
-        if row.unwrap().status == "sent" {
+        if row.unwrap().status == app::mail::ssr::outbox::OutboxStatus::Sent {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

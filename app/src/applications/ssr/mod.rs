@@ -1,4 +1,5 @@
 //! Server side of applications: names, creation, visibility, and version uploads ([`upload`]).
+//! Jobs build on applications, never the reverse: the application page puts the two together.
 //!
 //! Visibility rule, applied by [`visible`] to every lookup: an application exists for a caller
 //! only if they own it or are an administrator. Others get 404 — the same answer as for an id
@@ -8,17 +9,19 @@ pub mod upload;
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
-    SqlErr, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select, Set, SqlErr,
+    TransactionTrait,
 };
 
-use super::{ApplicationDetails, ApplicationView};
-use crate::auth::ssr::Principal;
-use crate::db::entity::{application, user};
+use super::ApplicationView;
+use crate::auth::ssr::{Principal, usernames};
+use crate::db::entity::application;
 use crate::error::AppError;
-use crate::events::{self, Event, EventKind};
+use crate::events::{Event, EventKind};
+use crate::http::timestamp;
+use crate::mail::ssr::outbox;
 use crate::state::AppState;
 
 /// Longest application or version name.
@@ -53,31 +56,6 @@ impl Name {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// RFC 3339, UTC, whole seconds: how every time leaves the server.
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// The usernames of `ids`, for showing who owns or did what.
-pub async fn usernames(
-    db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = i64>,
-) -> Result<HashMap<i64, String>, AppError> {
-    let mut ids: Vec<i64> = ids.into_iter().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::Username)
-        .filter(user::Column::Id.is_in(ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
 }
 
 fn to_view(row: &application::Model, names: &HashMap<i64, String>) -> ApplicationView {
@@ -138,7 +116,7 @@ pub async fn create(
         }
         other => other?,
     };
-    events::record(
+    outbox::record(
         &txn,
         &state.config,
         Event {
@@ -183,23 +161,6 @@ pub async fn get(
     Ok(to_view(&row, &names))
 }
 
-/// The application page's data: the application, its versions and its jobs.
-pub async fn details(
-    state: &AppState,
-    principal: &Principal,
-    id: i64,
-) -> Result<ApplicationDetails, AppError> {
-    // One visibility check for the whole page.
-    let application = get(&state.db, principal, id).await?;
-    let versions = upload::versions_of(&state.db, id).await?;
-    let jobs = crate::jobs::ssr::jobs_of(&state.db, id).await?;
-    Ok(ApplicationDetails {
-        application,
-        versions,
-        jobs,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,13 +176,5 @@ mod tests {
             let error = Name::parse(bad, "name").unwrap_err();
             assert_eq!(error.field(), Some("name"), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        let at = DateTime::parse_from_rfc3339("2026-11-26T14:02:05.123+01:00")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(timestamp(at), "2026-11-26T13:02:05Z");
     }
 }

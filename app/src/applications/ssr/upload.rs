@@ -21,13 +21,16 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::{Name, timestamp, usernames, visible};
+use super::{Name, visible};
 use crate::applications::VersionView;
 use crate::archives::{ArchiveFormat, archive_path, storage::incoming_dir};
 use crate::auth::ssr::Principal;
+use crate::auth::ssr::usernames;
 use crate::db::entity::{application, version};
 use crate::error::AppError;
-use crate::events::{self, Event, EventKind};
+use crate::events::{Event, EventKind};
+use crate::http::timestamp;
+use crate::mail::ssr::outbox;
 use crate::state::AppState;
 
 /// Fields of an upload, as they arrived.
@@ -176,7 +179,7 @@ async fn store(
     let inserted = version::Entity::insert(version::ActiveModel {
         application_id: Set(application.id),
         name: Set(name.as_str().to_owned()),
-        archive_format: Set(archive.format.as_str().to_owned()),
+        archive_format: Set(archive.format),
         archive_bytes: Set(i64::try_from(archive.bytes).map_err(|_| AppError::Internal)?),
         archive_sha256: Set(archive.sha256.clone()),
         created_by: Set(principal.id),
@@ -201,7 +204,7 @@ async fn store(
     // Until the commit succeeds the file is not the version's: any early return, error or
     // dropped request removes it again.
     let placed = Placed(Some(destination));
-    events::record(
+    outbox::record(
         &txn,
         &state.config,
         Event {
@@ -333,7 +336,7 @@ fn to_view(row: &version::Model, names: &std::collections::HashMap<i64, String>)
         id: row.id,
         application_id: row.application_id,
         name: row.name.clone(),
-        archive_format: row.archive_format.clone(),
+        archive_format: row.archive_format.as_str().to_owned(),
         archive_bytes: u64::try_from(row.archive_bytes).unwrap_or_default(),
         archive_sha256: row.archive_sha256.clone(),
         created_by: names.get(&row.created_by).cloned().unwrap_or_default(),

@@ -16,7 +16,7 @@ use tower_sessions::Session;
 pub use email::EmailAddress;
 pub use password::{hash_password, verify_password};
 pub use throttle::{DEFAULT_REST_FAILURE_BURST, Throttles};
-pub use users::{NewUser, Username};
+pub use users::{NewUser, Username, usernames};
 
 use super::{Role, UserView};
 use crate::db::entity::user;
@@ -66,7 +66,7 @@ pub fn to_view(user: &user::Model) -> UserView {
     UserView {
         username: user.username.clone(),
         name: user.name.clone(),
-        role: Role::parse(&user.role).unwrap_or(Role::User),
+        role: user.role,
         email: user.email.clone(),
         notifications: user.notifications,
     }

@@ -1,9 +1,11 @@
 //! User accounts: validated fields, creation, and the first administrator.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Set, SqlErr,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -89,7 +91,7 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user
         } else {
             name.to_owned()
         }),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         password_hash: Set(hash_password(password.to_owned()).await?),
         email: Set(email),
         notifications: Set(true),
@@ -160,6 +162,26 @@ fn random_password() -> String {
         .take(20)
         .map(char::from)
         .collect()
+}
+
+/// The usernames of `ids`, for showing who owns or did what.
+pub async fn usernames(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, String>, AppError> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Username)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub kind: String,
+    pub kind: crate::events::EventKind,
     pub application_id: i64,
     pub version_id: Option<i64>,
     pub job_id: Option<i64>,

@@ -18,7 +18,7 @@ pub struct Model {
     /// For the `List-Unsubscribe` header.
     pub unsubscribe_url: String,
     /// `pending`, `sent` or `failed`.
-    pub status: String,
+    pub status: crate::mail::ssr::outbox::OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     /// A worker is delivering it until then; after that another may try.

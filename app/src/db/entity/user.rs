@@ -11,7 +11,7 @@ pub struct Model {
     pub username: String,
     pub name: String,
     /// `admin` or `user`.
-    pub role: String,
+    pub role: crate::auth::Role,
     /// Argon2id PHC string; never leaves the server.
     pub password_hash: String,
     pub email: Option<String>,

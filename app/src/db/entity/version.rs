@@ -12,7 +12,7 @@ pub struct Model {
     /// Unique within the application.
     pub name: String,
     /// `zip` or `tar.gz`.
-    pub archive_format: String,
+    pub archive_format: crate::archives::ArchiveFormat,
     pub archive_bytes: i64,
     /// Hex SHA-256 of the archive as uploaded.
     pub archive_sha256: String,

@@ -16,7 +16,7 @@ const LARGEST_FILES: usize = 10;
 /// Inventories the job's version.
 pub async fn run(work: &Work<'_>) -> Result<AnalysisReport, JobError> {
     let version = work.version(work.job.version_id).await?;
-    let (path, format) = work.archive(&version)?;
+    let (path, format) = work.archive(&version);
     let limits = work.limits();
     work.blocking(move |control| inventory(&path, format, &limits, control))
         .await

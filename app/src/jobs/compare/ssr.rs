@@ -33,11 +33,8 @@ pub async fn run(work: &Work<'_>) -> Result<ComparisonReport, JobError> {
         .one(&work.state.db)
         .await
         .map_err(|error| work.database_failed(&error))?;
-    let after = work.archive(&version)?;
-    let before = previous
-        .as_ref()
-        .map(|previous| work.archive(previous))
-        .transpose()?;
+    let after = work.archive(&version);
+    let before = previous.as_ref().map(|previous| work.archive(previous));
     let previous = previous.map(|previous| (previous.id, previous.name));
     let limits = work.limits();
     work.blocking(move |control| {

@@ -25,11 +25,14 @@ use sea_orm::{
 use serde::Deserialize;
 
 use super::{JobKind, JobReport, JobStatus, JobView};
-use crate::applications::ssr::{timestamp, usernames, visible, visible_to};
+use crate::applications::ssr::{visible, visible_to};
 use crate::auth::ssr::Principal;
+use crate::auth::ssr::usernames;
 use crate::db::entity::{application, job, version};
 use crate::error::AppError;
-use crate::events::{self, Event, EventKind};
+use crate::events::{Event, EventKind};
+use crate::http::timestamp;
+use crate::mail::ssr::outbox;
 use crate::state::AppState;
 
 /// Most jobs a list returns (newest first).
@@ -119,16 +122,13 @@ fn queueable(principal: &Principal, new: &NewJob, kind: JobKind, per_user: u64) 
         .expr(Expr::col(job::Column::Id).count())
         .from(job::Entity)
         .and_where(Expr::col(job::Column::CreatedBy).eq(principal.id))
-        .and_where(
-            Expr::col(job::Column::Status)
-                .is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
-        )
+        .and_where(Expr::col(job::Column::Status).is_in([JobStatus::Queued, JobStatus::Running]))
         .to_owned();
     let mut select = Query::select()
         .column((version::Entity, version::Column::ApplicationId))
         .column((version::Entity, version::Column::Id))
-        .expr(Expr::val(kind.as_str()))
-        .expr(Expr::val(JobStatus::Queued.as_str()))
+        .expr(Expr::val(kind))
+        .expr(Expr::val(JobStatus::Queued))
         .expr(Expr::val(0i16))
         .expr(Expr::val(0i32))
         .expr(Expr::val(principal.id))
@@ -160,10 +160,7 @@ pub async fn stop(state: &AppState, principal: &Principal, id: i64) -> Result<Jo
     let current = find_visible(&state.db, principal, id).await?;
     let txn = state.db.begin().await?;
     let stopped = job::Entity::update_many()
-        .col_expr(
-            job::Column::Status,
-            Expr::value(JobStatus::Stopped.as_str()),
-        )
+        .col_expr(job::Column::Status, Expr::value(JobStatus::Stopped))
         .col_expr(job::Column::StoppedBy, Expr::value(principal.id))
         .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
         .filter(job::Column::Id.eq(id))
@@ -176,10 +173,11 @@ pub async fn stop(state: &AppState, principal: &Principal, id: i64) -> Result<Jo
             .await?
             .map_or(current.status, |row| row.status);
         return Err(AppError::Conflict(format!(
-            "The job has already finished ({status}); only queued or running jobs can be stopped."
+            "The job has already finished ({}); only queued or running jobs can be stopped.",
+            status.as_str()
         )));
     }
-    events::record(
+    outbox::record(
         &txn,
         &state.config,
         Event {
@@ -270,8 +268,8 @@ async fn find_visible(
     Ok(row)
 }
 
-fn unfinished() -> [&'static str; 2] {
-    [JobStatus::Queued.as_str(), JobStatus::Running.as_str()]
+fn unfinished() -> [JobStatus; 2] {
+    [JobStatus::Queued, JobStatus::Running]
 }
 
 fn people(row: &job::Model) -> impl Iterator<Item = i64> {
@@ -279,13 +277,13 @@ fn people(row: &job::Model) -> impl Iterator<Item = i64> {
 }
 
 pub fn to_view(row: &job::Model, names: &HashMap<i64, String>) -> JobView {
-    let kind = JobKind::parse(&row.kind).unwrap_or(JobKind::Analyze);
+    let kind = row.kind;
     JobView {
         id: row.id,
         application_id: row.application_id,
         version_id: row.version_id,
         kind,
-        status: JobStatus::parse(&row.status).unwrap_or(JobStatus::Failed),
+        status: row.status,
         progress: u8::try_from(row.progress.clamp(0, 100)).unwrap_or_default(),
         created_by: names.get(&row.created_by).cloned().unwrap_or_default(),
         stopped_by: row.stopped_by.and_then(|id| names.get(&id).cloned()),

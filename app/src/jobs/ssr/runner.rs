@@ -30,8 +30,9 @@ use super::work::{self, Work};
 use crate::archives::{ArchiveLimits, Control};
 use crate::db::entity::job;
 use crate::error::AppError;
-use crate::events::{self, Event, EventKind};
+use crate::events::{Event, EventKind};
 use crate::jobs::{JobReport, JobStatus};
+use crate::mail::ssr::outbox;
 use crate::state::AppState;
 
 /// How often an idle runner looks for jobs queued by other instances.
@@ -213,9 +214,7 @@ async fn claim(db: &DatabaseConnection) -> Result<Option<job::Model>, AppError> 
     let running = of_the_same_user(
         Query::select()
             .expr(Expr::col((theirs.clone(), job::Column::Id)).count())
-            .and_where(
-                Expr::col((theirs.clone(), job::Column::Status)).eq(JobStatus::Running.as_str()),
-            ),
+            .and_where(Expr::col((theirs.clone(), job::Column::Status)).eq(JobStatus::Running)),
     );
     let last_started = of_the_same_user(
         Query::select().expr(Expr::col((theirs.clone(), job::Column::StartedAt)).max()),
@@ -224,7 +223,7 @@ async fn claim(db: &DatabaseConnection) -> Result<Option<job::Model>, AppError> 
     let next_queued = Query::select()
         .column((job::Entity, job::Column::Id))
         .from(job::Entity)
-        .and_where(Expr::col((job::Entity, job::Column::Status)).eq(JobStatus::Queued.as_str()))
+        .and_where(Expr::col((job::Entity, job::Column::Status)).eq(JobStatus::Queued))
         .order_by_expr(Expr::SubQuery(None, Box::new(running.into())), Order::Asc)
         .order_by_expr(
             Expr::expr(Func::coalesce([
@@ -238,10 +237,7 @@ async fn claim(db: &DatabaseConnection) -> Result<Option<job::Model>, AppError> 
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .to_owned();
     let claimed = job::Entity::update_many()
-        .col_expr(
-            job::Column::Status,
-            Expr::value(JobStatus::Running.as_str()),
-        )
+        .col_expr(job::Column::Status, Expr::value(JobStatus::Running))
         .col_expr(job::Column::StartedAt, Expr::value(now))
         .col_expr(job::Column::HeartbeatAt, Expr::value(now))
         .col_expr(job::Column::Progress, Expr::value(0))
@@ -254,7 +250,7 @@ async fn claim(db: &DatabaseConnection) -> Result<Option<job::Model>, AppError> 
             job::Column::Id,
             next_queued,
         ))
-        .filter(job::Column::Status.eq(JobStatus::Queued.as_str()))
+        .filter(job::Column::Status.eq(JobStatus::Queued))
         .exec_with_returning(db)
         .await?;
     Ok(claimed.into_iter().next())
@@ -281,7 +277,7 @@ async fn execute(state: AppState, job: job::Model, _permit: OwnedSemaphorePermit
 fn still_ours(job: &job::Model) -> Condition {
     Condition::all()
         .add(job::Column::Id.eq(job.id))
-        .add(job::Column::Status.eq(JobStatus::Running.as_str()))
+        .add(job::Column::Status.eq(JobStatus::Running))
         .add(job::Column::Attempts.eq(job.attempts))
 }
 
@@ -317,23 +313,20 @@ async fn finish(
                 AppError::Internal
             })?;
             update = update
-                .col_expr(
-                    job::Column::Status,
-                    Expr::value(JobStatus::Succeeded.as_str()),
-                )
+                .col_expr(job::Column::Status, Expr::value(JobStatus::Succeeded))
                 .col_expr(job::Column::Progress, Expr::value(100))
                 .col_expr(job::Column::Result, Expr::value(json));
             EventKind::JobSucceeded
         }
         Err(error) => {
             update = update
-                .col_expr(job::Column::Status, Expr::value(JobStatus::Failed.as_str()))
+                .col_expr(job::Column::Status, Expr::value(JobStatus::Failed))
                 .col_expr(job::Column::Error, Expr::value(error.clone()));
             EventKind::JobFailed
         }
     };
     if update.exec(&txn).await?.rows_affected == 1 {
-        events::record(&txn, &state.config, job_event(job, kind)).await?;
+        outbox::record(&txn, &state.config, job_event(job, kind)).await?;
         txn.commit().await?;
         tracing::info!(job_id = job.id, outcome = kind.as_str(), "job finished");
     }
@@ -360,7 +353,7 @@ pub async fn recover(state: &AppState) -> Result<(), AppError> {
         .add(job::Column::HeartbeatAt.lt(stale_before))
         .add(job::Column::HeartbeatAt.is_null());
     let lost = job::Entity::find()
-        .filter(job::Column::Status.eq(JobStatus::Running.as_str()))
+        .filter(job::Column::Status.eq(JobStatus::Running))
         .filter(stale.clone())
         .all(&state.db)
         .await?;
@@ -368,7 +361,7 @@ pub async fn recover(state: &AppState) -> Result<(), AppError> {
         if job.attempts >= settings.max_attempts {
             let txn = state.db.begin().await?;
             let failed = job::Entity::update_many()
-                .col_expr(job::Column::Status, Expr::value(JobStatus::Failed.as_str()))
+                .col_expr(job::Column::Status, Expr::value(JobStatus::Failed))
                 .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
                 .col_expr(
                     job::Column::Error,
@@ -383,13 +376,13 @@ pub async fn recover(state: &AppState) -> Result<(), AppError> {
                 .exec(&txn)
                 .await?;
             if failed.rows_affected == 1 {
-                events::record(&txn, &state.config, job_event(&job, EventKind::JobFailed)).await?;
+                outbox::record(&txn, &state.config, job_event(&job, EventKind::JobFailed)).await?;
                 txn.commit().await?;
                 tracing::warn!(job_id = job.id, "lost job failed after too many attempts");
             }
         } else {
             let queued = job::Entity::update_many()
-                .col_expr(job::Column::Status, Expr::value(JobStatus::Queued.as_str()))
+                .col_expr(job::Column::Status, Expr::value(JobStatus::Queued))
                 .col_expr(job::Column::Progress, Expr::value(0))
                 .filter(still_ours(&job))
                 .filter(stale.clone())

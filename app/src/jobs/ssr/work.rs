@@ -14,9 +14,7 @@ use crate::state::AppState;
 
 /// Runs `work`'s job by its kind. A new kind adds its arm here.
 pub async fn perform(work: &Work<'_>) -> Result<JobReport, JobError> {
-    let kind = JobKind::parse(&work.job.kind)
-        .ok_or_else(|| JobError::Failed(format!("Unknown job type “{}”.", work.job.kind)))?;
-    match kind {
+    match work.job.kind {
         JobKind::Analyze => analyze::ssr::run(work).await.map(JobReport::Analysis),
         JobKind::Compare => compare::ssr::run(work).await.map(JobReport::Comparison),
     }
@@ -70,13 +68,12 @@ impl Work<'_> {
     }
 
     /// Where `version`'s archive is, and its format.
-    pub fn archive(&self, version: &version::Model) -> Result<(PathBuf, ArchiveFormat), JobError> {
-        let format = ArchiveFormat::parse(&version.archive_format)
-            .ok_or_else(|| ArchiveError::Unreadable("unknown archive format".into()))?;
-        Ok((
+    pub fn archive(&self, version: &version::Model) -> (PathBuf, ArchiveFormat) {
+        let format = version.archive_format;
+        (
             archive_path(&self.state.config.data_dir, version.id, format),
             format,
-        ))
+        )
     }
 
     /// What reading an archive accepts.

@@ -194,7 +194,7 @@ pub async fn send_test(state: &AppState, to: &str, admin: &str) -> Result<String
             "No mail server is configured, so the test mail was written to {}.",
             config.spool_dir.join(file).display()
         )),
-        (Ok(server), _) => Ok(crate::admin::mail_server::test_mail_sent(to, &server)),
+        (Ok(server), _) => Ok(crate::mail::test_mail_sent(to, &server)),
         (Err(failed), _) => Err(AppError::MailServer(failed.message().to_owned())),
     }
 }

@@ -15,13 +15,19 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use super::compose::{Notice, compose};
 use crate::db::entity::{application, job, outbox, user, version};
 use crate::error::AppError;
-use crate::events::{Event, EventKind};
-use crate::jobs::JobKind;
+use crate::events::{self, Event, EventKind};
 use crate::state::AppConfig;
+use OutboxStatus::{Failed, Pending, Sent};
 
-pub const PENDING: &str = "pending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
+/// Where a mail is: waiting (or being tried again), delivered, or given up on. Stored in lower
+/// case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "lowercase")]
+pub enum OutboxStatus {
+    Pending,
+    Sent,
+    Failed,
+}
 
 /// The first retry waits this long; each further one twice as long, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
@@ -35,6 +41,18 @@ pub fn backoff(attempts: i32) -> Duration {
         FIRST_BACKOFF.saturating_mul(2u32.saturating_pow(doublings)),
         MAX_BACKOFF,
     )
+}
+
+/// Records `event` and queues its notification mail; call it with the transaction that makes
+/// the change, so the change, its event and its mail exist together or not at all.
+pub async fn record(
+    txn: &impl ConnectionTrait,
+    config: &AppConfig,
+    event: Event,
+) -> Result<(), AppError> {
+    let id = events::insert(txn, &event).await?;
+    enqueue(txn, config, id, &event).await?;
+    Ok(())
 }
 
 /// Prepares the mail for `event` (recorded as `event_id`): one per recipient — the
@@ -83,7 +101,7 @@ pub async fn enqueue(
         Some(id) => job::Entity::find_by_id(id).one(txn).await?,
         None => None,
     };
-    let job_kind = job.as_ref().and_then(|job| JobKind::parse(&job.kind));
+    let job_kind = job.as_ref().map(|job| job.kind);
     let error = job
         .filter(|_| event.kind == EventKind::JobFailed)
         .and_then(|job| job.error);
@@ -131,7 +149,7 @@ pub async fn enqueue(
             text_body: Set(mail.text),
             html_body: Set(mail.html),
             unsubscribe_url: Set(unsubscribe_url),
-            status: Set(if over_budget { FAILED } else { PENDING }.to_owned()),
+            status: Set(if over_budget { Failed } else { Pending }),
             attempts: Set(0),
             next_attempt_at: Set(now),
             locked_until: Set(None),
@@ -157,7 +175,7 @@ pub async fn enqueue(
 async fn sent_within_the_hour(txn: &impl ConnectionTrait, user_id: i64) -> Result<u64, AppError> {
     use sea_orm::PaginatorTrait;
     let held_back = Condition::all()
-        .add(outbox::Column::Status.eq(FAILED))
+        .add(outbox::Column::Status.eq(Failed))
         .add(outbox::Column::Attempts.eq(0));
     Ok(outbox::Entity::find()
         .filter(outbox::Column::UserId.eq(user_id))
@@ -180,7 +198,7 @@ pub async fn claim(
     let due = Query::select()
         .column(outbox::Column::Id)
         .from(outbox::Entity)
-        .and_where(outbox::Column::Status.eq(PENDING))
+        .and_where(outbox::Column::Status.eq(Pending))
         .and_where(outbox::Column::NextAttemptAt.lte(now))
         .cond_where(free.clone())
         .order_by(outbox::Column::Id, Order::Asc)
@@ -199,7 +217,7 @@ pub async fn claim(
             outbox::Column::Id,
             due,
         ))
-        .filter(outbox::Column::Status.eq(PENDING))
+        .filter(outbox::Column::Status.eq(Pending))
         .filter(free)
         .exec_with_returning(db)
         .await?)
@@ -222,7 +240,7 @@ pub async fn record_sent(
         )
     });
     outbox::Entity::update_many()
-        .col_expr(outbox::Column::Status, Expr::value(SENT))
+        .col_expr(outbox::Column::Status, Expr::value(Sent))
         .col_expr(outbox::Column::SentAt, Expr::value(Utc::now()))
         .col_expr(
             outbox::Column::LockedUntil,
@@ -232,7 +250,7 @@ pub async fn record_sent(
             outbox::Column::LastError,
             Expr::value(Option::<String>::None),
         )
-        .filter(outbox::Column::Status.eq(PENDING))
+        .filter(outbox::Column::Status.eq(Pending))
         .filter(claims)
         .exec(db)
         .await?;
@@ -254,10 +272,10 @@ pub async fn record_failure(
         )
         .col_expr(outbox::Column::LastError, Expr::value(error))
         .filter(outbox::Column::Id.eq(mail.id))
-        .filter(outbox::Column::Status.eq(PENDING))
+        .filter(outbox::Column::Status.eq(Pending))
         .filter(outbox::Column::Attempts.eq(mail.attempts));
     let update = if mail.attempts >= max_attempts {
-        update.col_expr(outbox::Column::Status, Expr::value(FAILED))
+        update.col_expr(outbox::Column::Status, Expr::value(Failed))
     } else {
         let retry_at = Utc::now()
             + chrono::Duration::from_std(backoff(mail.attempts)).unwrap_or(chrono::Duration::MAX);
@@ -290,12 +308,12 @@ pub async fn retry_now(db: &impl ConnectionTrait, which: Retry) -> Result<u64, A
                 .add(outbox::Column::LockedUntil.lt(now)),
         );
     let update = match which {
-        Retry::Waiting => update.filter(outbox::Column::Status.eq(PENDING)),
+        Retry::Waiting => update.filter(outbox::Column::Status.eq(Pending)),
         Retry::Mail(_) | Retry::Undelivered => {
             let update = update
-                .col_expr(outbox::Column::Status, Expr::value(PENDING))
+                .col_expr(outbox::Column::Status, Expr::value(Pending))
                 .col_expr(outbox::Column::Attempts, Expr::value(0))
-                .filter(outbox::Column::Status.is_in([PENDING, FAILED]));
+                .filter(outbox::Column::Status.is_in([Pending, Failed]));
             match which {
                 Retry::Mail(id) => update.filter(outbox::Column::Id.eq(id)),
                 _ => update,

@@ -25,9 +25,9 @@ use sha2::Sha256;
 
 use super::MailConfig;
 use super::outbox;
-pub use crate::admin::mail_server::Security;
 use crate::db::entity::mail_server::{self, Model as Row};
 use crate::error::AppError;
+pub use crate::mail::Security;
 
 /// A mail server that has not taken a mail within this long has failed the attempt (less when
 /// the lease is short, see [`send_timeout`]).
@@ -227,7 +227,7 @@ pub async fn save(
         id: Set(ID),
         host: Set(valid.host),
         port: Set(i32::from(valid.port)),
-        security: Set(valid.security.as_str().to_owned()),
+        security: Set(valid.security),
         username: Set(valid.username),
         sealed_password: Set(sealed_password),
         sender: Set(valid.sender),
@@ -329,7 +329,7 @@ impl Transport {
         let Some(row) = row.filter(|row| !row.host.is_empty()) else {
             return Ok(Self::Files(AsyncFileTransport::new(&config.spool_dir)));
         };
-        let security = Security::parse(&row.security).unwrap_or_default();
+        let security = row.security;
         let server = format!("{}:{}", row.host, row.port);
         let tls_parameters = || {
             let mut builder = TlsParameters::builder(row.host.clone());
