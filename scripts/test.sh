@@ -14,6 +14,9 @@ scripts/setup.sh test
 step "format"
 cargo fmt --all -- --check
 
+step "feature modules import each other one way (scripts/lib/imports.sh)"
+scripts/lib/imports.sh
+
 step "clippy: server build (ssr)"
 cargo clippy -p app -p server --all-targets --locked -- -D warnings
 

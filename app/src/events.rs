@@ -40,6 +40,9 @@ pub struct Event {
     pub version_id: Option<i64>,
     pub job_id: Option<i64>,
     pub actor_id: Option<i64>,
+    /// For job events, the work as the job's kind names it ("Analyze"): notifications say it.
+    /// Not stored; the kind is on the job's row.
+    pub work: Option<&'static str>,
 }
 
 /// Records `event`; returns its id. Call it with the transaction that makes the change.

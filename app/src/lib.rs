@@ -16,7 +16,6 @@ pub mod error;
 pub mod events;
 #[cfg(feature = "ssr")]
 pub mod http;
-pub mod jobs;
 pub mod mail;
 pub mod profile;
 pub mod render;

@@ -7,9 +7,9 @@ use axum::extract::FromRef;
 use leptos::prelude::*;
 use sea_orm::DatabaseConnection;
 
+use crate::applications::jobs::ssr::Jobs;
 use crate::auth::ssr::Throttles;
 use crate::error::AppError;
-use crate::jobs::ssr::Jobs;
 use crate::mail::ssr::{MailConfig, MailServerStatus};
 
 /// Values the pages and server functions need from the operator's settings.

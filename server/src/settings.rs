@@ -27,7 +27,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use app::jobs::ssr::JobSettings;
+use app::applications::jobs::ssr::JobSettings;
 use leptos::prelude::LeptosOptions;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 

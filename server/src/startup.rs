@@ -18,8 +18,8 @@ use tower_http::compression::CompressionLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use app::applications::jobs::ssr::Jobs;
 use app::auth::ssr::{RequestUser, Throttles};
-use app::jobs::ssr::Jobs;
 use app::mail::ssr::MailConfig;
 use app::profile::api_key::ssr::take_flashed_key;
 use app::state::{AppConfig, AppState};
@@ -152,7 +152,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
         let mut background = tokio::task::JoinSet::new();
         background.spawn(sweep(self.state.clone()));
-        background.spawn(app::jobs::ssr::run(self.state.clone()));
+        background.spawn(app::applications::jobs::ssr::run(self.state.clone()));
         background.spawn(app::mail::ssr::delivery::run(self.state.clone()));
         let served = axum::serve(
             self.listener,

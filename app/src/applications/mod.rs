@@ -5,7 +5,11 @@
 //! their own applications; administrators see all. A version is an uploaded source archive (`.zip` or
 //! `.tar.gz`) of an application. Pages: [`ApplicationsPage`] (list and create) and
 //! [`ApplicationPage`] (versions and jobs). Tools use `/rest/applications`. Storage is in [`ssr`].
+//!
+//! [`jobs`] are the work done on a version (analyze, compare): they build on applications
+//! (visibility, versions), and the application page shows them.
 
+pub mod jobs;
 mod list;
 mod page;
 #[cfg(feature = "ssr")]
@@ -20,7 +24,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::jobs::JobView;
+use jobs::JobView;
 
 /// An application as pages and REST clients see it. Times are RFC 3339 in UTC.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +75,6 @@ pub async fn load_application(id: i64) -> Result<ApplicationDetails, AppError> {
     Ok(ApplicationDetails {
         application,
         versions: ssr::upload::versions_of(&state.db, id).await?,
-        jobs: crate::jobs::ssr::jobs_of(&state.db, id).await?,
+        jobs: crate::applications::jobs::ssr::jobs_of(&state.db, id).await?,
     })
 }

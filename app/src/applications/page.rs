@@ -6,9 +6,9 @@ use leptos_router::hooks::use_params_map;
 
 use super::versions::VersionsPanel;
 use super::{UploadVersion, load_application};
+use crate::applications::jobs::JobsPanel;
 use crate::auth::with_user;
 use crate::error::AppError;
-use crate::jobs::JobsPanel;
 use crate::render::page_resource;
 use crate::ui::{Section, failed_post, short_time};
 

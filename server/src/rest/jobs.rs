@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
+use app::applications::jobs::JobView;
+use app::applications::jobs::ssr::{self as jobs, NewJob};
 use app::error::{AppError, ErrorBody};
-use app::jobs::JobView;
-use app::jobs::ssr::{self as jobs, NewJob};
 use app::state::AppState;
 
 use super::caller::Caller;

@@ -160,7 +160,7 @@ impl TestApp {
             admin_password: Some(ADMIN_PASSWORD.to_owned().into()),
             auth_failure_burst: app::auth::ssr::DEFAULT_REST_FAILURE_BURST,
             max_archive_bytes: server::settings::DEFAULT_MAX_ARCHIVE_BYTES,
-            jobs: app::jobs::ssr::JobSettings::default(),
+            jobs: app::applications::jobs::ssr::JobSettings::default(),
             secret: Some("a-secret-shared-by-the-test-instances".to_owned().into()),
             mail_from: None,
             mail_max_attempts: server::settings::DEFAULT_MAIL_MAX_ATTEMPTS,

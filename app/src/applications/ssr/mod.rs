@@ -125,6 +125,7 @@ pub async fn create(
             version_id: None,
             job_id: None,
             actor_id: Some(principal.id),
+            work: None,
         },
     )
     .await?;

@@ -213,6 +213,7 @@ async fn store(
             version_id: Some(row.id),
             job_id: None,
             actor_id: Some(principal.id),
+            work: None,
         },
     )
     .await?;

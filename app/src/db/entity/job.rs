@@ -10,8 +10,8 @@ pub struct Model {
     pub id: i64,
     pub application_id: i64,
     pub version_id: i64,
-    pub kind: crate::jobs::JobKind,
-    pub status: crate::jobs::JobStatus,
+    pub kind: crate::applications::jobs::JobKind,
+    pub status: crate::applications::jobs::JobStatus,
     /// 0–100.
     pub progress: i16,
     /// How many times a runner has started it (a restart resumes a job a limited number of times).

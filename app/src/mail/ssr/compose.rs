@@ -7,14 +7,13 @@
 use chrono::{DateTime, Utc};
 
 use crate::events::EventKind;
-use crate::jobs::JobKind;
 
 /// What happened, with the names a reader needs.
 #[derive(Clone, Debug)]
 pub struct Notice {
     pub kind: EventKind,
-    /// The kind of job, for job events: its label names the work in the mail.
-    pub job_kind: Option<JobKind>,
+    /// For job events, the work as the job's kind names it ("Analyze").
+    pub work: Option<&'static str>,
     pub application_id: i64,
     pub application: String,
     pub version: Option<String>,
@@ -67,7 +66,7 @@ impl Notice {
 
     /// "Analyze", "Compare": the work a job event is about.
     fn job_label(&self) -> &'static str {
-        self.job_kind.unwrap_or(JobKind::Analyze).label()
+        self.work.unwrap_or("The job")
     }
 
     fn subject(&self, product: &str) -> String {
@@ -183,7 +182,7 @@ mod tests {
     fn notice(kind: EventKind) -> Notice {
         Notice {
             kind,
-            job_kind: Some(JobKind::Analyze),
+            work: Some("Analyze"),
             application_id: 7,
             application: "MEUDON".into(),
             version: Some("1.0".into()),
@@ -226,7 +225,7 @@ mod tests {
     #[test]
     fn a_job_mail_names_the_kind_of_job() {
         let mut compared = notice(EventKind::JobSucceeded);
-        compared.job_kind = Some(JobKind::Compare);
+        compared.work = Some("Compare");
         let mail = compose("AIP Console", "http://h", &compared, "http://h/u");
         assert_eq!(mail.subject, "[AIP Console] Compare completed: MEUDON");
         assert!(

@@ -101,7 +101,6 @@ pub async fn enqueue(
         Some(id) => job::Entity::find_by_id(id).one(txn).await?,
         None => None,
     };
-    let job_kind = job.as_ref().map(|job| job.kind);
     let error = job
         .filter(|_| event.kind == EventKind::JobFailed)
         .and_then(|job| job.error);
@@ -116,7 +115,7 @@ pub async fn enqueue(
     let now = Utc::now();
     let notice = Notice {
         kind: event.kind,
-        job_kind,
+        work: event.work,
         application_id: application.id,
         application: application.name.clone(),
         version,

@@ -7,8 +7,8 @@ use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
 
 use super::{AnalysisReport, FileStats, LanguageStats};
+use crate::applications::jobs::ssr::{JobError, Work};
 use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, Counted, Counter};
-use crate::jobs::ssr::{JobError, Work};
 
 /// How many of the largest files a report lists.
 const LARGEST_FILES: usize = 10;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use sea_orm::EntityTrait;
 
 use super::runner::heartbeat;
+use crate::applications::jobs::{JobKind, JobReport, analyze, compare};
 use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, archive_path};
 use crate::db::entity::{job, version};
-use crate::jobs::{JobKind, JobReport, analyze, compare};
 use crate::state::AppState;
 
 /// Runs `work`'s job by its kind. A new kind adds its arm here.

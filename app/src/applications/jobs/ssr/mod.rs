@@ -186,6 +186,7 @@ pub async fn stop(state: &AppState, principal: &Principal, id: i64) -> Result<Jo
             version_id: Some(current.version_id),
             job_id: Some(id),
             actor_id: Some(principal.id),
+            work: Some(current.kind.label()),
         },
     )
     .await?;

@@ -8,9 +8,9 @@ use std::path::Path;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{ComparisonReport, FileChanges, LISTED_PATHS, LanguageChange, LineCounts};
+use crate::applications::jobs::ssr::{JobError, Work};
 use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, Counter, Lines};
 use crate::db::entity::version;
-use crate::jobs::ssr::{JobError, Work};
 
 /// One file of a version, as compared.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -27,11 +27,11 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::work::{self, Work};
+use crate::applications::jobs::{JobReport, JobStatus};
 use crate::archives::{ArchiveLimits, Control};
 use crate::db::entity::job;
 use crate::error::AppError;
 use crate::events::{Event, EventKind};
-use crate::jobs::{JobReport, JobStatus};
 use crate::mail::ssr::outbox;
 use crate::state::AppState;
 
@@ -341,6 +341,7 @@ fn job_event(job: &job::Model, kind: EventKind) -> Event {
         version_id: Some(job.version_id),
         job_id: Some(job.id),
         actor_id: Some(job.created_by),
+        work: Some(job.kind.label()),
     }
 }
 
