@@ -235,7 +235,7 @@ async fn preset_mail_server(
     mail: &MailConfig,
     preset: &crate::settings::SmtpPreset,
 ) -> Result<(), StartupError> {
-    use app::mail::ssr::server::{Password, Submitted};
+    use app::mail::ssr::settings::{Password, Submitted};
     let submitted = Submitted {
         host: preset.host.clone(),
         port: preset.port.clone().unwrap_or_default(),
@@ -248,7 +248,7 @@ async fn preset_mail_server(
         sender: String::new(),
         public_url: String::new(),
     };
-    let stored = app::mail::ssr::server::preset(db, &mail.secret, submitted)
+    let stored = app::mail::ssr::settings::preset(db, &mail.secret, submitted)
         .await
         .map_err(|error| match error.field() {
             Some(field) => StartupError::Config(format!(

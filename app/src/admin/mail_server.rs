@@ -1,17 +1,14 @@
 //! The mail server settings form and "Send test email".
 //!
-//! Storage, validation and the SMTP transport are in [`crate::mail::ssr::server`]. The password is
-//! write-only: the form says whether one is saved, never what it is.
-
-// `save_mail_server` takes one argument per form field, so the plain HTML form posts to it as it
-// is; the server-function macro generates more functions with that list than one could annotate.
-#![allow(clippy::too_many_arguments)]
+//! Storage and validation are in [`crate::mail::ssr::settings`], the SMTP transport in
+//! [`crate::mail::ssr::transport`]. The password is write-only: the form says whether one is
+//! saved, never what it is.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::error::AppError;
-use crate::mail::{MailServerView, Security, test_mail_sent};
+use crate::mail::{MailServerForm, MailServerView, Security, test_mail_sent};
 use crate::ui::{
     ErrorText, SuccessText, input_class, loaded, primary_button_class, secondary_button_class,
 };
@@ -24,7 +21,7 @@ pub async fn load_mail_server() -> Result<MailServerView, AppError> {
     crate::admin::ssr::require_admin().await?;
     let state = crate::state::app_state()?;
     let config = &state.config.mail;
-    let row = crate::mail::ssr::server::load(&state.db).await?;
+    let row = crate::mail::ssr::settings::load(&state.db).await?;
     let row = row.as_ref();
     let text = |value: Option<&String>| value.cloned().unwrap_or_default();
     Ok(MailServerView {
@@ -46,35 +43,12 @@ pub async fn load_mail_server() -> Result<MailServerView, AppError> {
 /// Saves the mail server settings; they take effect at the next delivery, on every instance.
 /// An empty password keeps the saved one.
 #[server(endpoint = "save_mail_server")]
-pub async fn save_mail_server(
-    #[server(default)] host: String,
-    #[server(default)] port: String,
-    #[server(default)] security: String,
-    #[server(default)] username: String,
-    #[server(default)] password: String,
-    #[server(default)] forget_password: bool,
-    #[server(default)] sender: String,
-    #[server(default)] public_url: String,
-) -> Result<(), AppError> {
-    use crate::mail::ssr::server::{Password, Submitted};
+pub async fn save_mail_server(#[server(flatten)] form: MailServerForm) -> Result<(), AppError> {
     let admin = crate::admin::ssr::require_admin().await?;
     let state = crate::state::app_state()?;
-    let password = match (forget_password, password.is_empty()) {
-        (true, _) => Password::Forget,
-        (false, true) => Password::Keep,
-        (false, false) => Password::Replace(password.into()),
-    };
-    let submitted = Submitted {
-        host,
-        port,
-        security,
-        username,
-        password,
-        sender,
-        public_url,
-    };
+    let submitted = crate::mail::ssr::settings::Submitted::from(form);
     let saved =
-        crate::mail::ssr::server::save(&state.db, &state.config.mail.secret, submitted).await?;
+        crate::mail::ssr::settings::save(&state.db, &state.config.mail.secret, submitted).await?;
     state.mail_server.set(Some(&saved));
     tracing::info!(by = admin.id, host = %saved.host, port = saved.port, security = saved.security.as_str(), "mail server settings saved");
     crate::http::redirect_plain_form_to(&format!("/admin?{SAVED_FLAG}=saved#mail-server"));

@@ -59,6 +59,40 @@ impl Security {
     }
 }
 
+/// The mail server form as posted, one field per input; a field left out is empty. An empty
+/// password keeps the saved one.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailServerForm {
+    /// Empty: no mail server, mail is written as files.
+    pub host: String,
+    /// The usual port for the security when empty.
+    pub port: String,
+    pub security: String,
+    pub username: String,
+    pub password: String,
+    /// The "Remove the saved password" checkbox: sent (as `true`) only when ticked.
+    pub forget_password: Option<String>,
+    pub sender: String,
+    pub public_url: String,
+}
+
+impl std::fmt::Debug for MailServerForm {
+    /// Everything but the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailServerForm")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("forget_password", &self.forget_password)
+            .field("sender", &self.sender)
+            .field("public_url", &self.public_url)
+            .finish()
+    }
+}
+
 /// The settings as the form shows them (without the password).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailServerView {

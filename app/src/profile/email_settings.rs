@@ -43,9 +43,9 @@ pub async fn mail_delivery_configured() -> Result<bool, AppError> {
     if let Some(configured) = state.mail_server.configured() {
         return Ok(configured);
     }
-    let row = crate::mail::ssr::server::load(&state.db).await?;
+    let row = crate::mail::ssr::settings::load(&state.db).await?;
     state.mail_server.set(row.as_ref());
-    Ok(crate::mail::ssr::server::configured(row.as_ref()))
+    Ok(crate::mail::ssr::settings::configured(row.as_ref()))
 }
 
 #[component]

@@ -225,6 +225,29 @@ async fn a_wrong_password_keeps_mail_queued_with_a_readable_error(backend: Backe
         StatusCode::OK
     );
     sink.mailbox.wait_for(2).await;
+
+    // Saving without a password keeps the saved one; the checkbox removes it (a username then
+    // needs a password, so it goes too).
+    async fn has_password(admin: &crate::helpers::Browser) -> bool {
+        let settings = json(admin.server_fn("mail_server", &[]).await).await;
+        settings["has_password"].as_bool().unwrap()
+    }
+    let kept = [
+        ("host", "localhost"),
+        ("security", "none"),
+        ("username", "console"),
+    ];
+    let saved = admin.server_fn("save_mail_server", &kept).await;
+    assert_eq!(saved.status(), StatusCode::OK, "{:?}", saved.text().await);
+    assert!(has_password(&admin).await);
+    let forget = [
+        ("host", "localhost"),
+        ("security", "none"),
+        ("forget_password", "true"),
+    ];
+    let saved = admin.server_fn("save_mail_server", &forget).await;
+    assert_eq!(saved.status(), StatusCode::OK, "{:?}", saved.text().await);
+    assert!(!has_password(&admin).await);
 }
 
 async fn mail_waits_out_a_dead_mail_server_and_none_is_lost(backend: Backend) {
@@ -334,7 +357,7 @@ async fn a_server_killed_mid_queue_delivers_the_rest_after_a_restart(backend: Ba
         .collect();
     assert_eq!(ids.len(), MAILS);
     assert!(
-        mails.len() <= MAILS + app::mail::ssr::server::CONNECTIONS as usize,
+        mails.len() <= MAILS + app::mail::ssr::transport::CONNECTIONS as usize,
         "{} mails for {MAILS}",
         mails.len()
     );

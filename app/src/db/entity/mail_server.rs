@@ -14,7 +14,7 @@ pub struct Model {
     pub security: crate::mail::Security,
     pub username: Option<String>,
     /// The password encrypted with a key derived from the server's secret
-    /// ([`crate::mail::ssr::server::seal`]); never sent to a browser.
+    /// ([`crate::mail::ssr::seal::seal`]); never sent to a browser.
     pub sealed_password: Option<String>,
     /// The `From` address; the server's default when empty.
     pub sender: Option<String>,

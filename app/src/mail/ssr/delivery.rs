@@ -1,5 +1,5 @@
 //! The delivery worker: claims due mail from the outbox and hands it to the transport the
-//! current settings call for ([`server::Transport`]), a few at a time over pooled connections.
+//! current settings call for ([`Transport`]), a few at a time over pooled connections.
 //! Also the administrator's test mail, sent through the same transport.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,8 +10,8 @@ use lettre::Message;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
-use super::server::{self, Failed, Transport};
-use super::{Addressing, MailConfig, outbox};
+use super::transport::{self, MailError, Transport};
+use super::{Addressing, MailConfig, outbox, settings};
 use crate::db::entity::{mail_server, outbox as row};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -19,8 +19,8 @@ use crate::state::AppState;
 /// How often an idle worker looks for due mail.
 const POLL: Duration = Duration::from_secs(1);
 /// Mails claimed at once: two per connection, so a round ends within the lease even when the
-/// mail server never answers ([`server::send_timeout`] is at most a third of the lease).
-const BATCH: u64 = 2 * server::CONNECTIONS as u64;
+/// mail server never answers ([`transport::send_timeout`] is at most a third of the lease).
+const BATCH: u64 = 2 * transport::CONNECTIONS as u64;
 
 /// While the mail server is failing, one mail at a time probes it, this long apart at first…
 const FIRST_PAUSE: Duration = Duration::from_secs(5);
@@ -32,7 +32,7 @@ const MAX_PAUSE: Duration = Duration::from_secs(60);
 struct Current {
     settings: Option<mail_server::Model>,
     addressing: Addressing,
-    transport: Result<Transport, String>,
+    transport: Result<Transport, MailError>,
     timeout: Duration,
     broken: AtomicBool,
     /// Set while the mail server is failing: when to probe it next, and the pause after that.
@@ -44,7 +44,7 @@ impl Current {
         Self {
             addressing: config.addressing(settings.as_ref()),
             transport: Transport::new(config, settings.as_ref()),
-            timeout: server::send_timeout(config.lease),
+            timeout: transport::send_timeout(config.lease),
             broken: AtomicBool::new(false),
             probe: None,
             settings,
@@ -75,19 +75,13 @@ impl Current {
         });
     }
 
-    async fn send(&self, message: Result<Message, String>) -> Result<String, Failed> {
-        let transport = self
-            .transport
-            .as_ref()
-            .map_err(|error| Failed::Refused(error.clone()))?;
-        let failed = match transport
-            .send(message.map_err(Failed::Refused)?, self.timeout)
-            .await
-        {
+    async fn send(&self, message: Result<Message, MailError>) -> Result<String, MailError> {
+        let transport = self.transport.as_ref().map_err(Clone::clone)?;
+        let failed = match transport.send(message?, self.timeout).await {
             Ok(sent) => return Ok(sent),
             Err(failed) => failed,
         };
-        if let Failed::TimedOut(_) = failed {
+        if let MailError::TimedOut { .. } = failed {
             self.broken.store(true, Ordering::Relaxed);
         }
         Err(failed)
@@ -110,10 +104,10 @@ pub async fn run(state: AppState) {
 }
 
 /// One round: with the settings as they are now, claims due mail and tries each once,
-/// [`server::CONNECTIONS`] at a time. Returns how many were tried.
+/// [`transport::CONNECTIONS`] at a time. Returns how many were tried.
 async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<usize, AppError> {
     let config = &state.config.mail;
-    let settings = server::load(&state.db).await?;
+    let settings = settings::load(&state.db).await?;
     state.mail_server.set(settings.as_ref());
     if !current
         .as_ref()
@@ -139,12 +133,12 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
     let shared: &Current = current;
     // Owned mails: a stream of borrowed ones trips the compiler's higher-ranked lifetime check
     // when the worker is spawned.
-    let outcomes: Vec<(row::Model, Result<String, Failed>)> = futures_util::stream::iter(batch)
+    let outcomes: Vec<(row::Model, Result<String, MailError>)> = futures_util::stream::iter(batch)
         .map(|mail| async move {
             let outcome = shared.send(build(&shared.addressing, &mail)).await;
             (mail, outcome)
         })
-        .buffer_unordered(server::CONNECTIONS as usize)
+        .buffer_unordered(transport::CONNECTIONS as usize)
         .collect()
         .await;
     let sent: Vec<&row::Model> = outcomes
@@ -155,9 +149,9 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
     outbox::record_sent(&state.db, &sent).await?;
     for (mail, outcome) in &outcomes {
         if let Err(failed) = outcome {
-            let error = failed.message();
+            let error = failed.to_string();
             tracing::warn!(mail_id = mail.id, attempt = mail.attempts, %error, "mail not delivered");
-            outbox::record_failure(&state.db, mail, error.to_owned(), config.max_attempts).await?;
+            outbox::record_failure(&state.db, mail, error, config.max_attempts).await?;
         }
     }
     // Nothing went through: whatever each error says (a greeting or sender refused looks like
@@ -172,7 +166,7 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
 /// says where it went — or, in plain words, why it did not.
 pub async fn send_test(state: &AppState, to: &str, admin: &str) -> Result<String, AppError> {
     let config = &state.config.mail;
-    let current = Current::new(config, server::load(&state.db).await?);
+    let current = Current::new(config, settings::load(&state.db).await?);
     let product = &state.config.product_name;
     let text = format!(
         "This is a test mail from {product}, sent by {admin} from the Mail server settings.\n\
@@ -187,7 +181,7 @@ pub async fn send_test(state: &AppState, to: &str, admin: &str) -> Result<String
                 current.addressing.domain()
             )))
             .body(text)
-            .map_err(|error| format!("The mail could not be built: {error}"))
+            .map_err(|error| MailError::Build(error.to_string()))
     });
     match (current.send(message).await, &current.transport) {
         (Ok(file), Ok(Transport::Files(_))) => Ok(format!(
@@ -195,25 +189,28 @@ pub async fn send_test(state: &AppState, to: &str, admin: &str) -> Result<String
             config.spool_dir.join(file).display()
         )),
         (Ok(server), _) => Ok(crate::mail::test_mail_sent(to, &server)),
-        (Err(failed), _) => Err(AppError::MailServer(failed.message().to_owned())),
+        (Err(failed), _) => Err(AppError::MailServer(failed.to_string())),
     }
 }
 
 /// A message from the configured sender to `to`.
-fn message(addressing: &Addressing, to: &str) -> Result<lettre::message::MessageBuilder, String> {
+fn message(
+    addressing: &Addressing,
+    to: &str,
+) -> Result<lettre::message::MessageBuilder, MailError> {
     let from: Mailbox = addressing
         .sender
         .parse()
-        .map_err(|error| format!("The sender address is not valid: {error}"))?;
+        .map_err(|error: lettre::address::AddressError| MailError::Sender(error.to_string()))?;
     let to: Mailbox = to
         .parse()
-        .map_err(|error| format!("The recipient address is not valid: {error}"))?;
+        .map_err(|error: lettre::address::AddressError| MailError::Recipient(error.to_string()))?;
     Ok(Message::builder().from(from).to(to))
 }
 
 /// The MIME message: multipart/alternative text + HTML, our own `Message-ID` (the same on every
 /// attempt, so a rare duplicate can be recognised), and RFC 8058 one-click unsubscribe headers.
-fn build(addressing: &Addressing, mail: &row::Model) -> Result<Message, String> {
+fn build(addressing: &Addressing, mail: &row::Model) -> Result<Message, MailError> {
     message(addressing, &mail.to_address)?
         .subject(mail.subject.clone())
         .message_id(Some(format!(
@@ -227,7 +224,7 @@ fn build(addressing: &Addressing, mail: &row::Model) -> Result<Message, String> 
             mail.text_body.clone(),
             mail.html_body.clone(),
         ))
-        .map_err(|error| format!("The mail could not be built: {error}"))
+        .map_err(|error| MailError::Build(error.to_string()))
 }
 
 /// `List-Unsubscribe: <https://…/unsubscribe/…>` (RFC 2369).

@@ -6,13 +6,18 @@
 //! moment. The [`delivery`] worker sends them later, so a slow or dead mail server never slows
 //! a request, and retries with exponential backoff until it gives up. Every mail carries a
 //! signed unsubscribe link ([`token`]). Where mail goes is the administrator's choice
-//! ([`server`]): an SMTP server, or `.eml` files under the data directory while there is none.
+//! ([`settings`]): an SMTP server, or `.eml` files under the data directory while there is none
+//! ([`transport`]).
 
 pub mod compose;
 pub mod delivery;
 pub mod outbox;
-pub mod server;
+pub mod seal;
+pub mod settings;
 pub mod token;
+pub mod transport;
+
+pub use transport::MailError;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,7 +44,7 @@ impl MailServerStatus {
     const CONFIGURED: u8 = 2;
 
     pub fn set(&self, row: Option<&mail_server::Model>) {
-        let value = if server::configured(row) {
+        let value = if settings::configured(row) {
             Self::CONFIGURED
         } else {
             Self::FILES
@@ -57,7 +62,7 @@ impl MailServerStatus {
 }
 
 /// What mail needs from the server's settings (fixed at start; the mail server itself is
-/// configured at run time, see [`server`]).
+/// configured at run time, see [`settings`]).
 #[derive(Clone, Debug)]
 pub struct MailConfig {
     /// Signs unsubscribe links and seals the mail server password (shared by every instance,

@@ -111,7 +111,7 @@ pub async fn enqueue(
         .unwrap_or_default();
     let addressing = config
         .mail
-        .addressing(super::server::load(txn).await?.as_ref());
+        .addressing(super::settings::load(txn).await?.as_ref());
     let now = Utc::now();
     let notice = Notice {
         kind: event.kind,

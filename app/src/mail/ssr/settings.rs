@@ -1,54 +1,22 @@
 //! The mail server an administrator configures: validating and storing it (one row, the
-//! password sealed with the server's secret), presetting it from the environment, and the
-//! transport built from it — SMTP when a host is set, `.eml` files otherwise.
-//!
-//! Every instance reads the row on each delivery round, so a change takes effect without a
-//! restart, on every instance.
+//! password sealed with the server's secret, see [`super::seal`]) and presetting it from the
+//! environment. Every instance reads the row on each delivery round, so a change takes effect
+//! without a restart, on every instance.
 
-use std::time::Duration;
-
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use chacha20poly1305::aead::{Aead, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use chrono::Utc;
-use hmac::{Hmac, Mac};
 use lettre::message::Mailbox;
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
-use secrecy::{ExposeSecret, SecretSlice, SecretString};
-use sha2::Sha256;
+use secrecy::{SecretSlice, SecretString};
 
-use super::MailConfig;
 use super::outbox;
+use super::seal::seal;
 use crate::db::entity::mail_server::{self, Model as Row};
 use crate::error::AppError;
-pub use crate::mail::Security;
-
-/// A mail server that has not taken a mail within this long has failed the attempt (less when
-/// the lease is short, see [`send_timeout`]).
-pub const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long one delivery may take: [`TIMEOUT`], but at most a third of the lease, so a round of
-/// two mails per connection (and its bookkeeping) ends while its mails are still this instance's.
-pub fn send_timeout(lease: Duration) -> Duration {
-    std::cmp::min(TIMEOUT, lease / 3)
-}
-
-/// SMTP connections kept open to the mail server (also how many mails are sent at once). Each
-/// carries at most about 20 mails a second: lettre writes a message's final `.` separately and
-/// without `TCP_NODELAY`, so every mail waits out the server's delayed ACK (about 40 ms).
-pub const CONNECTIONS: u32 = 8;
+use crate::mail::{MailServerForm, Security};
 
 /// The row's id: there is one mail server.
 const ID: i32 = 1;
-
-/// Bound into the sealing key, so it is never the key of anything else.
-const SEALING_PURPOSE: &[u8] = b"console/mail-server-password/v1";
 
 /// What to do with the saved password.
 pub enum Password {
@@ -69,6 +37,27 @@ pub struct Submitted {
     pub password: Password,
     pub sender: String,
     pub public_url: String,
+}
+
+impl From<MailServerForm> for Submitted {
+    /// An administrator's form: the password field left empty keeps the saved one.
+    fn from(form: MailServerForm) -> Self {
+        let forget = form.forget_password.is_some_and(|value| value != "false");
+        let password = match (forget, form.password.is_empty()) {
+            (true, _) => Password::Forget,
+            (false, true) => Password::Keep,
+            (false, false) => Password::Replace(form.password.into()),
+        };
+        Self {
+            host: form.host,
+            port: form.port,
+            security: form.security,
+            username: form.username,
+            password,
+            sender: form.sender,
+            public_url: form.public_url,
+        }
+    }
 }
 
 /// Validated settings, ready to store.
@@ -177,7 +166,7 @@ fn valid_host(host: &str) -> bool {
 
 /// Whether a password sent to `host` with `security` would cross a network unencrypted: a
 /// plain connection to anything but this machine.
-fn password_in_clear(security: Security, host: &str) -> bool {
+pub(super) fn password_in_clear(security: Security, host: &str) -> bool {
     security == Security::None && !is_local(host)
 }
 
@@ -271,197 +260,6 @@ pub async fn preset(
     Ok(true)
 }
 
-fn sealing_key(secret: &SecretSlice<u8>) -> ChaCha20Poly1305 {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose_secret())
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(SEALING_PURPOSE);
-    let key = mac.finalize().into_bytes();
-    ChaCha20Poly1305::new(Key::from_slice(&key))
-}
-
-/// Encrypts the password with a key derived from the server's secret: a copy of the database
-/// alone does not reveal it. `base64(nonce ‖ ciphertext)`.
-pub fn seal(secret: &SecretSlice<u8>, password: &SecretString) -> String {
-    let nonce: [u8; 12] = rand::random();
-    let sealed = sealing_key(secret)
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            password.expose_secret().as_bytes(),
-        )
-        .unwrap_or_else(|_| unreachable!("ChaCha20-Poly1305 encrypts any message in memory"));
-    STANDARD.encode([nonce.as_slice(), &sealed].concat())
-}
-
-/// The password [`seal`] stored, if the secret is the one it was sealed with.
-pub fn unseal(secret: &SecretSlice<u8>, sealed: &str) -> Result<SecretString, String> {
-    let unreadable = || {
-        "The saved mail server password cannot be read: the server's secret changed since it \
-         was saved. Enter the password again."
-            .to_owned()
-    };
-    let bytes = STANDARD.decode(sealed).map_err(|_| unreadable())?;
-    if bytes.len() < 12 {
-        return Err(unreadable());
-    }
-    let (nonce, sealed) = bytes.split_at(12);
-    let plain = sealing_key(secret)
-        .decrypt(Nonce::from_slice(nonce), sealed)
-        .map_err(|_| unreadable())?;
-    String::from_utf8(plain)
-        .map(SecretString::from)
-        .map_err(|_| unreadable())
-}
-
-/// Where mail goes: the configured SMTP server, or `.eml` files while there is none.
-pub enum Transport {
-    Files(AsyncFileTransport<Tokio1Executor>),
-    Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
-        /// `host:port`, for messages.
-        server: String,
-    },
-}
-
-impl Transport {
-    /// The transport for `row`. An error (an unreadable password, a bad certificate file) is in
-    /// plain words and fails each delivery until the settings are fixed.
-    pub fn new(config: &MailConfig, row: Option<&Row>) -> Result<Self, String> {
-        let Some(row) = row.filter(|row| !row.host.is_empty()) else {
-            return Ok(Self::Files(AsyncFileTransport::new(&config.spool_dir)));
-        };
-        let security = row.security;
-        let server = format!("{}:{}", row.host, row.port);
-        let tls_parameters = || {
-            let mut builder = TlsParameters::builder(row.host.clone());
-            if let Some(pem) = &config.extra_root_certificates {
-                let certificate = Certificate::from_pem(pem).map_err(|error| {
-                    format!("The extra trusted certificate (CONSOLE_SMTP_CA_FILE) is not valid PEM: {error}")
-                })?;
-                builder = builder.add_root_certificate(certificate);
-            }
-            builder
-                .build_rustls()
-                .map_err(|error| format!("TLS could not be set up: {error}"))
-        };
-        let tls = match security {
-            Security::None => Tls::None,
-            Security::StartTls => Tls::Required(tls_parameters()?),
-            Security::Tls => Tls::Wrapper(tls_parameters()?),
-        };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&row.host)
-            .port(u16::try_from(row.port).unwrap_or(security.default_port()))
-            .tls(tls)
-            // lettre limits only the connection with this; `send` limits the whole delivery.
-            .timeout(Some(send_timeout(config.lease)))
-            .pool_config(PoolConfig::new().max_size(CONNECTIONS));
-        if let Some(username) = &row.username {
-            if password_in_clear(security, &row.host) {
-                return Err(format!(
-                    "Refusing to send the password to {server} unencrypted: choose STARTTLS or TLS."
-                ));
-            }
-            let password = match &row.sealed_password {
-                Some(sealed) => unseal(&config.secret, sealed)?,
-                None => SecretString::from(String::new()),
-            };
-            builder = builder.credentials(Credentials::new(
-                username.clone(),
-                password.expose_secret().to_owned(),
-            ));
-        }
-        Ok(Self::Smtp {
-            transport: builder.build(),
-            server,
-        })
-    }
-
-    /// Sends `message` within `timeout`; an error says in plain words what went wrong. Returns
-    /// where it went.
-    pub async fn send(&self, message: Message, timeout: Duration) -> Result<String, Failed> {
-        match self {
-            Self::Files(files) => files
-                .send(message)
-                .await
-                .map(|id| format!("{id}.eml"))
-                .map_err(|error| {
-                    Failed::Refused(format!("The mail could not be written to a file: {error}"))
-                }),
-            Self::Smtp { transport, server } => {
-                match tokio::time::timeout(timeout, transport.send(message)).await {
-                    Ok(Ok(_)) => Ok(server.clone()),
-                    Ok(Err(error)) => Err(Failed::Refused(explain(&error, server))),
-                    Err(_) => Err(Failed::TimedOut(format!(
-                        "The mail server {server} did not take the mail within {} seconds.",
-                        timeout.as_secs_f32()
-                    ))),
-                }
-            }
-        }
-    }
-}
-
-/// Why a mail was not sent, in plain words.
-#[derive(Debug)]
-pub enum Failed {
-    /// The mail server (or the spool directory) said no, or could not be reached.
-    Refused(String),
-    /// No answer in time: the connection is in an unknown state.
-    TimedOut(String),
-}
-
-impl Failed {
-    pub fn message(&self) -> &str {
-        match self {
-            Self::Refused(message) | Self::TimedOut(message) => message,
-        }
-    }
-}
-
-/// An SMTP failure in plain words, with the server's own answer.
-pub fn explain(error: &lettre::transport::smtp::Error, server: &str) -> String {
-    let code = error.status().map(|code| code.to_string());
-    let text = error.to_string();
-    if error.is_timeout() {
-        format!("The mail server {server} did not answer in time ({error}).")
-    } else if code
-        .as_deref()
-        .is_some_and(|code| matches!(code, "534" | "535" | "538"))
-    {
-        format!("The mail server {server} refused the username or password ({error}).")
-    } else if code.as_deref() == Some("530") {
-        format!(
-            "The mail server {server} wants something first ({error}): check the security \
-             setting (it may require STARTTLS) and whether it needs a username and password."
-        )
-    } else if text.contains("authentication mechanism") {
-        format!(
-            "The mail server {server} offers no way to log in that the console supports on this \
-             connection ({error}). Check the security setting, or leave the username empty if \
-             the server needs no login."
-        )
-    } else if text.contains("STARTTLS") {
-        format!(
-            "The mail server {server} does not offer STARTTLS ({error}). Choose TLS if it \
-             expects TLS from the start (usually port 465)."
-        )
-    } else if error.is_tls() {
-        format!(
-            "The secure connection to {server} failed ({error}). Check the security setting \
-             and that the server's certificate is trusted."
-        )
-    } else if error.is_permanent() {
-        format!("The mail server {server} refused the mail ({error}).")
-    } else if error.is_transient() {
-        format!("The mail server {server} refused the mail for now ({error}).")
-    } else if error.is_client() || error.is_response() {
-        format!("The mail server {server} and the console did not understand each other ({error}).")
-    } else if text.starts_with("Connection error") {
-        format!("Could not connect to the mail server {server} ({error}).")
-    } else {
-        format!("The connection to the mail server {server} broke ({error}).")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,25 +344,5 @@ mod tests {
         for (case, field) in cases {
             assert_eq!(case.validate().err().unwrap().field(), Some(field));
         }
-    }
-
-    #[test]
-    fn a_sealed_password_opens_only_with_its_secret() {
-        let secret: SecretSlice<u8> = vec![7u8; 32].into();
-        let sealed = seal(&secret, &SecretString::from("hunter2"));
-        assert!(!sealed.contains("hunter2"));
-        assert_ne!(
-            sealed,
-            seal(&secret, &SecretString::from("hunter2")),
-            "fresh nonce"
-        );
-        assert_eq!(unseal(&secret, &sealed).unwrap().expose_secret(), "hunter2");
-        let other: SecretSlice<u8> = vec![8u8; 32].into();
-        assert!(
-            unseal(&other, &sealed)
-                .unwrap_err()
-                .contains("Enter the password again")
-        );
-        assert!(unseal(&secret, "garbage").is_err());
     }
 }
