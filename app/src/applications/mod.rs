@@ -74,7 +74,7 @@ pub async fn load_application(id: i64) -> Result<ApplicationDetails, AppError> {
     let application = ssr::get(&state.db, &principal, id).await?;
     Ok(ApplicationDetails {
         application,
-        versions: ssr::upload::versions_of(&state.db, id).await?,
+        versions: ssr::versions::versions_of(&state.db, id).await?,
         jobs: crate::applications::jobs::ssr::jobs_of(&state.db, id).await?,
     })
 }

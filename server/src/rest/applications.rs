@@ -5,7 +5,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
-use app::applications::ssr::{self as applications, upload};
+use app::applications::ssr::{self as applications, upload, versions};
 use app::applications::{ApplicationView, VersionView};
 use app::error::{AppError, ErrorBody};
 use app::state::AppState;
@@ -100,7 +100,7 @@ pub async fn versions(
     Caller(principal): Caller,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Vec<VersionView>>, AppError> {
-    Ok(axum::Json(upload::list(&state.db, &principal, id).await?))
+    Ok(axum::Json(versions::list(&state.db, &principal, id).await?))
 }
 
 #[utoipa::path(

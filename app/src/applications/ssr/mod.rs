@@ -1,4 +1,5 @@
-//! Server side of applications: names, creation, visibility, and version uploads ([`upload`]).
+//! Server side of applications: names, creation, visibility, version uploads ([`upload`]) and
+//! reading versions ([`versions`]).
 //! Jobs build on applications, never the reverse: the application page puts the two together.
 //!
 //! Visibility rule, applied by [`visible`] to every lookup: an application exists for a caller
@@ -6,6 +7,7 @@
 //! that does not exist, so ids reveal nothing.
 
 pub mod upload;
+pub mod versions;
 
 use std::collections::HashMap;
 

@@ -14,10 +14,7 @@
 use std::path::PathBuf;
 
 use chrono::Utc;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
-    TransactionTrait,
-};
+use sea_orm::{EntityTrait, Set, SqlErr, TransactionTrait};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -25,11 +22,9 @@ use super::{Name, visible};
 use crate::applications::VersionView;
 use crate::archives::{ArchiveFormat, archive_path, storage::incoming_dir};
 use crate::auth::ssr::Principal;
-use crate::auth::ssr::usernames;
 use crate::db::entity::{application, version};
 use crate::error::AppError;
 use crate::events::{Event, EventKind};
-use crate::http::timestamp;
 use crate::mail::ssr::outbox;
 use crate::state::AppState;
 
@@ -225,7 +220,7 @@ async fn store(
         bytes = archive.bytes,
         "version created"
     );
-    Ok(to_view(&row, &principal.own_name()))
+    Ok(super::versions::to_view(&row, &principal.own_name()))
 }
 
 /// Streams the `archive` field to a temporary file, hashing and counting it. `None` when no file
@@ -330,41 +325,4 @@ fn unreadable(limit: u64) -> impl Fn(multer::Error) -> AppError {
 fn io_error(error: std::io::Error) -> AppError {
     tracing::error!(%error, "storing an upload failed");
     AppError::Internal
-}
-
-fn to_view(row: &version::Model, names: &std::collections::HashMap<i64, String>) -> VersionView {
-    VersionView {
-        id: row.id,
-        application_id: row.application_id,
-        name: row.name.clone(),
-        archive_format: row.archive_format.as_str().to_owned(),
-        archive_bytes: u64::try_from(row.archive_bytes).unwrap_or_default(),
-        archive_sha256: row.archive_sha256.clone(),
-        created_by: names.get(&row.created_by).cloned().unwrap_or_default(),
-        created_at: timestamp(row.created_at),
-    }
-}
-
-/// The versions of an application `principal` may see, newest first.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    application: i64,
-) -> Result<Vec<VersionView>, AppError> {
-    visible(db, principal, application).await?;
-    versions_of(db, application).await
-}
-
-/// The versions of application `id`, newest first, for a caller already allowed to see it.
-pub(crate) async fn versions_of(
-    db: &impl ConnectionTrait,
-    application: i64,
-) -> Result<Vec<VersionView>, AppError> {
-    let rows = version::Entity::find()
-        .filter(version::Column::ApplicationId.eq(application))
-        .order_by_desc(version::Column::Id)
-        .all(db)
-        .await?;
-    let names = usernames(db, rows.iter().map(|row| row.created_by)).await?;
-    Ok(rows.iter().map(|row| to_view(row, &names)).collect())
 }
