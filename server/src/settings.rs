@@ -1,4 +1,5 @@
-//! Typed settings, loaded once at start: defaults, then `.env`, then the environment.
+//! Typed settings, loaded once at start: defaults, then `.env`, then the environment; and what
+//! is derived from them before anything runs (the secret, the mail configuration).
 //!
 //! | variable | default |
 //! |---|---|
@@ -23,11 +24,15 @@
 //! | `CONSOLE_SMTP_CA_FILE` | none; PEM certificates to trust for the mail server besides the system's |
 //! | `CONSOLE_RENDER_DEADLINE_SECONDS` | 15: a page not rendered by then answers 503 |
 
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use app::applications::jobs::ssr::JobSettings;
+use app::mail::ssr::MailConfig;
+use app::mail::ssr::settings::{Password, Submitted};
 use leptos::prelude::LeptosOptions;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
@@ -221,6 +226,31 @@ impl Settings {
     }
 
     /// Whether cookies must be `Secure` (the public URL is https).
+    /// What mail needs, for a server bound to `bound`: the public URL (the configured one, or
+    /// the bound address), the sender (configured, or `noreply@<public host>`), the secret and
+    /// the extra CA certificates.
+    pub fn mail_config(&self, bound: SocketAddr) -> Result<MailConfig, SettingsError> {
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(MailConfig {
+            secret: self.resolve_secret()?,
+            sender: self
+                .mail_from
+                .clone()
+                .unwrap_or_else(|| default_sender(&public_url)),
+            public_url,
+            spool_dir: self.data_dir.join("mail"),
+            max_attempts: self.mail_max_attempts.max(1),
+            lease: self.mail_lease.max(Duration::from_secs(1)),
+            extra_root_certificates: self.smtp_ca_certificates()?,
+            per_user_hourly: self.mail_per_user_hour,
+        })
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.public_url
             .as_deref()
@@ -230,6 +260,34 @@ impl Settings {
 
 /// Bytes `CONSOLE_SECRET` must have at least: as many as the HMAC-SHA256 key it becomes.
 pub const MIN_SECRET_BYTES: usize = 32;
+
+/// `noreply@<host of the public URL>`, or `noreply@localhost` when that host is an address.
+fn default_sender(public_url: &str) -> String {
+    let host = app::mail::ssr::host_of(public_url);
+    if host.contains('.') && host.parse::<std::net::IpAddr>().is_err() {
+        format!("noreply@{host}")
+    } else {
+        "noreply@localhost".to_owned()
+    }
+}
+
+impl SmtpPreset {
+    /// The preset as if an administrator had submitted it (security defaults to STARTTLS).
+    pub fn submitted(&self) -> Submitted {
+        Submitted {
+            host: self.host.clone(),
+            port: self.port.clone().unwrap_or_default(),
+            security: self.security.clone().unwrap_or_else(|| "starttls".into()),
+            username: self.username.clone().unwrap_or_default(),
+            password: self
+                .password
+                .clone()
+                .map_or(Password::Keep, Password::Replace),
+            sender: String::new(),
+            public_url: String::new(),
+        }
+    }
+}
 
 /// `CONSOLE_SECRET`, refused when too short to be a key, with what to do about it.
 fn secret(value: String) -> Result<SecretString, SettingsError> {

@@ -87,30 +87,8 @@ impl Application {
             );
         }
         let listener = TcpListener::bind(&settings.leptos.site_addr).await?;
-        let public_url = settings
-            .public_url
-            .clone()
-            .unwrap_or_else(|| {
-                format!(
-                    "http://{}",
-                    listener.local_addr().unwrap_or(settings.leptos.site_addr)
-                )
-            })
-            .trim_end_matches('/')
-            .to_owned();
-        let mail = MailConfig {
-            secret: settings.resolve_secret()?,
-            sender: settings
-                .mail_from
-                .clone()
-                .unwrap_or_else(|| default_sender(&public_url)),
-            public_url,
-            spool_dir: settings.data_dir.join("mail"),
-            max_attempts: settings.mail_max_attempts.max(1),
-            lease: settings.mail_lease.max(Duration::from_secs(1)),
-            extra_root_certificates: settings.smtp_ca_certificates()?,
-            per_user_hourly: settings.mail_per_user_hour,
-        };
+        let bound = listener.local_addr().unwrap_or(settings.leptos.site_addr);
+        let mail = settings.mail_config(bound)?;
         std::fs::create_dir_all(&mail.spool_dir)?;
         if let Some(preset) = &settings.smtp {
             preset_mail_server(&db, &mail, preset).await?;
@@ -235,20 +213,7 @@ async fn preset_mail_server(
     mail: &MailConfig,
     preset: &crate::settings::SmtpPreset,
 ) -> Result<(), StartupError> {
-    use app::mail::ssr::settings::{Password, Submitted};
-    let submitted = Submitted {
-        host: preset.host.clone(),
-        port: preset.port.clone().unwrap_or_default(),
-        security: preset.security.clone().unwrap_or_else(|| "starttls".into()),
-        username: preset.username.clone().unwrap_or_default(),
-        password: preset
-            .password
-            .clone()
-            .map_or(Password::Keep, Password::Replace),
-        sender: String::new(),
-        public_url: String::new(),
-    };
-    let stored = app::mail::ssr::settings::preset(db, &mail.secret, submitted)
+    let stored = app::mail::ssr::settings::preset(db, &mail.secret, preset.submitted())
         .await
         .map_err(|error| match error.field() {
             Some(field) => StartupError::Config(format!(
@@ -261,16 +226,6 @@ async fn preset_mail_server(
         tracing::info!(host = %preset.host, "mail server preset from the environment");
     }
     Ok(())
-}
-
-/// `noreply@<host of the public URL>`, or `noreply@localhost` when that host is an address.
-fn default_sender(public_url: &str) -> String {
-    let host = app::mail::ssr::host_of(public_url);
-    if host.contains('.') && host.parse::<std::net::IpAddr>().is_err() {
-        format!("noreply@{host}")
-    } else {
-        "noreply@localhost".to_owned()
-    }
 }
 
 async fn sweep(state: AppState) {
