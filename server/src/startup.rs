@@ -159,7 +159,7 @@ fn router(state: AppState, settings: &Settings) -> Router {
 
     Router::new()
         .route("/healthz", get(healthz))
-        .nest("/rest", rest::router())
+        .merge(rest::router())
         .merge(static_files::routes(&state.leptos_options))
         .merge(unsubscribe::routes())
         .leptos_routes_with_context(

@@ -35,7 +35,7 @@ pub struct VersionUpload {
 }
 
 #[utoipa::path(
-    get, path = "/rest/applications", tag = "applications",
+    get, path = "/applications", tag = "applications",
     responses(
         (status = 200, description = "The applications the caller may see, by name", body = Vec<ApplicationView>),
         (status = 401, body = ErrorBody),
@@ -49,7 +49,7 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    post, path = "/rest/applications", tag = "applications",
+    post, path = "/applications", tag = "applications",
     request_body = NewApplication,
     responses(
         (status = 201, description = "Created; the caller owns it", body = ApplicationView),
@@ -68,7 +68,7 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    get, path = "/rest/applications/{id}", tag = "applications",
+    get, path = "/applications/{id}", tag = "applications",
     params(("id" = i64, Path, description = "Application id")),
     responses(
         (status = 200, body = ApplicationView),
@@ -87,7 +87,7 @@ pub async fn get(
 }
 
 #[utoipa::path(
-    get, path = "/rest/applications/{id}/versions", tag = "versions",
+    get, path = "/applications/{id}/versions", tag = "versions",
     params(("id" = i64, Path, description = "Application id")),
     responses(
         (status = 200, description = "Newest first", body = Vec<VersionView>),
@@ -104,7 +104,7 @@ pub async fn versions(
 }
 
 #[utoipa::path(
-    post, path = "/rest/applications/{id}/versions", tag = "versions",
+    post, path = "/applications/{id}/versions", tag = "versions",
     params(("id" = i64, Path, description = "Application id")),
     request_body(content = VersionUpload, content_type = "multipart/form-data"),
     responses(

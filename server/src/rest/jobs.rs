@@ -20,7 +20,7 @@ pub struct JobFilter {
 }
 
 #[utoipa::path(
-    post, path = "/rest/jobs", tag = "jobs",
+    post, path = "/jobs", tag = "jobs",
     request_body = NewJob,
     responses(
         (status = 202, description = "Queued; it runs in the background", body = JobView),
@@ -40,7 +40,7 @@ pub async fn start(
 }
 
 #[utoipa::path(
-    get, path = "/rest/jobs", tag = "jobs",
+    get, path = "/jobs", tag = "jobs",
     params(JobFilter),
     responses(
         (status = 200, description = "Newest first, at most 200", body = Vec<JobView>),
@@ -59,7 +59,7 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    get, path = "/rest/jobs/{id}", tag = "jobs",
+    get, path = "/jobs/{id}", tag = "jobs",
     params(("id" = i64, Path, description = "Job id")),
     responses(
         (status = 200, body = JobView),
@@ -76,7 +76,7 @@ pub async fn get(
 }
 
 #[utoipa::path(
-    post, path = "/rest/jobs/{id}/stop", tag = "jobs",
+    post, path = "/jobs/{id}/stop", tag = "jobs",
     params(("id" = i64, Path, description = "Job id")),
     responses(
         (status = 200, description = "Stopped", body = JobView),

@@ -10,27 +10,32 @@ mod openapi;
 mod users;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use app::error::AppError;
 use app::state::AppState;
 
+/// The routes of `/rest`, to merge at the root.
 pub fn router() -> Router<AppState> {
-    Router::new()
+    api().split_for_parts().0
+}
+
+/// Every REST route, each registered once with its OpenAPI description (`routes!` takes the
+/// path and method from the handler's `#[utoipa::path]`).
+fn api() -> OpenApiRouter<AppState> {
+    let rest = OpenApiRouter::new()
         .route("/openapi.json", get(openapi::document))
-        .route("/user", get(users::me))
-        .route("/users", post(users::create))
-        .route(
-            "/applications",
-            get(applications::list).post(applications::create),
-        )
-        .route("/applications/{id}", get(applications::get))
-        .route(
-            "/applications/{id}/versions",
-            get(applications::versions).post(applications::upload),
-        )
-        .route("/jobs", get(jobs::list).post(jobs::start))
-        .route("/jobs/{id}", get(jobs::get))
-        .route("/jobs/{id}/stop", post(jobs::stop))
-        .fallback(|| async { AppError::NotFound })
+        .routes(routes!(users::me))
+        .routes(routes!(users::create))
+        .routes(routes!(applications::list, applications::create))
+        .routes(routes!(applications::get))
+        .routes(routes!(applications::versions, applications::upload))
+        .routes(routes!(jobs::list, jobs::start))
+        .routes(routes!(jobs::get))
+        .routes(routes!(jobs::stop))
+        .fallback(|| async { AppError::NotFound });
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/rest", rest)
 }

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 description of the REST API, generated from the handlers' annotations and
-//! the types they exchange, served at `/rest/openapi.json`. The integration tests check real
-//! responses against it.
+//! the types they exchange as the routes are registered ([`super::api`]), served at
+//! `/rest/openapi.json`. The integration tests check real responses against it.
 
 use std::sync::LazyLock;
 
@@ -9,8 +9,6 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{applications, jobs, users};
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -18,23 +16,10 @@ use super::{applications, jobs, users};
         description = "Authenticate with `X-API-KEY: <key>` (generated on the profile page), HTTP \
                        Basic, or the browser session. Errors are `{\"error\", \"message\"[, \"field\"]}`."
     ),
-    paths(
-        users::me,
-        users::create,
-        applications::list,
-        applications::create,
-        applications::get,
-        applications::versions,
-        applications::upload,
-        jobs::start,
-        jobs::list,
-        jobs::get,
-        jobs::stop,
-    ),
-    modifiers(&Security, &Busy, &BadInput),
+    modifiers(&Security),
     security(("api_key" = []), ("basic" = []), ("session" = [])),
 )]
-struct ApiDoc;
+pub(super) struct ApiDoc;
 
 struct Security;
 
@@ -126,9 +111,12 @@ fn add_error_like_401(
     }
 }
 
-/// The description as JSON, built once.
+/// The description as JSON, built once: the routes' paths, then what every operation shares.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi()
+    let (_, mut openapi) = super::api().split_for_parts();
+    Busy.modify(&mut openapi);
+    BadInput.modify(&mut openapi);
+    openapi
         .to_json()
         .unwrap_or_else(|error| format!(r#"{{"error":"{error}"}}"#))
 });

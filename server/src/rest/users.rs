@@ -13,7 +13,7 @@ use super::caller::Caller;
 use super::extract::Json;
 
 #[utoipa::path(
-    get, path = "/rest/user", tag = "users",
+    get, path = "/user", tag = "users",
     responses(
         (status = 200, description = "The caller", body = UserView),
         (status = 401, body = ErrorBody),
@@ -25,7 +25,7 @@ pub async fn me(Caller(principal): Caller) -> axum::Json<UserView> {
 }
 
 #[utoipa::path(
-    post, path = "/rest/users", tag = "users",
+    post, path = "/users", tag = "users",
     request_body = NewUser,
     responses(
         (status = 201, body = UserView),
