@@ -121,6 +121,11 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
+    /// The application's state, for tests that drive its background work themselves.
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
     pub fn port(&self) -> u16 {
         self.address().port()
     }

@@ -118,8 +118,8 @@ pub struct TestApp {
 
 /// Where the application runs.
 enum Server {
-    /// In this process, on the shared test runtime.
-    Task(tokio::task::JoinHandle<()>),
+    /// In this process, on the shared test runtime; its state drives mail delivery on demand.
+    Task(tokio::task::JoinHandle<()>, app::state::AppState),
     /// The real server binary in a process of its own (its runtime sized by the environment),
     /// with its log kept in a file.
     Process {
@@ -131,7 +131,7 @@ enum Server {
 impl Drop for TestApp {
     fn drop(&mut self) {
         match &mut self.server {
-            Server::Task(task) => task.abort(),
+            Server::Task(task, _) => task.abort(),
             Server::Process { child, .. } => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -179,13 +179,38 @@ impl TestApp {
             .await
             .expect("application builds");
         let port = application.port();
+        let state = application.state();
         let server = tokio::spawn(async move {
             application.run_until_stopped().await.expect("server runs");
         });
         Self {
             address: format!("http://127.0.0.1:{port}"),
-            server: Server::Task(server),
+            server: Server::Task(server, state),
         }
+    }
+
+    /// Delivers the mail due now as far as it goes now (waiting for mail another worker has in
+    /// flight), instead of waiting for the background worker; returns how many it tried.
+    pub async fn deliver_mail(&self) -> usize {
+        let Server::Task(_, state) = &self.server else {
+            panic!("deliver_mail needs the app in this process");
+        };
+        app::mail::ssr::delivery::deliver_now(state)
+            .await
+            .expect("mail delivery")
+    }
+
+    /// Delivers what is due, then asserts that no mail is left waiting: how every test that
+    /// sends mail ends.
+    pub async fn assert_outbox_empty(&self) {
+        self.deliver_mail().await;
+        let Server::Task(_, state) = &self.server else {
+            unreachable!("deliver_mail checked it");
+        };
+        let pending = app::mail::ssr::outbox::pending(&state.db)
+            .await
+            .expect("count pending mail");
+        assert_eq!(pending, 0, "mail left in the outbox");
     }
 
     /// The real server binary on `database`, with extra environment `env` (`RUST_LOG=warn`
@@ -231,7 +256,7 @@ impl TestApp {
     /// What the server binary logged so far (empty for an in-process server).
     pub fn log(&self) -> String {
         match &self.server {
-            Server::Task(_) => String::new(),
+            Server::Task(..) => String::new(),
             Server::Process { log, .. } => std::fs::read_to_string(log).unwrap_or_default(),
         }
     }

@@ -254,7 +254,8 @@ async fn compare_reports_what_changed_since_the_previous_version(backend: Backen
     assert!(page.contains("Compared with 1.0."), "{page}");
     assert!(page.contains("1 added · 1 removed · 1 changed · 2 unchanged"));
     assert!(page.contains(">Compare</button>"), "{page}");
-    let mails = Mailbox(database.data_dir.join("mail")).wait_for(5).await;
+    app.assert_outbox_empty().await;
+    let mails = Mailbox(database.data_dir.join("mail")).mails();
     let compared: Vec<&String> = mails
         .iter()
         .filter(|mail| header(mail, "Subject") == Some("[AIP Console] Compare completed: MEUDON"))

@@ -2,8 +2,6 @@
 //! written as `.eml` under the data directory, with a signed unsubscribe link that lands on the
 //! profile and turns notifications off in one click.
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 
@@ -20,6 +18,12 @@ on_both_databases!(
 /// Where the server writes mail while no mail server is configured.
 fn spool(database: &TestDatabase) -> Mailbox {
     Mailbox(database.data_dir.join("mail"))
+}
+
+/// The mails written once what is due has been delivered.
+async fn delivered(app: &TestApp, database: &TestDatabase) -> Vec<String> {
+    app.deliver_mail().await;
+    spool(database).mails()
 }
 
 pub async fn opt_in(tool: &Tool, email: &str) {
@@ -40,7 +44,7 @@ async fn events_become_mail_for_users_who_want_it(backend: Backend) {
     opt_in(&owner, "owner@example.com").await;
 
     owner.create_application("MEUDON").await;
-    let found = spool(&database).wait_for(1).await;
+    let found = delivered(&app, &database).await;
     let mail = &found[0];
     assert_eq!(header(mail, "To"), Some("owner@example.com"));
     assert_eq!(
@@ -68,7 +72,7 @@ async fn events_become_mail_for_users_who_want_it(backend: Backend) {
 
     // Without an address (or opted out), nothing is written.
     silent.create_application("Quiet").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.assert_outbox_empty().await;
     assert_eq!(spool(&database).mails().len(), 1);
 }
 
@@ -77,7 +81,7 @@ async fn unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off(backend: 
     let owner = app.tool("owner", "user").await;
     opt_in(&owner, "owner@example.com").await;
     owner.create_application("First").await;
-    let mail = spool(&database).wait_for(1).await.remove(0);
+    let mail = delivered(&app, &database).await.remove(0);
     let link = header(&mail, "List-Unsubscribe")
         .unwrap()
         .trim_matches(['<', '>'])
@@ -131,7 +135,7 @@ async fn unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off(backend: 
 
     // The next event sends nothing.
     owner.create_application("Second").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.assert_outbox_empty().await;
     assert_eq!(spool(&database).mails().len(), 1);
 }
 
@@ -145,8 +149,7 @@ async fn mail_past_the_hourly_budget_is_held_back_and_shown_to_admins(backend: B
     for name in ["One", "Two", "Three"] {
         owner.create_application(name).await;
     }
-    spool(&database).wait_for(2).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.deliver_mail().await;
     assert_eq!(spool(&database).mails().len(), 2);
 
     let admin = app.signed_in("boss", "admin").await;
@@ -168,7 +171,9 @@ async fn mail_past_the_hourly_budget_is_held_back_and_shown_to_admins(backend: B
     let id = held["id"].to_string();
     let retried = admin.server_fn("retry_mail", &[("id", &id)]).await;
     assert_eq!(retried.status(), StatusCode::OK);
-    let mails = spool(&database).wait_for(3).await;
+    app.assert_outbox_empty().await;
+    let mails = spool(&database).mails();
+    assert_eq!(mails.len(), 3);
     assert!(
         mails
             .iter()

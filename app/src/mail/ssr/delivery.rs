@@ -27,6 +27,33 @@ const FIRST_PAUSE: Duration = Duration::from_secs(5);
 /// …doubling up to this: a dead server costs an attempt per probe, not one per queued mail.
 const MAX_PAUSE: Duration = Duration::from_secs(60);
 
+/// Whether the mail server is failing: then when to probe it next, and the pause after that.
+#[derive(Clone, Copy, Debug, Default)]
+struct Probe(Option<(Instant, Duration)>);
+
+impl Probe {
+    /// How many mails to claim at `now`: a batch, one to probe a failing server, or none while
+    /// waiting to probe it.
+    fn claimable(self, now: Instant) -> u64 {
+        match self.0 {
+            None => BATCH,
+            Some((at, _)) if now >= at => 1,
+            Some(_) => 0,
+        }
+    }
+
+    /// After a round at `now`: the server failed (probe later, pausing longer each time) or did
+    /// not.
+    fn observe(&mut self, server_failed: bool, now: Instant) {
+        self.0 = server_failed.then(|| {
+            let pause = self.0.map_or(FIRST_PAUSE, |(_, pause)| {
+                std::cmp::min(pause.saturating_mul(2), MAX_PAUSE)
+            });
+            (now + pause, pause)
+        });
+    }
+}
+
 /// The transport for the settings it was built from; rebuilt when they change, or when a
 /// delivery timed out and left a connection in an unknown state.
 struct Current {
@@ -35,8 +62,7 @@ struct Current {
     transport: Result<Transport, MailError>,
     timeout: Duration,
     broken: AtomicBool,
-    /// Set while the mail server is failing: when to probe it next, and the pause after that.
-    probe: Option<(Instant, Duration)>,
+    probe: Probe,
 }
 
 impl Current {
@@ -46,33 +72,13 @@ impl Current {
             transport: Transport::new(config, settings.as_ref()),
             timeout: transport::send_timeout(config.lease),
             broken: AtomicBool::new(false),
-            probe: None,
+            probe: Probe::default(),
             settings,
         }
     }
 
     fn is_current(&self, settings: &Option<mail_server::Model>) -> bool {
         &self.settings == settings && !self.broken.load(Ordering::Relaxed)
-    }
-
-    /// How many mails to claim now: a batch, one to probe a failing server, or none while
-    /// waiting to probe it.
-    fn claimable(&self) -> u64 {
-        match self.probe {
-            None => BATCH,
-            Some((at, _)) if Instant::now() >= at => 1,
-            Some(_) => 0,
-        }
-    }
-
-    /// After a round: the server failed (probe later, pausing longer each time) or did not.
-    fn observe(&mut self, server_failed: bool) {
-        self.probe = server_failed.then(|| {
-            let pause = self.probe.map_or(FIRST_PAUSE, |(_, pause)| {
-                std::cmp::min(pause.saturating_mul(2), MAX_PAUSE)
-            });
-            (Instant::now() + pause, pause)
-        });
     }
 
     async fn send(&self, message: Result<Message, MailError>) -> Result<String, MailError> {
@@ -103,6 +109,25 @@ pub async fn run(state: AppState) {
     }
 }
 
+/// Delivers the mail due now, as far as it can go now, and returns how many this call tried:
+/// rounds until one tries nothing, then until no other worker has mail in flight (at most a
+/// lease). Mail that failed waits out its backoff. For tests and tools that must know where mail
+/// stands without guessing how long the background worker takes.
+pub async fn deliver_now(state: &AppState) -> Result<usize, AppError> {
+    let give_up = Instant::now() + state.config.mail.lease;
+    let mut current = None;
+    let mut tried = 0;
+    loop {
+        match deliver_due(state, &mut current).await? {
+            0 if outbox::in_flight(&state.db).await? == 0 || Instant::now() > give_up => {
+                return Ok(tried);
+            }
+            0 => tokio::time::sleep(Duration::from_millis(20)).await,
+            round => tried += round,
+        }
+    }
+}
+
 /// One round: with the settings as they are now, claims due mail and tries each once,
 /// [`transport::CONNECTIONS`] at a time. Returns how many were tried.
 async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<usize, AppError> {
@@ -117,15 +142,15 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
         let probe = current
             .as_ref()
             .filter(|current| current.settings == settings)
-            .and_then(|current| current.probe);
+            .map(|current| current.probe);
         let mut fresh = Current::new(config, settings);
-        fresh.probe = probe;
+        fresh.probe = probe.unwrap_or_default();
         *current = Some(fresh);
     }
     let Some(current) = current.as_mut() else {
         return Err(AppError::Internal);
     };
-    let limit = current.claimable();
+    let limit = current.probe.claimable(Instant::now());
     if limit == 0 {
         return Ok(0);
     }
@@ -157,7 +182,7 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
     // Nothing went through: whatever each error says (a greeting or sender refused looks like
     // a refusal of the mail), treat the server as failing and probe it.
     if !outcomes.is_empty() {
-        current.observe(sent.is_empty());
+        current.probe.observe(sent.is_empty(), Instant::now());
     }
     Ok(outcomes.len())
 }
@@ -260,5 +285,33 @@ impl Header for ListUnsubscribePost {
 
     fn display(&self) -> HeaderValue {
         HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_server_is_probed_with_one_mail_ever_longer_apart() {
+        let start = Instant::now();
+        let mut probe = Probe::default();
+        assert_eq!(probe.claimable(start), BATCH);
+        probe.observe(true, start);
+        // Nothing until the pause is over, then one mail.
+        assert_eq!(probe.claimable(start + FIRST_PAUSE / 2), 0);
+        assert_eq!(probe.claimable(start + FIRST_PAUSE), 1);
+        // The probe failed too: the next pause is twice as long, up to the longest.
+        let probed = start + FIRST_PAUSE;
+        probe.observe(true, probed);
+        assert_eq!(probe.claimable(probed + FIRST_PAUSE), 0);
+        assert_eq!(probe.claimable(probed + FIRST_PAUSE * 2), 1);
+        for _ in 0..10 {
+            probe.observe(true, probed);
+        }
+        assert_eq!(probe.claimable(probed + MAX_PAUSE), 1);
+        // A mail went through: a whole batch again.
+        probe.observe(false, probed);
+        assert_eq!(probe.claimable(probed), BATCH);
     }
 }

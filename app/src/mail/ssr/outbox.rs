@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 
 use super::compose::{Notice, compose};
 use crate::db::entity::{application, job, outbox, user, version};
@@ -254,6 +256,23 @@ pub async fn record_sent(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Mail a worker is delivering right now: claimed, its lease not yet lapsed.
+pub async fn in_flight(db: &impl ConnectionTrait) -> Result<u64, AppError> {
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::Status.eq(Pending))
+        .filter(outbox::Column::LockedUntil.gt(Utc::now()))
+        .count(db)
+        .await?)
+}
+
+/// Mail not yet delivered nor given up on.
+pub async fn pending(db: &impl ConnectionTrait) -> Result<u64, AppError> {
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::Status.eq(Pending))
+        .count(db)
+        .await?)
 }
 
 /// Records a failed delivery: retried after a backoff, or given up on after `max_attempts`.
