@@ -75,6 +75,18 @@ test('create an application, upload a version, analyse it and watch it finish', 
   expect(audit.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(', ')}`)).toEqual([]);
   rmSync(archive);
   writeFileSync(archive, bytes);
+
+  // Compare, the other kind: the first version compares with nothing.
+  await page.getByRole('button', { name: 'Compare' }).click();
+  const compared = page.getByTestId('job').first();
+  await expect(compared).toContainText('Compare of 1.0');
+  await expect(compared.getByTestId('job-status')).toHaveText('succeeded', { timeout: 15_000 });
+  await expect(compared.getByTestId('comparison-summary')).toHaveText(
+    'First version: every file is new. 4 added · 0 removed · 0 changed · 0 unchanged',
+  );
+  await expect(compared.getByTestId('language-changes').getByRole('row', { name: /Java/ })).toContainText('0 → 2 (+2)');
+  const compareAudit = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
+  expect(compareAudit.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(', ')}`)).toEqual([]);
 });
 
 test('a running job can be stopped from the page', async ({ page }) => {
