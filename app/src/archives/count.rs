@@ -133,6 +133,23 @@ impl Counter {
     }
 }
 
+/// Reads the archive at `path` ([`super::read_files`]) and counts each file with one [`Counter`]
+/// (hashing it when `hash`); `on_file` gets each file's path and count.
+pub fn count_files(
+    path: &std::path::Path,
+    format: super::ArchiveFormat,
+    limits: &super::ArchiveLimits,
+    control: &super::Control,
+    hash: bool,
+    mut on_file: impl FnMut(&str, Counted),
+) -> Result<u64, ArchiveError> {
+    let mut counter = Counter::new(hash);
+    super::read_files(path, format, limits, control, |path, content| {
+        on_file(path, counter.count(path, content)?);
+        Ok(())
+    })
+}
+
 /// Lines of text in no known language: blank or code.
 fn plain_lines(text: &[u8]) -> Lines {
     let mut lines = Lines::default();

@@ -64,6 +64,14 @@ pub fn zip(items: &[Item]) -> tempfile::NamedTempFile {
     file
 }
 
+/// `items` as an archive of `format`.
+pub fn archive(format: super::ArchiveFormat, items: &[Item]) -> tempfile::NamedTempFile {
+    match format {
+        super::ArchiveFormat::Zip => zip(items),
+        super::ArchiveFormat::TarGz => tar_gz(items),
+    }
+}
+
 /// A small project: Java, TypeScript, Markdown, an empty file and a link inside the archive.
 pub fn sample() -> Vec<Item<'static>> {
     vec![

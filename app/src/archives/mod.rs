@@ -9,7 +9,7 @@ mod paths;
 pub mod read;
 pub mod storage;
 
-pub use count::{Counted, Counter, Lines};
+pub use count::{Counted, Counter, Lines, count_files};
 pub use read::{ArchiveError, ArchiveLimits, Control, read_files};
 pub use storage::{archive_path, sweep_incoming};
 

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::Write;
 
-use super::fixtures::{Item, ZEROS, sample, tar_gz, tar_gz_built, zip};
+use super::fixtures::{Item, ZEROS, archive, sample, tar_gz, tar_gz_built, zip};
 use super::paths::{check_link, entry_path};
 use super::read::zip_end_declared_entries;
 use super::*;
@@ -45,11 +45,7 @@ fn read_all(
 #[test]
 fn every_file_is_read_with_its_checked_path_and_links_inside_are_fine() {
     for format in [ArchiveFormat::TarGz, ArchiveFormat::Zip] {
-        let file = if format == ArchiveFormat::Zip {
-            zip(&sample())
-        } else {
-            tar_gz(&sample())
-        };
+        let file = archive(format, &sample());
         let files = run(&file, format).unwrap();
         let paths: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
         assert_eq!(
@@ -107,11 +103,7 @@ fn file_names_announce_a_format() {
 fn parent_directory_entries_are_refused() {
     for format in [ArchiveFormat::TarGz, ArchiveFormat::Zip] {
         let items = [Item::File("src/../../evil.sh", b"rm -rf /\n")];
-        let file = if format == ArchiveFormat::Zip {
-            zip(&items)
-        } else {
-            tar_gz(&items)
-        };
+        let file = archive(format, &items);
         let error = run(&file, format).unwrap_err();
         assert!(
             matches!(error, ArchiveError::Traversal(_)),
@@ -126,11 +118,7 @@ fn absolute_paths_are_refused() {
     for name in ["/etc/passwd", "C:/Windows/win.ini", "\\\\server\\share\\x"] {
         let items = [Item::File(name, b"x")];
         for format in [ArchiveFormat::TarGz, ArchiveFormat::Zip] {
-            let file = if format == ArchiveFormat::Zip {
-                zip(&items)
-            } else {
-                tar_gz(&items)
-            };
+            let file = archive(format, &items);
             let error = run(&file, format).unwrap_err();
             assert!(
                 matches!(error, ArchiveError::AbsolutePath(_)),
@@ -148,11 +136,7 @@ fn links_out_of_the_archive_are_refused() {
             Item::Symlink("a/link", target),
         ];
         for format in [ArchiveFormat::TarGz, ArchiveFormat::Zip] {
-            let file = if format == ArchiveFormat::Zip {
-                zip(&items)
-            } else {
-                tar_gz(&items)
-            };
+            let file = archive(format, &items);
             let error = run(&file, format).unwrap_err();
             assert!(
                 matches!(error, ArchiveError::LinkOutside { .. }),
@@ -185,11 +169,7 @@ fn huge_entry_counts_are_refused() {
         ..ArchiveLimits::default()
     };
     for format in [ArchiveFormat::TarGz, ArchiveFormat::Zip] {
-        let file = if format == ArchiveFormat::Zip {
-            zip(&items)
-        } else {
-            tar_gz(&items)
-        };
+        let file = archive(format, &items);
         let error = run_with(&file, format, &limits).unwrap_err();
         assert!(
             matches!(error, ArchiveError::TooManyEntries(100)),

@@ -72,14 +72,54 @@ impl OpenApi {
 }
 
 /// Refuses undocumented properties in every object schema, so a field added to a response but
-/// not to the description fails the check.
+/// not to the description fails the check. A schema made of parts (`allOf`, from a flattened
+/// field) is closed as a whole with `unevaluatedProperties`, which sees what its parts
+/// evaluated; the parts themselves stay open.
 fn strict(mut document: Value) -> Value {
-    if let Some(schemas) = document["components"]["schemas"].as_object_mut() {
-        for schema in schemas.values_mut() {
-            if schema.get("properties").is_some() {
-                schema["additionalProperties"] = json!(false);
-            }
+    let Some(schemas) = document["components"]["schemas"].as_object_mut() else {
+        return document;
+    };
+    let parts: Vec<String> = schemas
+        .values()
+        .filter_map(|schema| schema["allOf"].as_array())
+        .flatten()
+        .filter_map(|part| part["$ref"].as_str())
+        .filter_map(|reference| reference.rsplit('/').next())
+        .map(str::to_owned)
+        .collect();
+    for (name, schema) in schemas.iter_mut() {
+        if schema.get("allOf").is_some() {
+            schema["unevaluatedProperties"] = json!(false);
+        } else if schema.get("properties").is_some() && !parts.contains(name) {
+            schema["additionalProperties"] = json!(false);
         }
     }
     document
+}
+
+#[test]
+fn a_schema_made_of_parts_is_closed_as_a_whole() {
+    let document = json!({
+        "paths": { "/rest/x": { "get": { "responses": { "200": { "content": {
+            "application/json": { "schema": { "$ref": "#/components/schemas/Report" } }
+        } } } } } },
+        "components": { "schemas": {
+            "Lines": { "type": "object", "properties": { "code": { "type": "integer" } } },
+            "Report": { "allOf": [
+                { "$ref": "#/components/schemas/Lines" },
+                { "type": "object", "properties": { "files": { "type": "integer" } } }
+            ] }
+        } }
+    });
+    let api = OpenApi::new(document);
+    api.check("get", "/rest/x", 200, &json!({ "code": 1, "files": 2 }));
+    let undocumented = std::panic::catch_unwind(|| {
+        api.check(
+            "get",
+            "/rest/x",
+            200,
+            &json!({ "code": 1, "files": 2, "extra": 3 }),
+        );
+    });
+    assert!(undocumented.is_err(), "an undocumented field passed");
 }

@@ -8,6 +8,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::LineKinds;
 use crate::ui::{human_bytes, human_count};
 
 /// What an analysis found in a source archive. `lines` = `code` + `comments` + `blanks`.
@@ -16,13 +17,8 @@ use crate::ui::{human_bytes, human_count};
 pub struct AnalysisReport {
     pub files: u64,
     pub lines: u64,
-    /// Reports made before lines were told apart have 0 here.
-    #[serde(default)]
-    pub code: u64,
-    #[serde(default)]
-    pub comments: u64,
-    #[serde(default)]
-    pub blanks: u64,
+    #[serde(flatten)]
+    pub kinds: LineKinds,
     pub bytes: u64,
     /// Most lines first.
     pub languages: Vec<LanguageStats>,
@@ -37,12 +33,8 @@ pub struct LanguageStats {
     pub language: String,
     pub files: u64,
     pub lines: u64,
-    #[serde(default)]
-    pub code: u64,
-    #[serde(default)]
-    pub comments: u64,
-    #[serde(default)]
-    pub blanks: u64,
+    #[serde(flatten)]
+    pub kinds: LineKinds,
     pub bytes: u64,
 }
 
@@ -73,9 +65,9 @@ pub fn AnalysisView(report: AnalysisReport) -> impl IntoView {
             <p class="text-sm text-slate-600" data-testid="job-lines">
                 {format!(
                     "{} code · {} comments · {} blank",
-                    human_count(report.code),
-                    human_count(report.comments),
-                    human_count(report.blanks),
+                    human_count(report.kinds.code),
+                    human_count(report.kinds.comments),
+                    human_count(report.kinds.blanks),
                 )}
             </p>
             <table class="w-full text-left text-sm" data-testid="languages">
@@ -100,9 +92,9 @@ pub fn AnalysisView(report: AnalysisReport) -> impl IntoView {
                                 <tr class="border-t border-slate-100">
                                     <th scope="row" class=format!("{cell} font-medium")>{language.language}</th>
                                     <td class=number>{human_count(language.files)}</td>
-                                    <td class=number>{human_count(language.code)}</td>
-                                    <td class=number>{human_count(language.comments)}</td>
-                                    <td class=number>{human_count(language.blanks)}</td>
+                                    <td class=number>{human_count(language.kinds.code)}</td>
+                                    <td class=number>{human_count(language.kinds.comments)}</td>
+                                    <td class=number>{human_count(language.kinds.blanks)}</td>
                                     <td class=number>{human_count(language.lines)}</td>
                                     <td class=number>{human_bytes(language.bytes)}</td>
                                 </tr>

@@ -7,8 +7,9 @@ use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
 
 use super::{AnalysisReport, FileStats, LanguageStats};
+use crate::applications::jobs::LineKinds;
 use crate::applications::jobs::ssr::{JobError, Work};
-use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, Counted, Counter};
+use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, Counted, count_files};
 
 /// How many of the largest files a report lists.
 const LARGEST_FILES: usize = 10;
@@ -29,12 +30,9 @@ pub fn inventory(
     limits: &ArchiveLimits,
     control: &Control,
 ) -> Result<AnalysisReport, ArchiveError> {
-    let mut counter = Counter::new(false);
     let mut inventory = Inventory::default();
-    crate::archives::read_files(path, format, limits, control, |path, content| {
-        let counted = counter.count(path, content)?;
+    count_files(path, format, limits, control, false, |path, counted| {
         inventory.add(path, &counted);
-        Ok(())
     })?;
     Ok(inventory.report())
 }
@@ -50,13 +48,12 @@ struct Inventory {
 
 impl Inventory {
     fn add(&mut self, path: &str, counted: &Counted) {
-        let lines = counted.lines.total();
+        let kinds = LineKinds::from(counted.lines);
+        let lines = kinds.total();
         let totals = &mut self.totals;
         totals.files += 1;
         totals.lines += lines;
-        totals.code += counted.lines.code;
-        totals.comments += counted.lines.comments;
-        totals.blanks += counted.lines.blanks;
+        totals.kinds += kinds;
         totals.bytes += counted.bytes;
         let stats = self
             .languages
@@ -65,16 +62,12 @@ impl Inventory {
                 language: counted.language.to_owned(),
                 files: 0,
                 lines: 0,
-                code: 0,
-                comments: 0,
-                blanks: 0,
+                kinds: LineKinds::default(),
                 bytes: 0,
             });
         stats.files += 1;
         stats.lines += lines;
-        stats.code += counted.lines.code;
-        stats.comments += counted.lines.comments;
-        stats.blanks += counted.lines.blanks;
+        stats.kinds += kinds;
         stats.bytes += counted.bytes;
         let size = counted.bytes;
         let smallest_kept = self.largest.peek().map(|Reverse((bytes, _, _))| *bytes);

@@ -9,6 +9,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::LineKinds;
 use crate::ui::human_count;
 
 /// Most paths a comparison lists per change (the counts are always complete).
@@ -54,9 +55,8 @@ pub struct LanguageChange {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LineCounts {
     pub files: u64,
-    pub code: u64,
-    pub comments: u64,
-    pub blanks: u64,
+    #[serde(flatten)]
+    pub kinds: LineKinds,
 }
 
 /// A comparison as a summary, a table of languages and the changed paths.
@@ -110,9 +110,9 @@ pub fn ComparisonView(report: ComparisonReport) -> impl IntoView {
                                 <tr class="border-t border-slate-100">
                                     <th scope="row" class=format!("{cell} font-medium")>{language.language}</th>
                                     <td class=number>{change(before.files, after.files)}</td>
-                                    <td class=number>{change(before.code, after.code)}</td>
-                                    <td class=number>{change(before.comments, after.comments)}</td>
-                                    <td class=number>{change(before.blanks, after.blanks)}</td>
+                                    <td class=number>{change(before.kinds.code, after.kinds.code)}</td>
+                                    <td class=number>{change(before.kinds.comments, after.kinds.comments)}</td>
+                                    <td class=number>{change(before.kinds.blanks, after.kinds.blanks)}</td>
                                 </tr>
                             }
                         })

@@ -8,15 +8,16 @@ use std::path::Path;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{ComparisonReport, FileChanges, LISTED_PATHS, LanguageChange, LineCounts};
+use crate::applications::jobs::LineKinds;
 use crate::applications::jobs::ssr::{JobError, Work};
-use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, Counter, Lines};
+use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, count_files};
 use crate::db::entity::version;
 
 /// One file of a version, as compared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileFacts {
     pub language: &'static str,
-    pub lines: Lines,
+    pub lines: LineKinds,
     pub sha256: [u8; 32],
 }
 
@@ -59,19 +60,14 @@ pub fn files(
     limits: &ArchiveLimits,
     control: &Control,
 ) -> Result<Files, ArchiveError> {
-    let mut counter = Counter::new(true);
     let mut files = Files::new();
-    crate::archives::read_files(path, format, limits, control, |path, content| {
-        let counted = counter.count(path, content)?;
-        files.insert(
-            path.to_owned(),
-            FileFacts {
-                language: counted.language,
-                lines: counted.lines,
-                sha256: counted.sha256.unwrap_or_default(),
-            },
-        );
-        Ok(())
+    count_files(path, format, limits, control, true, |path, counted| {
+        let facts = FileFacts {
+            language: counted.language,
+            lines: counted.lines.into(),
+            sha256: counted.sha256.unwrap_or_default(),
+        };
+        files.insert(path.to_owned(), facts);
     })?;
     Ok(files)
 }
@@ -109,12 +105,10 @@ pub fn compare(before: &Files, after: &Files, previous: Option<(i64, String)>) -
                 &mut change.before
             };
             counts.files += 1;
-            counts.code += file.lines.code;
-            counts.comments += file.lines.comments;
-            counts.blanks += file.lines.blanks;
+            counts.kinds += file.lines;
         }
     }
-    let lines = |counts: &LineCounts| counts.code + counts.comments + counts.blanks;
+    let lines = |counts: &LineCounts| counts.kinds.total();
     report.languages = languages.into_values().collect();
     report.languages.sort_by(|a, b| {
         lines(&b.after)
@@ -183,15 +177,19 @@ mod tests {
             (
                 LineCounts {
                     files: 2,
-                    code: 2,
-                    comments: 1,
-                    blanks: 0
+                    kinds: LineKinds {
+                        code: 2,
+                        comments: 1,
+                        blanks: 0
+                    }
                 },
                 LineCounts {
                     files: 1,
-                    code: 3,
-                    comments: 0,
-                    blanks: 0
+                    kinds: LineKinds {
+                        code: 3,
+                        comments: 0,
+                        blanks: 0
+                    }
                 }
             )
         );
@@ -201,7 +199,10 @@ mod tests {
             .find(|language| language.language == "TypeScript")
             .unwrap();
         assert_eq!(typescript.before, LineCounts::default());
-        assert_eq!((typescript.after.code, typescript.after.blanks), (1, 1));
+        assert_eq!(
+            (typescript.after.kinds.code, typescript.after.kinds.blanks),
+            (1, 1)
+        );
     }
 
     #[test]

@@ -29,10 +29,17 @@ fn assert_sample(report: &AnalysisReport) {
         .map(|l| l.language.as_str())
         .collect();
     assert_eq!(names, ["Java", "TypeScript", "Markdown", "Plain Text"]);
-    assert_eq!((java.code, java.comments, java.blanks), (4, 0, 0));
+    assert_eq!(
+        (java.kinds.code, java.kinds.comments, java.kinds.blanks),
+        (4, 0, 0)
+    );
     // The blank line of index.ts and the Markdown heading (tokei counts prose as comments).
     assert_eq!(
-        (report.code, report.comments, report.blanks),
+        (
+            report.kinds.code,
+            report.kinds.comments,
+            report.kinds.blanks
+        ),
         (5, 1, 1),
         "{report:?}"
     );
