@@ -6,7 +6,6 @@
 
 pub mod admin;
 pub mod applications;
-#[cfg(feature = "ssr")]
 pub mod archives;
 pub mod auth;
 #[cfg(feature = "ssr")]

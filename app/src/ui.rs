@@ -78,6 +78,25 @@ where
 }
 
 /// A titled panel that collapses and expands with an arrow toggle; works without JavaScript.
+/// Classes of a table cell holding a number (right-aligned, digits of equal width).
+pub const NUMBER_CELL: &str = "py-1 pr-4 text-right tabular-nums";
+
+/// A report table's head: the first column's title, then the titles of its number columns.
+#[component]
+pub fn TableHead(first: &'static str, numbers: &'static [&'static str]) -> impl IntoView {
+    view! {
+        <thead class="text-slate-500">
+            <tr>
+                <th scope="col" class="py-1 pr-4">{first}</th>
+                {numbers
+                    .iter()
+                    .map(|title| view! { <th scope="col" class=NUMBER_CELL>{*title}</th> })
+                    .collect_view()}
+            </tr>
+        </thead>
+    }
+}
+
 #[component]
 pub fn Section(
     title: &'static str,

@@ -16,36 +16,13 @@ use std::sync::LazyLock;
 use sha2::{Digest, Sha256};
 use tokei::LanguageType;
 
-use super::ArchiveError;
+use super::{ArchiveError, Lines};
 
 /// The language of files tokei does not know.
 pub const OTHER: &str = "Other";
 
 /// Files larger than this are counted as bytes only.
 pub const DEFAULT_MAX_COUNTED_BYTES: usize = 4 * 1024 * 1024;
-
-/// Lines of a file or of many, as tokei counts them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Lines {
-    pub code: u64,
-    pub comments: u64,
-    pub blanks: u64,
-}
-
-impl Lines {
-    /// Every line: code + comments + blanks.
-    pub fn total(self) -> u64 {
-        self.code + self.comments + self.blanks
-    }
-}
-
-impl std::ops::AddAssign for Lines {
-    fn add_assign(&mut self, other: Self) {
-        self.code += other.code;
-        self.comments += other.comments;
-        self.blanks += other.blanks;
-    }
-}
 
 /// One file, counted.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,69 +1,59 @@
 //! Source archives: the formats the console accepts ([`ArchiveFormat`]), where a version's archive
 //! is kept ([`storage`]), reading one safely without extracting it ([`read`]) and what each file
-//! in it holds ([`count`]). Server only; any feature that works on archives builds on this.
+//! in it holds ([`count`]) — all server only, for any feature that works on archives. What a
+//! count reports, [`Lines`], is shared with the pages.
 
+#[cfg(feature = "ssr")]
 pub mod count;
+#[cfg(feature = "ssr")]
 #[cfg(test)]
 pub(crate) mod fixtures;
+#[cfg(feature = "ssr")]
+mod format;
+#[cfg(feature = "ssr")]
 mod paths;
+#[cfg(feature = "ssr")]
 pub mod read;
+#[cfg(feature = "ssr")]
 pub mod storage;
 
-pub use count::{Counted, Counter, Lines, count_files};
+#[cfg(feature = "ssr")]
+pub use count::{Counted, Counter, count_files};
+#[cfg(feature = "ssr")]
+pub use format::ArchiveFormat;
+#[cfg(feature = "ssr")]
 pub use read::{ArchiveError, ArchiveLimits, Control, read_files};
+#[cfg(feature = "ssr")]
 pub use storage::{archive_path, sweep_incoming};
 
-/// The archive formats the console reads. Stored as `zip` / `tar.gz`, also the file extension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "Text")]
-pub enum ArchiveFormat {
-    #[sea_orm(string_value = "zip")]
-    Zip,
-    #[sea_orm(string_value = "tar.gz")]
-    TarGz,
+use serde::{Deserialize, Serialize};
+
+/// Lines of a file or of many, told apart as tokei counts them. Reports stored before lines were
+/// told apart read as 0s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Lines {
+    pub code: u64,
+    pub comments: u64,
+    pub blanks: u64,
 }
 
-impl ArchiveFormat {
-    /// As stored in `versions.archive_format` and used as the file extension.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Zip => "zip",
-            Self::TarGz => "tar.gz",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "zip" => Some(Self::Zip),
-            "tar.gz" => Some(Self::TarGz),
-            _ => None,
-        }
-    }
-
-    /// The format the first bytes announce: a zip local header (or the end record of an empty
-    /// zip), or the gzip magic.
-    pub fn sniff(head: &[u8]) -> Option<Self> {
-        if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
-            Some(Self::Zip)
-        } else if head.starts_with(&[0x1f, 0x8b]) {
-            Some(Self::TarGz)
-        } else {
-            None
-        }
-    }
-
-    /// The format a file name's extension announces.
-    pub fn from_file_name(name: &str) -> Option<Self> {
-        let name = name.to_ascii_lowercase();
-        if name.ends_with(".zip") {
-            Some(Self::Zip)
-        } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
-            Some(Self::TarGz)
-        } else {
-            None
-        }
+impl Lines {
+    /// Every line: code + comments + blanks.
+    pub fn total(self) -> u64 {
+        self.code + self.comments + self.blanks
     }
 }
 
+impl std::ops::AddAssign for Lines {
+    fn add_assign(&mut self, other: Self) {
+        self.code += other.code;
+        self.comments += other.comments;
+        self.blanks += other.blanks;
+    }
+}
+
+#[cfg(feature = "ssr")]
 #[cfg(test)]
 mod tests;

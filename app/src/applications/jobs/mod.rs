@@ -108,43 +108,6 @@ impl JobKind {
     }
 }
 
-/// Lines told apart, as tokei counts them: code, comments, blanks. Reports stored before lines
-/// were told apart read as 0s.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(default)]
-pub struct LineKinds {
-    pub code: u64,
-    pub comments: u64,
-    pub blanks: u64,
-}
-
-impl LineKinds {
-    /// Every line.
-    pub fn total(self) -> u64 {
-        self.code + self.comments + self.blanks
-    }
-}
-
-impl std::ops::AddAssign for LineKinds {
-    fn add_assign(&mut self, other: Self) {
-        self.code += other.code;
-        self.comments += other.comments;
-        self.blanks += other.blanks;
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl From<crate::archives::Lines> for LineKinds {
-    fn from(lines: crate::archives::Lines) -> Self {
-        Self {
-            code: lines.code,
-            comments: lines.comments,
-            blanks: lines.blanks,
-        }
-    }
-}
-
 /// A finished job's report: the kind's own report type, stored as JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

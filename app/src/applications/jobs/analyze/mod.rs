@@ -8,8 +8,8 @@ pub mod ssr;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::LineKinds;
-use crate::ui::{human_bytes, human_count};
+use crate::archives::Lines;
+use crate::ui::{NUMBER_CELL, TableHead, human_bytes, human_count};
 
 /// What an analysis found in a source archive. `lines` = `code` + `comments` + `blanks`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,7 +18,7 @@ pub struct AnalysisReport {
     pub files: u64,
     pub lines: u64,
     #[serde(flatten)]
-    pub kinds: LineKinds,
+    pub kinds: Lines,
     pub bytes: u64,
     /// Most lines first.
     pub languages: Vec<LanguageStats>,
@@ -34,7 +34,7 @@ pub struct LanguageStats {
     pub files: u64,
     pub lines: u64,
     #[serde(flatten)]
-    pub kinds: LineKinds,
+    pub kinds: Lines,
     pub bytes: u64,
 }
 
@@ -51,7 +51,7 @@ pub struct FileStats {
 #[component]
 pub fn AnalysisView(report: AnalysisReport) -> impl IntoView {
     let cell = "py-1 pr-4";
-    let number = "py-1 pr-4 text-right tabular-nums";
+    let number = NUMBER_CELL;
     view! {
         <div class="mt-3 space-y-3" data-testid="job-result">
             <p class="text-sm text-slate-700" data-testid="job-totals">
@@ -72,17 +72,10 @@ pub fn AnalysisView(report: AnalysisReport) -> impl IntoView {
             </p>
             <table class="w-full text-left text-sm" data-testid="languages">
                 <caption class="sr-only">"Lines by language"</caption>
-                <thead class="text-slate-500">
-                    <tr>
-                        <th scope="col" class=cell>"Language"</th>
-                        <th scope="col" class=number>"Files"</th>
-                        <th scope="col" class=number>"Code"</th>
-                        <th scope="col" class=number>"Comments"</th>
-                        <th scope="col" class=number>"Blanks"</th>
-                        <th scope="col" class=number>"Lines"</th>
-                        <th scope="col" class=number>"Size"</th>
-                    </tr>
-                </thead>
+                <TableHead
+                    first="Language"
+                    numbers=&["Files", "Code", "Comments", "Blanks", "Lines", "Size"]
+                />
                 <tbody>
                     {report
                         .languages
@@ -106,13 +99,7 @@ pub fn AnalysisView(report: AnalysisReport) -> impl IntoView {
             <details class="text-sm">
                 <summary class="cursor-pointer text-slate-700">"Largest files"</summary>
                 <table class="mt-2 w-full text-left" data-testid="largest-files">
-                    <thead class="text-slate-500">
-                        <tr>
-                            <th scope="col" class=cell>"File"</th>
-                            <th scope="col" class=number>"Lines"</th>
-                            <th scope="col" class=number>"Size"</th>
-                        </tr>
-                    </thead>
+                    <TableHead first="File" numbers=&["Lines", "Size"] />
                     <tbody>
                         {report
                             .largest_files

@@ -7,8 +7,8 @@ use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
 
 use super::{AnalysisReport, FileStats, LanguageStats};
-use crate::applications::jobs::LineKinds;
 use crate::applications::jobs::ssr::{JobError, Work};
+use crate::archives::Lines;
 use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, Counted, count_files};
 
 /// How many of the largest files a report lists.
@@ -48,7 +48,7 @@ struct Inventory {
 
 impl Inventory {
     fn add(&mut self, path: &str, counted: &Counted) {
-        let kinds = LineKinds::from(counted.lines);
+        let kinds = counted.lines;
         let lines = kinds.total();
         let totals = &mut self.totals;
         totals.files += 1;
@@ -62,7 +62,7 @@ impl Inventory {
                 language: counted.language.to_owned(),
                 files: 0,
                 lines: 0,
-                kinds: LineKinds::default(),
+                kinds: Lines::default(),
                 bytes: 0,
             });
         stats.files += 1;

@@ -9,8 +9,8 @@ pub mod ssr;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::LineKinds;
-use crate::ui::human_count;
+use crate::archives::Lines;
+use crate::ui::{NUMBER_CELL, TableHead, human_count};
 
 /// Most paths a comparison lists per change (the counts are always complete).
 pub const LISTED_PATHS: usize = 100;
@@ -56,14 +56,14 @@ pub struct LanguageChange {
 pub struct LineCounts {
     pub files: u64,
     #[serde(flatten)]
-    pub kinds: LineKinds,
+    pub kinds: Lines,
 }
 
 /// A comparison as a summary, a table of languages and the changed paths.
 #[component]
 pub fn ComparisonView(report: ComparisonReport) -> impl IntoView {
     let cell = "py-1 pr-4";
-    let number = "py-1 pr-4 text-right tabular-nums";
+    let number = NUMBER_CELL;
     let against = report.previous_version.as_ref().map_or_else(
         || "First version: every file is new.".to_owned(),
         |name| format!("Compared with {name}."),
@@ -91,15 +91,7 @@ pub fn ComparisonView(report: ComparisonReport) -> impl IntoView {
             </p>
             <table class="w-full text-left text-sm" data-testid="language-changes">
                 <caption class="sr-only">"Lines by language, before and after"</caption>
-                <thead class="text-slate-500">
-                    <tr>
-                        <th scope="col" class=cell>"Language"</th>
-                        <th scope="col" class=number>"Files"</th>
-                        <th scope="col" class=number>"Code"</th>
-                        <th scope="col" class=number>"Comments"</th>
-                        <th scope="col" class=number>"Blanks"</th>
-                    </tr>
-                </thead>
+                <TableHead first="Language" numbers=&["Files", "Code", "Comments", "Blanks"] />
                 <tbody>
                     {report
                         .languages

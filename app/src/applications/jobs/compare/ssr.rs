@@ -8,8 +8,8 @@ use std::path::Path;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{ComparisonReport, FileChanges, LISTED_PATHS, LanguageChange, LineCounts};
-use crate::applications::jobs::LineKinds;
 use crate::applications::jobs::ssr::{JobError, Work};
+use crate::archives::Lines;
 use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, count_files};
 use crate::db::entity::version;
 
@@ -17,7 +17,7 @@ use crate::db::entity::version;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileFacts {
     pub language: &'static str,
-    pub lines: LineKinds,
+    pub lines: Lines,
     pub sha256: [u8; 32],
 }
 
@@ -64,7 +64,7 @@ pub fn files(
     count_files(path, format, limits, control, true, |path, counted| {
         let facts = FileFacts {
             language: counted.language,
-            lines: counted.lines.into(),
+            lines: counted.lines,
             sha256: counted.sha256.unwrap_or_default(),
         };
         files.insert(path.to_owned(), facts);
@@ -177,7 +177,7 @@ mod tests {
             (
                 LineCounts {
                     files: 2,
-                    kinds: LineKinds {
+                    kinds: Lines {
                         code: 2,
                         comments: 1,
                         blanks: 0
@@ -185,7 +185,7 @@ mod tests {
                 },
                 LineCounts {
                     files: 1,
-                    kinds: LineKinds {
+                    kinds: Lines {
                         code: 3,
                         comments: 0,
                         blanks: 0
