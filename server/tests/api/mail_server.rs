@@ -504,6 +504,7 @@ async fn failed_mail_is_shown_to_administrators_and_retried(backend: Backend) {
             "[AIP Console] Application created: Third",
         ]
     );
+    app.assert_outbox_empty().await;
 }
 
 async fn administration_is_for_administrators_only(backend: Backend) {
