@@ -25,9 +25,6 @@ pub async fn perform(work: &Work<'_>) -> Result<JobReport, JobError> {
 pub enum JobError {
     #[error(transparent)]
     Archive(#[from] ArchiveError),
-    /// In the kind's own words.
-    #[error("{0}")]
-    Failed(String),
     /// The server could not do the work (its database failed); it will be tried again.
     #[error("The job will be tried again.")]
     Retry,
