@@ -203,9 +203,5 @@ pub async fn stop_job(id: i64) -> Result<JobView, AppError> {
 pub async fn poll_job(id: i64) -> Result<JobState, AppError> {
     let state = crate::state::app_state()?;
     let principal = crate::auth::ssr::require_principal().await?;
-    let job = ssr::get(&state, &principal, id).await?;
-    Ok(JobState {
-        status: job.status,
-        progress: job.progress,
-    })
+    ssr::state_of(&state, &principal, id).await
 }

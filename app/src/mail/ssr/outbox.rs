@@ -99,13 +99,14 @@ pub async fn enqueue(
             .map(|v| v.name),
         None => None,
     };
-    let job = match event.job_id {
-        Some(id) => job::Entity::find_by_id(id).one(txn).await?,
-        None => None,
+    // The kind's label comes with the event; only a failure needs the job's row, for its error.
+    let error = match (event.kind, event.job_id) {
+        (EventKind::JobFailed, Some(id)) => job::Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .and_then(|job| job.error),
+        _ => None,
     };
-    let error = job
-        .filter(|_| event.kind == EventKind::JobFailed)
-        .and_then(|job| job.error);
     let actor = users
         .iter()
         .find(|user| Some(user.id) == event.actor_id)

@@ -24,7 +24,7 @@ use sea_orm::{
 };
 use serde::Deserialize;
 
-use super::{JobKind, JobReport, JobStatus, JobView};
+use super::{JobKind, JobReport, JobState, JobStatus, JobView};
 use crate::applications::ssr::{visible, visible_to};
 use crate::auth::ssr::Principal;
 use crate::auth::ssr::usernames;
@@ -203,6 +203,20 @@ pub async fn get(state: &AppState, principal: &Principal, id: i64) -> Result<Job
     Ok(to_view(&row, &names))
 }
 
+/// Where job `id` is, if `principal` may see it: what the live status polls every second, so
+/// without the usernames a whole view needs.
+pub async fn state_of(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+) -> Result<JobState, AppError> {
+    let row = find_visible(&state.db, principal, id).await?;
+    Ok(JobState {
+        status: row.status,
+        progress: progress(&row),
+    })
+}
+
 /// The jobs `principal` may see, newest first: of one application, or of all of theirs.
 pub async fn list(
     db: &impl ConnectionTrait,
@@ -273,6 +287,11 @@ fn unfinished() -> [JobStatus; 2] {
     [JobStatus::Queued, JobStatus::Running]
 }
 
+/// 0–100.
+fn progress(row: &job::Model) -> u8 {
+    u8::try_from(row.progress.clamp(0, 100)).unwrap_or_default()
+}
+
 fn people(row: &job::Model) -> impl Iterator<Item = i64> {
     std::iter::once(row.created_by).chain(row.stopped_by)
 }
@@ -285,7 +304,7 @@ pub fn to_view(row: &job::Model, names: &HashMap<i64, String>) -> JobView {
         version_id: row.version_id,
         kind,
         status: row.status,
-        progress: u8::try_from(row.progress.clamp(0, 100)).unwrap_or_default(),
+        progress: progress(row),
         created_by: names.get(&row.created_by).cloned().unwrap_or_default(),
         stopped_by: row.stopped_by.and_then(|id| names.get(&id).cloned()),
         created_at: timestamp(row.created_at),
