@@ -12,16 +12,7 @@ source scripts/lib/wrk.sh
 source scripts/lib/server.sh
 
 DURATION=${1:-10}
-PORT=${BENCH_PORT:-3211}
-BASE="http://127.0.0.1:$PORT"
-OUT=target/bench
-ADMIN_PASSWORD=bench-admin-password
-
-scripts/setup.sh test
-cargo leptos build --release --precompress
-mkdir -p "$OUT"
-
-DATA=$(mktemp -d /tmp/console-bench-jobs.XXXXXX)
+bench_prepare jobs 3211
 SERVER_DATA="$DATA/server"
 trap 'stop_server; rm -rf "$DATA"' EXIT
 # One user queues every job here: the per-user cap is out of the way (it is not what is measured).

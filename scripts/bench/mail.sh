@@ -15,17 +15,8 @@ source scripts/lib/server.sh
 
 DURATION=${1:-10}
 MAILS=1000
-PORT=${BENCH_PORT:-3212}
 SMTP_PORT=${BENCH_SMTP_PORT:-3213}
-BASE="http://127.0.0.1:$PORT"
-OUT=target/bench
-ADMIN_PASSWORD=bench-admin-password
-
-scripts/setup.sh test
-cargo leptos build --release --precompress
-mkdir -p "$OUT"
-
-DATA=$(mktemp -d /tmp/console-bench-mail.XXXXXX)
+bench_prepare mail 3212
 SINK=""
 stop_sink() { [ -z "$SINK" ] || { kill "$SINK" 2>/dev/null || true; wait "$SINK" 2>/dev/null || true; SINK=""; }; }
 start_sink() { # directory

@@ -14,16 +14,7 @@ source scripts/lib/wrk.sh
 source scripts/lib/server.sh
 
 DURATION=${1:-10}
-PORT=${BENCH_PORT:-3210}
-BASE="http://127.0.0.1:$PORT"
-OUT=target/bench
-ADMIN_PASSWORD=bench-admin-password
-
-scripts/setup.sh test
-cargo leptos build --release --precompress
-mkdir -p "$OUT"
-
-DATA=$(mktemp -d /tmp/console-bench.XXXXXX)
+bench_prepare pages 3210
 SERVER_DATA=$DATA
 trap 'stop_server; rm -rf "$DATA"' EXIT
 

@@ -1,5 +1,19 @@
 # Sourced by the benchmarks: the release server on $PORT over the data directory $SERVER_DATA,
-# and the sign-ins they need. Expects PORT, BASE, SERVER_DATA and ADMIN_PASSWORD to be set.
+# and the sign-ins they need. bench_prepare sets PORT, BASE, OUT, ADMIN_PASSWORD and DATA; the
+# benchmark sets SERVER_DATA.
+
+# name default-port → the release build, the results directory, and a scratch DATA directory
+# (/tmp/console-bench-<name>.*). BENCH_PORT overrides the port.
+bench_prepare() {
+  PORT=${BENCH_PORT:-$2}
+  BASE="http://127.0.0.1:$PORT"
+  OUT=target/bench
+  ADMIN_PASSWORD=bench-admin-password
+  scripts/setup.sh test
+  cargo leptos build --release --precompress
+  mkdir -p "$OUT"
+  DATA=$(mktemp -d "/tmp/console-bench-$1.XXXXXX")
+}
 
 # Starts target/release/server with extra environment (NAME=value …) and waits until it answers.
 start_server() {
