@@ -1,13 +1,37 @@
 //! HTTP policy shared by pages and the server: the Content-Security-Policy, how times are
-//! written ([`timestamp`]), and helpers for server functions that must also serve plain HTML
-//! forms (before hydration).
+//! written ([`timestamp`]), who the client is ([`ClientAddr`]), and helpers for server functions
+//! that must also serve plain HTML forms (before hydration).
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
 
 /// RFC 3339, UTC, whole seconds: how every time leaves the server.
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The client's address: the socket's peer, or, when that peer is a trusted reverse proxy, the
+/// address it forwarded. The server resolves it once per request (`server/src/client_addr.rs`);
+/// throttles, "last used from", the audit rows and the logs all read this one value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// The client address of a request: [`ClientAddr`] when the server resolved it, else the
+/// socket's peer (unspecified when neither is known, as in a request built by hand).
+pub fn client_addr(parts: &Parts) -> IpAddr {
+    if let Some(ClientAddr(address)) = parts.extensions.get::<ClientAddr>() {
+        return *address;
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(peer)| {
+            peer.ip().to_canonical()
+        })
 }
 
 /// Whether the current server-function call came from a plain form post rather than from a

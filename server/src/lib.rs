@@ -2,6 +2,7 @@
 //! REST API. `main.rs` and the tests build the same [`startup::Application`].
 
 mod body_limit;
+mod client_addr;
 mod csrf;
 mod render_deadline;
 mod request_guard;

@@ -23,6 +23,7 @@
 //! | `CONSOLE_SMTP_HOST`, `_PORT`, `_SECURITY`, `_USERNAME`, `_PASSWORD` | none: preset the mail server (stored at the first start; the admin page changes it afterwards). Security is `none`, `starttls` (default) or `tls` |
 //! | `CONSOLE_SMTP_CA_FILE` | none; PEM certificates to trust for the mail server besides the system's |
 //! | `CONSOLE_RENDER_DEADLINE_SECONDS` | 15: a page not rendered by then answers 503 |
+//! | `CONSOLE_TRUSTED_PROXIES` | none: comma-separated networks whose `X-Forwarded-For` / `Forwarded` name the client |
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -35,6 +36,8 @@ use app::mail::ssr::MailConfig;
 use app::mail::ssr::settings::{Password, Submitted};
 use leptos::prelude::LeptosOptions;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
+
+pub use crate::client_addr::TrustedProxies;
 
 /// A setting that cannot be used, with what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +84,8 @@ pub struct Settings {
     pub smtp_ca_file: Option<PathBuf>,
     /// How long a page may take to render before it answers 503 (never uploads or REST).
     pub render_deadline: std::time::Duration,
+    /// Reverse proxies whose forwarded client addresses are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// `CONSOLE_SMTP_*`, as given.
@@ -167,6 +172,11 @@ impl Settings {
                     .unwrap_or(DEFAULT_RENDER_DEADLINE_SECONDS)
                     .max(1),
             ),
+            trusted_proxies: var("CONSOLE_TRUSTED_PROXIES")
+                .map(|list| TrustedProxies::parse(&list))
+                .transpose()
+                .map_err(SettingsError::Invalid)?
+                .unwrap_or_default(),
         })
     }
 

@@ -29,8 +29,8 @@ use crate::render_deadline::{self, RenderDeadline};
 use crate::session_store::DbSessionStore;
 use crate::settings::Settings;
 use crate::{
-    body_limit, csrf, request_guard, rest, security_headers, server_fn_status, static_files,
-    unsubscribe,
+    body_limit, client_addr, csrf, request_guard, rest, security_headers, server_fn_status,
+    static_files, unsubscribe,
 };
 
 /// How long a browser session lasts after it last changed (signing in). Sessions are written
@@ -194,6 +194,10 @@ fn router(state: AppState, settings: &Settings) -> Router {
         ))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(request_guard::reject_unservable))
+        .layer(axum::middleware::from_fn_with_state(
+            settings.trusted_proxies.clone(),
+            client_addr::resolve,
+        ))
         .layer(CatchPanicLayer::custom(request_guard::panicked))
         .with_state(state)
 }

@@ -5,9 +5,7 @@
 //! checks count against the client's address; once it fails too often it is answered 429,
 //! before any check, until its quota refills.
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
@@ -27,7 +25,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let ip = client_ip(parts);
+        let ip = app::http::client_addr(parts);
         let failed = |error| state.throttles.rest_failure(ip, error);
         let presents_credentials =
             parts.headers.contains_key(API_KEY_HEADER) || parts.headers.contains_key(AUTHORIZATION);
@@ -64,13 +62,6 @@ impl Caller {
     pub fn require_admin(&self) -> Result<(), AppError> {
         self.0.require_admin()
     }
-}
-
-fn client_ip(parts: &Parts) -> IpAddr {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip())
 }
 
 /// `Basic base64(username:password)` → the pair; anything else → `None`.

@@ -22,3 +22,4 @@ mod mail_server;
 mod malformed;
 mod pages;
 mod profile;
+mod proxies;

@@ -5,10 +5,9 @@ mod password;
 mod throttle;
 pub mod users;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use axum::extract::ConnectInfo;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use tower_sessions::Session;
@@ -80,12 +79,12 @@ pub async fn session() -> Result<Session, AppError> {
     })
 }
 
-/// The client's address as the socket saw it.
+/// The client's address of the current server-function call ([`crate::http::ClientAddr`]).
 pub async fn client_ip() -> IpAddr {
-    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .map(|ConnectInfo(addr)| addr.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |parts| {
+            crate::http::client_addr(&parts)
+        })
 }
 
 /// The user a session belongs to, if it is signed in and the account still exists.

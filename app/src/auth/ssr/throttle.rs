@@ -4,6 +4,9 @@
 //! Sign-in attempts count per address and username, and per address. For the REST API only
 //! failures count; an address over its quota is refused outright (429) until its quota refills,
 //! even with valid credentials, so a throttled client cannot go on guessing.
+//!
+//! An IPv6 client is counted per /64 ([`client_key`]): one host or subscriber is given a whole
+//! /64 and can pick a new address in it for every request.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -59,6 +62,7 @@ impl Throttles {
     /// Counts a sign-in attempt; refuses it when this client has tried this username, or any
     /// username, too often.
     pub fn check_sign_in(&self, ip: IpAddr, username: &str) -> Result<(), AppError> {
+        let ip = client_key(ip);
         let username: String = username
             .trim()
             .to_lowercase()
@@ -73,6 +77,7 @@ impl Throttles {
 
     /// Refuses a REST client that is throttled, before its credentials are even looked at.
     pub fn check_rest_client(&self, ip: IpAddr) -> Result<(), AppError> {
+        let ip = client_key(ip);
         let mut blocked = self
             .rest_blocked
             .lock()
@@ -93,6 +98,7 @@ impl Throttles {
     /// rule; 429 once this address has failed too often, and it is then blocked until its quota
     /// allows another attempt.
     pub fn rest_failure(&self, ip: IpAddr, error: AppError) -> AppError {
+        let ip = client_key(ip);
         match self.rest_failures.check_key(&ip) {
             Ok(()) => error,
             Err(not_until) => {
@@ -116,6 +122,17 @@ impl Throttles {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|_, until| *until > now);
+    }
+}
+
+/// What a client address is counted under: an IPv4 address as it is (IPv4-mapped IPv6 too), an
+/// IPv6 address as its /64.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from_bits(
+            v6.to_bits() & !((1u128 << 64) - 1),
+        )),
+        v4 => v4,
     }
 }
 
@@ -188,6 +205,26 @@ mod tests {
             throttles
                 .check_rest_client(IpAddr::from([10, 0, 0, 7]))
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        let throttles = Throttles::default();
+        for n in 0..21u16 {
+            let address = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, n, n, n, n);
+            let _ = throttles.rest_failure(IpAddr::V6(address), AppError::InvalidApiKey);
+        }
+        let same_64 = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 9, 9, 9, 99));
+        assert_eq!(
+            throttles.check_rest_client(same_64).unwrap_err().status(),
+            429
+        );
+        let next_64 = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 2, 0, 0, 0, 1));
+        assert!(throttles.check_rest_client(next_64).is_ok());
+        assert_eq!(
+            client_key("::ffff:192.0.2.1".parse().unwrap()),
+            IpAddr::from([192, 0, 2, 1])
         );
     }
 
