@@ -1,6 +1,5 @@
 //! The server's shared state, handed to axum and to every server function (server only).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -19,8 +18,8 @@ pub struct AppConfig {
     pub product_name: String,
     /// Whether cookies the app sets itself must be `Secure` (the public URL is https).
     pub secure_cookies: bool,
-    /// Where uploaded archives are kept (`archives/`).
-    pub data_dir: PathBuf,
+    /// Where uploaded archives are kept.
+    pub archives: crate::archives::ArchiveStore,
     /// The largest source archive accepted, in bytes.
     pub max_archive_bytes: u64,
     pub mail: MailConfig,

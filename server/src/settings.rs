@@ -23,6 +23,7 @@
 //! | `CONSOLE_SMTP_HOST`, `_PORT`, `_SECURITY`, `_USERNAME`, `_PASSWORD` | none: preset the mail server (stored at the first start; the admin page changes it afterwards). Security is `none`, `starttls` (default) or `tls` |
 //! | `CONSOLE_SMTP_CA_FILE` | none; PEM certificates to trust for the mail server besides the system's |
 //! | `CONSOLE_RENDER_DEADLINE_SECONDS` | 15: a page not rendered by then answers 503 |
+//! | `CONSOLE_ARCHIVE_STORE` | `<data dir>/archives`; or `file:///path`, or `s3://bucket[/prefix]` with the `AWS_*` variables |
 //! | `CONSOLE_TRUSTED_PROXIES` | none: comma-separated networks whose `X-Forwarded-For` / `Forwarded` name the client |
 
 use std::net::SocketAddr;
@@ -84,6 +85,8 @@ pub struct Settings {
     pub smtp_ca_file: Option<PathBuf>,
     /// How long a page may take to render before it answers 503 (never uploads or REST).
     pub render_deadline: std::time::Duration,
+    /// Where archives are kept (`CONSOLE_ARCHIVE_STORE`); `None`: `<data dir>/archives`.
+    pub archive_store: Option<String>,
     /// Reverse proxies whose forwarded client addresses are believed.
     pub trusted_proxies: TrustedProxies,
 }
@@ -172,6 +175,7 @@ impl Settings {
                     .unwrap_or(DEFAULT_RENDER_DEADLINE_SECONDS)
                     .max(1),
             ),
+            archive_store: var("CONSOLE_ARCHIVE_STORE"),
             trusted_proxies: var("CONSOLE_TRUSTED_PROXIES")
                 .map(|list| TrustedProxies::parse(&list))
                 .transpose()

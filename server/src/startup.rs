@@ -19,6 +19,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use app::applications::jobs::ssr::Jobs;
+use app::archives::ArchiveStore;
 use app::auth::ssr::{RequestUser, Throttles};
 use app::mail::ssr::MailConfig;
 use app::profile::api_key::ssr::take_flashed_key;
@@ -37,11 +38,12 @@ use crate::{
 /// only when they change, so page views cost no database write.
 const SESSION_LIFETIME: time::Duration = time::Duration::days(7);
 
-/// Partial uploads older than this were abandoned.
-const ABANDONED_UPLOAD: Duration = Duration::from_secs(3600);
-
-/// How often expired sessions, idle throttle entries and abandoned uploads are swept.
+/// How often expired sessions and idle throttle entries are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// An archive no version names after this long was left by a crash (an upload takes minutes at
+/// most between storing its archive and committing its version); swept at start and this often.
+const ORPHANED_ARCHIVE: Duration = Duration::from_secs(3600);
 
 /// The app's page routes, listed once per process: listing them renders the app with a
 /// process-wide Leptos flag set that suppresses resource loading, and a page rendering at that
@@ -59,6 +61,8 @@ pub enum StartupError {
     #[error("creating the first administrator: {0}")]
     Bootstrap(app::error::AppError),
     #[error("{0}")]
+    Store(#[from] app::archives::StoreError),
+    #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
@@ -71,8 +75,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        // Archives live here whatever the database.
-        std::fs::create_dir_all(settings.data_dir.join("archives"))?;
+        let archives = ArchiveStore::open(settings.archive_store.as_deref(), &settings.data_dir)?;
+        archives.check().await?;
         let db = app::db::connect(&settings.database_url).await?;
         let generated = app::auth::ssr::users::ensure_admin(&db, settings.admin_password.as_ref())
             .await
@@ -99,7 +103,7 @@ impl Application {
             config: Arc::new(AppConfig {
                 product_name: settings.product_name.clone(),
                 secure_cookies: settings.secure_cookies(),
-                data_dir: settings.data_dir.clone(),
+                archives,
                 max_archive_bytes: settings.max_archive_bytes,
                 mail,
             }),
@@ -135,6 +139,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
         let mut background = tokio::task::JoinSet::new();
         background.spawn(sweep(self.state.clone()));
+        background.spawn(sweep_archives(self.state.clone()));
         background.spawn(app::applications::jobs::ssr::run(self.state.clone()));
         background.spawn(app::mail::ssr::delivery::run(self.state.clone()));
         let served = axum::serve(
@@ -246,9 +251,18 @@ async fn sweep(state: AppState) {
         if let Err(error) = store.delete_expired().await {
             tracing::warn!(%error, "could not sweep expired sessions");
         }
-        let incoming = app::archives::sweep_incoming(&state.config.data_dir, ABANDONED_UPLOAD);
-        if let Err(error) = incoming.await {
-            tracing::warn!(%error, "could not sweep abandoned uploads");
+    }
+}
+
+async fn sweep_archives(state: AppState) {
+    let mut tick = tokio::time::interval(ORPHANED_ARCHIVE);
+    loop {
+        tick.tick().await;
+        let swept = state.config.archives.sweep(&state.db, ORPHANED_ARCHIVE);
+        match swept.await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "swept archives no version names"),
+            Err(error) => tracing::warn!(%error, "could not sweep the archive store"),
         }
     }
 }

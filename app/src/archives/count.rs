@@ -110,10 +110,10 @@ impl Counter {
     }
 }
 
-/// Reads the archive at `path` ([`super::read_files`]) and counts each file with one [`Counter`]
+/// Reads the archive `source` ([`super::read_files`]) and counts each file with one [`Counter`]
 /// (hashing it when `hash`); `on_file` gets each file's path and count.
 pub fn count_files(
-    path: &std::path::Path,
+    source: super::Source,
     format: super::ArchiveFormat,
     limits: &super::ArchiveLimits,
     control: &super::Control,
@@ -121,7 +121,7 @@ pub fn count_files(
     mut on_file: impl FnMut(&str, Counted),
 ) -> Result<u64, ArchiveError> {
     let mut counter = Counter::new(hash);
-    super::read_files(path, format, limits, control, |path, content| {
+    super::read_files(source, format, limits, control, |path, content| {
         on_file(path, counter.count(path, content)?);
         Ok(())
     })

@@ -1,5 +1,5 @@
 //! Source archives: the formats the console accepts ([`ArchiveFormat`]), where a version's archive
-//! is kept ([`storage`]), reading one safely without extracting it ([`read`]) and what each file
+//! is kept ([`store`]), reading one safely without extracting it ([`read`]) and what each file
 //! in it holds ([`count`]) — all server only, for any feature that works on archives. What a
 //! count reports, [`Lines`], is shared with the pages.
 
@@ -15,7 +15,7 @@ mod paths;
 #[cfg(feature = "ssr")]
 pub mod read;
 #[cfg(feature = "ssr")]
-pub mod storage;
+pub mod store;
 
 #[cfg(feature = "ssr")]
 pub use count::{Counted, Counter, count_files};
@@ -24,7 +24,7 @@ pub use format::ArchiveFormat;
 #[cfg(feature = "ssr")]
 pub use read::{ArchiveError, ArchiveLimits, Control, read_files};
 #[cfg(feature = "ssr")]
-pub use storage::{archive_path, sweep_incoming};
+pub use store::{ArchiveStore, Incoming, Source, StoreError};
 
 use serde::{Deserialize, Serialize};
 

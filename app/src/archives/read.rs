@@ -20,10 +20,10 @@ pub(in crate::archives) use zip_end::declared_entries as zip_end_declared_entrie
 use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, Ordering};
 
 use super::ArchiveFormat;
+use super::store::Source;
 use super::paths::{check_link, entry_path, parent, shorten};
 
 /// Content below this size is never called a bomb, whatever its ratio.
@@ -142,38 +142,52 @@ impl ArchiveError {
     }
 }
 
-/// Reads the archive at `path` and calls `on_file` with each regular file's path (relative,
+/// Reads the archive `source` and calls `on_file` with each regular file's path (relative,
 /// `/`-separated, checked) and content. The content stream stops with an error once a limit is
 /// passed or the work is cancelled; whatever `on_file` returns then, the read fails with that
 /// reason. Returns the number of entries.
 pub fn read_files(
-    path: &Path,
+    source: Source,
     format: ArchiveFormat,
     limits: &ArchiveLimits,
     control: &Control,
     mut on_file: impl FnMut(&str, &mut dyn Read) -> Result<(), ArchiveError>,
 ) -> Result<u64, ArchiveError> {
-    let file = File::open(path).map_err(|error| ArchiveError::Unreadable(error.to_string()))?;
-    let size = file
-        .metadata()
-        .map_err(|error| ArchiveError::Unreadable(error.to_string()))?
-        .len();
-    let reading = Reading {
-        limits,
-        control,
-        content: Cell::new(0),
-        compressed: Cell::new(0),
-        tripped: RefCell::new(None),
+    let unreadable = |error: std::io::Error| ArchiveError::Unreadable(error.to_string());
+    let file = match source {
+        Source::Path(path) => File::open(path).map_err(unreadable)?,
+        Source::File(file) => file,
+        Source::Stream { reader, size } => {
+            return read_stream(reader, size, format, limits, control, &mut on_file);
+        }
     };
+    let size = file.metadata().map_err(unreadable)?.len();
+    let reading = Reading::new(limits, control);
     let result = match format {
         ArchiveFormat::Zip => read_zip(file, &reading, &mut on_file),
         ArchiveFormat::TarGz => read_tar_gz(file, size, &reading, &mut on_file),
     };
-    // A refusal surfaces from the readers as an I/O error: report the real reason.
-    match reading.tripped.take() {
-        Some(reason) => Err(reason),
-        None => result,
+    reading.outcome(result)
+}
+
+/// Reads an archive streamed from the store: only a tar.gz can be read front to back (a zip's
+/// index is at its end; the store gives a zip as a file).
+fn read_stream(
+    reader: Box<dyn Read + Send>,
+    size: u64,
+    format: ArchiveFormat,
+    limits: &ArchiveLimits,
+    control: &Control,
+    on_file: &mut dyn FnMut(&str, &mut dyn Read) -> Result<(), ArchiveError>,
+) -> Result<u64, ArchiveError> {
+    if format != ArchiveFormat::TarGz {
+        return Err(ArchiveError::Unreadable(
+            "a zip archive cannot be read as a stream".into(),
+        ));
     }
+    let reading = Reading::new(limits, control);
+    let result = read_tar_gz(reader, size, &reading, on_file);
+    reading.outcome(result)
 }
 
 /// The state of one read, shared by the readers of its streams.
@@ -188,7 +202,26 @@ struct Reading<'a> {
     tripped: RefCell<Option<ArchiveError>>,
 }
 
-impl Reading<'_> {
+impl<'a> Reading<'a> {
+    fn new(limits: &'a ArchiveLimits, control: &'a Control) -> Self {
+        Self {
+            limits,
+            control,
+            content: Cell::new(0),
+            compressed: Cell::new(0),
+            tripped: RefCell::new(None),
+        }
+    }
+
+    /// The result of a read; a refusal surfaces from the readers as an I/O error, so the real
+    /// reason is reported instead.
+    fn outcome(&self, result: Result<u64, ArchiveError>) -> Result<u64, ArchiveError> {
+        match self.tripped.take() {
+            Some(reason) => Err(reason),
+            None => result,
+        }
+    }
+
     /// Records `reason` and turns it into the I/O error a reader can return.
     fn refuse(&self, reason: ArchiveError) -> std::io::Error {
         let error = std::io::Error::other(reason.to_string());
@@ -252,7 +285,7 @@ impl<R: Read> Read for Content<'_, '_, R> {
 }
 
 fn read_tar_gz(
-    file: File,
+    file: impl Read,
     size: u64,
     reading: &Reading,
     on_file: &mut dyn FnMut(&str, &mut dyn Read) -> Result<(), ArchiveError>,

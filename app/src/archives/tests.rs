@@ -31,7 +31,7 @@ fn read_all(
     control: &Control,
 ) -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
     let mut files = Vec::new();
-    read_files(file.path(), format, limits, control, |path, content| {
+    read_files(Source::Path(file.path().to_owned()), format, limits, control, |path, content| {
         let mut bytes = Vec::new();
         content
             .read_to_end(&mut bytes)

@@ -173,6 +173,7 @@ impl TestApp {
             render_deadline: std::time::Duration::from_secs(
                 server::settings::DEFAULT_RENDER_DEADLINE_SECONDS,
             ),
+            archive_store: None,
             trusted_proxies: Default::default(),
         };
         tweak(&mut settings);

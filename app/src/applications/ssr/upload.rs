@@ -1,26 +1,24 @@
 //! Receiving a version: a multipart upload (`name`, `archive`, and on the page's form
-//! `application`) streamed to disk, then recorded.
+//! `application`) streamed to the archive store, then recorded.
 //!
 //! Policy:
-//! - The archive is streamed to `<data dir>/archives/incoming/<random>.part` in chunks, hashed
-//!   and counted on the way; over the configured limit the upload stops at once with 413 and the
-//!   partial file is removed. Memory use does not depend on the archive's size.
+//! - The archive is streamed into the archive store ([`crate::archives::store`]) under a fresh
+//!   key as it arrives, hashed and counted on the way; over the configured limit the upload
+//!   stops at once with 413 and what was stored is removed. Memory use does not depend on the
+//!   archive's size.
 //! - The format comes from the content (zip or gzip magic bytes), checked against the file
-//!   name's extension when one is given; anything else is refused before it is stored.
-//! - The final file is `<data dir>/archives/<version id>.<zip|tar.gz>`: nothing of the user's
-//!   input ends up in a path. It is moved into place inside the transaction that records the
-//!   version, before the commit, so a committed version always has its archive.
-
-use std::path::PathBuf;
+//!   name's extension when one is given; anything else is refused, and removed from the store.
+//! - The version row names the object (`archive_key`); nothing of the user's input ends up in
+//!   a key. The object is complete before the transaction that records the version commits, so
+//!   a committed version always has its archive; a version that does not commit removes it.
 
 use chrono::Utc;
 use sea_orm::{EntityTrait, Set, SqlErr, TransactionTrait};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use super::{Name, visible};
 use crate::applications::VersionView;
-use crate::archives::{ArchiveFormat, archive_path, storage::incoming_dir};
+use crate::archives::{ArchiveFormat, Incoming, StoreError};
 use crate::auth::ssr::Principal;
 use crate::db::entity::{application, version};
 use crate::error::AppError;
@@ -36,36 +34,13 @@ struct UploadForm {
     archive: Option<Spooled>,
 }
 
-/// An archive received to a temporary file, removed on drop unless it was moved into place.
+/// An archive received into the store; removed again when dropped before its version commits
+/// (the [`Incoming`] guard).
 struct Spooled {
-    path: PathBuf,
+    stored: Incoming,
     format: ArchiveFormat,
     bytes: u64,
     sha256: String,
-}
-
-/// An archive moved into place for a version not yet committed.
-struct Placed(Option<PathBuf>);
-
-impl Placed {
-    fn keep(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for Placed {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-impl Drop for Spooled {
-    fn drop(&mut self) {
-        // Already moved into place: nothing to remove.
-        let _ = std::fs::remove_file(&self.path);
-    }
 }
 
 /// Receives an upload and records the version. `application` is the id from the URL (REST);
@@ -98,7 +73,7 @@ pub async fn receive(
     }
     let application = match upload.application {
         Some(application) => application,
-        None => upload.authorise().await?,
+        None => authorise(state, principal, upload.form.application.as_deref()).await?,
     };
     store(state, principal, &application, upload.form).await
 }
@@ -123,7 +98,9 @@ impl Upload<'_> {
                 "name" => self.form.name = Some(read_text(&mut field, 1024, limit).await?),
                 "archive" => {
                     if self.application.is_none() {
-                        self.application = Some(self.authorise().await?);
+                        let named = self.form.application.as_deref();
+                        self.application =
+                            Some(authorise(self.state, self.principal, named).await?);
                     }
                     self.form.archive = spool(field, self.state).await?;
                 }
@@ -133,21 +110,25 @@ impl Upload<'_> {
         Ok(())
     }
 
-    /// The application the form's `application` field names, if the caller may write to it.
-    async fn authorise(&self) -> Result<application::Model, AppError> {
-        let id = self
-            .form
-            .application
-            .as_deref()
-            .and_then(|id| id.trim().parse().ok())
-            .ok_or_else(|| {
-                AppError::invalid(
-                    "application",
-                    "Choose an application (the field comes before the archive).",
-                )
-            })?;
-        visible(&self.state.db, self.principal, id).await
-    }
+}
+
+/// The application the form's `application` field names, if the caller may write to it. (Not a
+/// method of [`Upload`]: an archive being stored may not be shared across threads, so nothing
+/// that awaits may borrow the whole upload.)
+async fn authorise(
+    state: &AppState,
+    principal: &Principal,
+    named: Option<&str>,
+) -> Result<application::Model, AppError> {
+    let id = named
+        .and_then(|id| id.trim().parse().ok())
+        .ok_or_else(|| {
+            AppError::invalid(
+                "application",
+                "Choose an application (the field comes before the archive).",
+            )
+        })?;
+    visible(&state.db, principal, id).await
 }
 
 /// Reads and drops what is left of a refused upload. The body is capped (`upload_limit`), so
@@ -177,6 +158,7 @@ async fn store(
         archive_format: Set(archive.format),
         archive_bytes: Set(i64::try_from(archive.bytes).map_err(|_| AppError::Internal)?),
         archive_sha256: Set(archive.sha256.clone()),
+        archive_key: Set(archive.stored.key().to_owned()),
         created_by: Set(principal.id),
         created_at: Set(Utc::now()),
         ..Default::default()
@@ -192,13 +174,8 @@ async fn store(
         }
         other => other?,
     };
-    let destination = archive_path(&state.config.data_dir, row.id, archive.format);
-    tokio::fs::rename(&archive.path, &destination)
-        .await
-        .map_err(io_error)?;
-    // Until the commit succeeds the file is not the version's: any early return, error or
+    // Until the commit succeeds the object is not the version's: any early return, error or
     // dropped request removes it again.
-    let placed = Placed(Some(destination));
     outbox::record(
         &txn,
         &state.config,
@@ -213,7 +190,7 @@ async fn store(
     )
     .await?;
     txn.commit().await?;
-    placed.keep();
+    archive.stored.keep();
     tracing::info!(
         version_id = row.id,
         application_id = application.id,
@@ -223,23 +200,17 @@ async fn store(
     Ok(super::versions::to_view(&row, &principal.own_name()))
 }
 
-/// Streams the `archive` field to a temporary file, hashing and counting it. `None` when no file
-/// was chosen (browsers then send an empty part without a file name).
+/// Streams the `archive` field into the archive store, hashing and counting it. `None` when no
+/// file was chosen (browsers then send an empty part without a file name).
 async fn spool(
     mut field: multer::Field<'_>,
     state: &AppState,
 ) -> Result<Option<Spooled>, AppError> {
     let file_name = field.file_name().map(str::to_owned);
     let limit = state.config.max_archive_bytes;
-    let incoming = incoming_dir(&state.config.data_dir);
-    tokio::fs::create_dir_all(&incoming)
-        .await
-        .map_err(io_error)?;
-    let path = incoming.join(format!("{:016x}.part", rand::random::<u64>()));
-    let mut file = tokio::fs::File::create(&path).await.map_err(io_error)?;
-    // From here on the guard removes the partial file on every early return.
+    // From here on the guard removes what was stored on every early return.
     let mut spooled = Spooled {
-        path,
+        stored: state.config.archives.incoming(),
         format: ArchiveFormat::Zip,
         bytes: 0,
         sha256: String::new(),
@@ -256,9 +227,8 @@ async fn spool(
         let wanted = 4usize.saturating_sub(head.len()).min(chunk.len());
         head.extend_from_slice(&chunk[..wanted]);
         hasher.update(&chunk);
-        file.write_all(&chunk).await.map_err(io_error)?;
+        spooled.stored.write(chunk).await.map_err(store_error)?;
     }
-    file.sync_all().await.map_err(io_error)?;
     if spooled.bytes == 0 {
         if file_name.as_deref().is_none_or(str::is_empty) {
             return Ok(None);
@@ -284,6 +254,7 @@ async fn spool(
         ));
     }
     spooled.sha256 = hex::encode(hasher.finalize());
+    spooled.stored.finish().await.map_err(store_error)?;
     Ok(Some(spooled))
 }
 
@@ -322,7 +293,7 @@ fn unreadable(limit: u64) -> impl Fn(multer::Error) -> AppError {
     }
 }
 
-fn io_error(error: std::io::Error) -> AppError {
+fn store_error(error: StoreError) -> AppError {
     tracing::error!(%error, "storing an upload failed");
     AppError::Internal
 }

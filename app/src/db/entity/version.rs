@@ -1,5 +1,6 @@
-//! `versions`: an uploaded source archive of an application. The archive itself is a file under
-//! the data directory named after the row's id (`archives/<id>.<format>`), never after user input.
+//! `versions`: an uploaded source archive of an application. The archive itself is an object in
+//! the archive store ([`crate::archives::ArchiveStore`]) under `archive_key`, a name the server
+//! chose, never one from user input.
 
 use sea_orm::entity::prelude::*;
 
@@ -16,6 +17,8 @@ pub struct Model {
     pub archive_bytes: i64,
     /// Hex SHA-256 of the archive as uploaded.
     pub archive_sha256: String,
+    /// The archive's object in the archive store.
+    pub archive_key: String,
     pub created_by: i64,
     pub created_at: DateTimeUtc,
 }

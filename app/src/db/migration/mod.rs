@@ -6,6 +6,7 @@ mod m0003_work;
 mod m0004_outbox;
 mod m0005_mail_server;
 mod m0006_owner_scoped_names;
+mod m0007_archive_keys;
 
 use sea_orm_migration::prelude::*;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_outbox::Migration),
             Box::new(m0005_mail_server::Migration),
             Box::new(m0006_owner_scoped_names::Migration),
+            Box::new(m0007_archive_keys::Migration),
         ]
     }
 }

@@ -4,12 +4,13 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::path::Path;
 
 use super::{AnalysisReport, FileStats, LanguageStats};
 use crate::applications::jobs::ssr::{JobError, Work};
 use crate::archives::Lines;
-use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, Counted, count_files};
+use crate::archives::{
+    ArchiveError, ArchiveFormat, ArchiveLimits, Control, Counted, Source, count_files,
+};
 
 /// How many of the largest files a report lists.
 const LARGEST_FILES: usize = 10;
@@ -17,21 +18,21 @@ const LARGEST_FILES: usize = 10;
 /// Inventories the job's version.
 pub async fn run(work: &Work<'_>) -> Result<AnalysisReport, JobError> {
     let version = work.version(work.job.version_id).await?;
-    let (path, format) = work.archive(&version);
+    let (source, format) = work.archive(&version).await?;
     let limits = work.limits();
-    work.blocking(move |control| inventory(&path, format, &limits, control))
+    work.blocking(move |control| inventory(source, format, &limits, control))
         .await
 }
 
-/// Inventories the archive at `path`.
+/// Inventories the archive `source`.
 pub fn inventory(
-    path: &Path,
+    source: Source,
     format: ArchiveFormat,
     limits: &ArchiveLimits,
     control: &Control,
 ) -> Result<AnalysisReport, ArchiveError> {
     let mut inventory = Inventory::default();
-    count_files(path, format, limits, control, false, |path, counted| {
+    count_files(source, format, limits, control, false, |path, counted| {
         inventory.add(path, &counted);
     })?;
     Ok(inventory.report())

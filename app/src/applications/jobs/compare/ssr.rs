@@ -3,14 +3,13 @@
 //! number of files (bounded by [`crate::archives::ArchiveLimits::max_files`]), not their size.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{ComparisonReport, FileChanges, LISTED_PATHS, LanguageChange, LineCounts};
 use crate::applications::jobs::ssr::{JobError, Work};
 use crate::archives::Lines;
-use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, count_files};
+use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, Source, count_files};
 use crate::db::entity::version;
 
 /// One file of a version, as compared.
@@ -34,34 +33,41 @@ pub async fn run(work: &Work<'_>) -> Result<ComparisonReport, JobError> {
         .one(&work.state.db)
         .await
         .map_err(|error| work.database_failed(&error))?;
-    let after = work.archive(&version);
-    let before = previous.as_ref().map(|previous| work.archive(previous));
-    let previous = previous.map(|previous| (previous.id, previous.name));
+    // One archive after the other: each is fetched from the store just before it is read.
+    let stages = if previous.is_some() { 2 } else { 1 };
+    let before_files = match &previous {
+        Some(previous) => {
+            let (source, format) = work.archive(previous).await?;
+            let limits = work.limits();
+            work.blocking(move |control| {
+                control.stage(0, stages);
+                files(source, format, &limits, control)
+            })
+            .await?
+        }
+        None => Files::new(),
+    };
+    let (source, format) = work.archive(&version).await?;
     let limits = work.limits();
-    work.blocking(move |control| {
-        let (before_files, stages) = match &before {
-            Some((path, format)) => {
-                control.stage(0, 2);
-                (files(path, *format, &limits, control)?, 2)
-            }
-            None => (Files::new(), 1),
-        };
-        control.stage(stages - 1, stages);
-        let after_files = files(&after.0, after.1, &limits, control)?;
-        Ok(compare(&before_files, &after_files, previous))
-    })
-    .await
+    let after_files = work
+        .blocking(move |control| {
+            control.stage(stages - 1, stages);
+            files(source, format, &limits, control)
+        })
+        .await?;
+    let previous = previous.map(|previous| (previous.id, previous.name));
+    Ok(compare(&before_files, &after_files, previous))
 }
 
-/// Every file of the archive at `path`, counted and hashed.
+/// Every file of the archive `source`, counted and hashed.
 pub fn files(
-    path: &Path,
+    source: Source,
     format: ArchiveFormat,
     limits: &ArchiveLimits,
     control: &Control,
 ) -> Result<Files, ArchiveError> {
     let mut files = Files::new();
-    count_files(path, format, limits, control, true, |path, counted| {
+    count_files(source, format, limits, control, true, |path, counted| {
         let facts = FileFacts {
             language: counted.language,
             lines: counted.lines,
@@ -134,7 +140,7 @@ mod tests {
 
     fn read(file: &tempfile::NamedTempFile, format: ArchiveFormat) -> Files {
         files(
-            file.path(),
+            Source::Path(file.path().to_owned()),
             format,
             &ArchiveLimits::default(),
             &Control::default(),

@@ -1,14 +1,13 @@
 //! What a job of any kind gets from the runner ([`Work`]), how it fails ([`JobError`]) and the
 //! one match that sends each kind to its module ([`perform`]).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use sea_orm::EntityTrait;
 
 use super::runner::heartbeat;
 use crate::applications::jobs::{JobKind, JobReport, analyze, compare};
-use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, archive_path};
+use crate::archives::{ArchiveError, ArchiveFormat, ArchiveLimits, Control, Source};
 use crate::db::entity::{job, version};
 use crate::state::AppState;
 
@@ -64,13 +63,24 @@ impl Work<'_> {
         JobError::Retry
     }
 
-    /// Where `version`'s archive is, and its format.
-    pub fn archive(&self, version: &version::Model) -> (PathBuf, ArchiveFormat) {
+    /// `version`'s archive, ready to be read in [`Work::blocking`], and its format. A store
+    /// that cannot give it fails the job with the store's reason.
+    pub async fn archive(
+        &self,
+        version: &version::Model,
+    ) -> Result<(Source, ArchiveFormat), JobError> {
         let format = version.archive_format;
-        (
-            archive_path(&self.state.config.data_dir, version.id, format),
-            format,
-        )
+        let source = self
+            .state
+            .config
+            .archives
+            .source(&version.archive_key, format)
+            .await
+            .map_err(|error| {
+                tracing::error!(job_id = self.job.id, %error, "a job could not fetch its archive");
+                ArchiveError::Unreadable(error.to_string())
+            })?;
+        Ok((source, format))
     }
 
     /// What reading an archive accepts.

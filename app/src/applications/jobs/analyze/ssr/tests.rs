@@ -5,7 +5,7 @@ use crate::archives::fixtures::{Item, sample, tar_gz, zip};
 
 fn run(file: &tempfile::NamedTempFile, format: ArchiveFormat) -> AnalysisReport {
     inventory(
-        file.path(),
+        Source::Path(file.path().to_owned()),
         format,
         &ArchiveLimits::default(),
         &Control::default(),
