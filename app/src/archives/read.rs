@@ -23,8 +23,8 @@ use std::io::{BufReader, Read};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, Ordering};
 
 use super::ArchiveFormat;
-use super::store::Source;
 use super::paths::{check_link, entry_path, parent, shorten};
+use super::store::Source;
 
 /// Content below this size is never called a bomb, whatever its ratio.
 const RATIO_FLOOR: u64 = 8 * 1024 * 1024;

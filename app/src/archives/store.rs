@@ -260,7 +260,10 @@ pub enum Source {
     /// A temporary copy, removed when closed.
     File(std::fs::File),
     /// An object streamed from the store as it is read (blocking reads, for a blocking thread).
-    Stream { reader: Box<dyn Read + Send>, size: u64 },
+    Stream {
+        reader: Box<dyn Read + Send>,
+        size: u64,
+    },
 }
 
 /// An archive on its way into the store. Dropped without [`Incoming::keep`], it is removed
@@ -284,7 +287,9 @@ impl Incoming {
                 .put(chunk)
                 .await
                 .map_err(|source| self.store.failed(source)),
-            None => Err(StoreError::Io(std::io::Error::other("written after finish"))),
+            None => Err(StoreError::Io(std::io::Error::other(
+                "written after finish",
+            ))),
         }
     }
 
@@ -316,10 +321,7 @@ impl Drop for Incoming {
         };
         runtime.spawn(async move {
             let removed = match writer {
-                Some(mut writer) => writer
-                    .abort()
-                    .await
-                    .map_err(|source| store.failed(source)),
+                Some(mut writer) => writer.abort().await.map_err(|source| store.failed(source)),
                 None => store.delete(&key).await,
             };
             if let Err(error) = removed {
@@ -329,7 +331,6 @@ impl Drop for Incoming {
         });
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -341,10 +342,7 @@ mod tests {
     /// command sets) one on the S3-compatible test server under a prefix of its own.
     fn stores() -> Vec<(ArchiveStore, tempfile::TempDir)> {
         let local = tempfile::tempdir().unwrap();
-        let mut stores = vec![(
-            ArchiveStore::open(None, local.path()).unwrap(),
-            local,
-        )];
+        let mut stores = vec![(ArchiveStore::open(None, local.path()).unwrap(), local)];
         let s3 = std::env::var("TEST_ARCHIVE_S3").expect(
             "TEST_ARCHIVE_S3 is not set: run the tests with scripts/test.sh, which starts the \
              S3-compatible test store",
@@ -412,9 +410,16 @@ mod tests {
                 let bytes = tokio::task::spawn_blocking(move || read_back(source))
                     .await
                     .unwrap();
-                assert!(bytes == large, "{}: {format:?} read back differs", store.name);
+                assert!(
+                    bytes == large,
+                    "{}: {format:?} read back differs",
+                    store.name
+                );
             }
-            let source = store.source(&small_key, ArchiveFormat::TarGz).await.unwrap();
+            let source = store
+                .source(&small_key, ArchiveFormat::TarGz)
+                .await
+                .unwrap();
             let bytes = tokio::task::spawn_blocking(move || read_back(source))
                 .await
                 .unwrap();
@@ -434,7 +439,10 @@ mod tests {
             // Dropped mid-upload, with parts already sent.
             let mut unfinished = store.incoming();
             for part in large.chunks(1024 * 1024) {
-                unfinished.write(Bytes::copy_from_slice(part)).await.unwrap();
+                unfinished
+                    .write(Bytes::copy_from_slice(part))
+                    .await
+                    .unwrap();
             }
             drop(unfinished);
             assert_keys(&store, &[]).await;

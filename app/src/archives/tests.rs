@@ -31,14 +31,20 @@ fn read_all(
     control: &Control,
 ) -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
     let mut files = Vec::new();
-    read_files(Source::Path(file.path().to_owned()), format, limits, control, |path, content| {
-        let mut bytes = Vec::new();
-        content
-            .read_to_end(&mut bytes)
-            .map_err(|error| ArchiveError::content(&error))?;
-        files.push((path.to_owned(), bytes));
-        Ok(())
-    })?;
+    read_files(
+        Source::Path(file.path().to_owned()),
+        format,
+        limits,
+        control,
+        |path, content| {
+            let mut bytes = Vec::new();
+            content
+                .read_to_end(&mut bytes)
+                .map_err(|error| ArchiveError::content(&error))?;
+            files.push((path.to_owned(), bytes));
+            Ok(())
+        },
+    )?;
     Ok(files)
 }
 

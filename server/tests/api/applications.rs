@@ -238,12 +238,7 @@ async fn oversized_archives_are_413_and_leave_nothing_behind(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let incoming = database.data_dir.join("archives").join("incoming");
-    assert_eq!(
-        std::fs::read_dir(incoming).unwrap().count(),
-        0,
-        "partial uploads are removed"
-    );
+    database.assert_only_versions_archived().await;
     assert_eq!(
         tool.get(&format!("/rest/applications/{application}/versions"))
             .await
@@ -334,11 +329,7 @@ async fn users_cannot_see_or_touch_others_applications(backend: Backend) {
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
     let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
     assert!(sent < 400, "the whole body was read before the answer");
-    assert_eq!(
-        std::fs::read_dir(database.data_dir.join("archives").join("incoming"))
-            .map_or(0, Iterator::count),
-        0
-    );
+    database.assert_only_versions_archived().await;
     assert_eq!(other.get("/rest/applications").await.1, json!([]));
     assert_eq!(other.get("/rest/jobs").await.1, json!([]));
     // A job id that does not exist answers the same as someone else's.

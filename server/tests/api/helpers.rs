@@ -13,7 +13,7 @@ use reqwest::cookie::{CookieStore, Jar};
 use leptos::prelude::LeptosOptions;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Client, Response, StatusCode};
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 use server::settings::Settings;
 use server::startup::Application;
@@ -71,11 +71,65 @@ pub static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::La
 pub struct TestDatabase {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
-    /// The app's data directory (archives live under `archives/`).
+    /// The app's data directory (archives live under `archives/` unless `archive_store` says).
     pub data_dir: PathBuf,
+    /// `CONSOLE_ARCHIVE_STORE`: SQLite tests keep archives in the data directory, PostgreSQL
+    /// tests, as several instances would, on the S3-compatible test store (a prefix per test).
+    pub archive_store: Option<String>,
+}
+
+/// The S3-compatible store the test command starts (`AWS_*` say how to reach it).
+pub fn test_s3_store() -> String {
+    std::env::var("TEST_ARCHIVE_S3").expect(
+        "TEST_ARCHIVE_S3 is not set: run the tests with scripts/test.sh, which starts the \
+         S3-compatible test store",
+    )
 }
 
 impl TestDatabase {
+    /// The archive store an app on this database uses.
+    pub fn archive_store(&self) -> app::archives::ArchiveStore {
+        app::archives::ArchiveStore::open(self.archive_store.as_deref(), &self.data_dir)
+            .expect("the archive store")
+    }
+
+    /// Asserts that the archive store holds the archives of the recorded versions and nothing
+    /// else (what a refused upload stored is removed in the background: waited for, bounded).
+    pub async fn assert_only_versions_archived(&self) {
+        let db = Database::connect(&self.url).await.expect("the database");
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT archive_key FROM versions ORDER BY archive_key",
+            ))
+            .await
+            .expect("version keys");
+        let mut named: Vec<String> = rows
+            .iter()
+            .map(|row| row.try_get_by_index(0).expect("a key"))
+            .collect();
+        named.sort();
+        let store = self.archive_store();
+        let mut stored = Vec::new();
+        for _ in 0..100 {
+            stored = store.keys().await.expect("list the archive store");
+            if stored == named {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            stored, named,
+            "the archive store holds what no version names"
+        );
+    }
+
+    /// The same database with archives in the data directory, for tests that reach into them.
+    pub fn with_local_archives(mut self) -> Self {
+        self.archive_store = None;
+        self
+    }
+
     pub async fn new(backend: Backend) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let data_dir = dir.path().to_owned();
@@ -84,6 +138,7 @@ impl TestDatabase {
                 url: server::settings::sqlite_url(&data_dir),
                 _dir: Some(dir),
                 data_dir,
+                archive_store: None,
             },
             Backend::Postgres => {
                 let admin_url = std::env::var("TEST_POSTGRES_URL").expect(
@@ -104,6 +159,7 @@ impl TestDatabase {
                     url: format!("{base}/{name}"),
                     _dir: Some(dir),
                     data_dir,
+                    archive_store: Some(format!("{}/{name}", test_s3_store())),
                 }
             }
         }
@@ -173,7 +229,7 @@ impl TestApp {
             render_deadline: std::time::Duration::from_secs(
                 server::settings::DEFAULT_RENDER_DEADLINE_SECONDS,
             ),
-            archive_store: None,
+            archive_store: database.archive_store.clone(),
             trusted_proxies: Default::default(),
         };
         tweak(&mut settings);
@@ -188,6 +244,14 @@ impl TestApp {
         Self {
             address: format!("http://127.0.0.1:{port}"),
             server: Server::Task(server, state),
+        }
+    }
+
+    /// The state of the app in this process.
+    pub fn state(&self) -> &app::state::AppState {
+        match &self.server {
+            Server::Task(_, state) => state,
+            Server::Process { .. } => panic!("the app runs in a process of its own"),
         }
     }
 
@@ -226,6 +290,10 @@ impl TestApp {
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
             .env("DATABASE_URL", &database.url)
             .env("CONSOLE_DATA_DIR", &database.data_dir)
+            .env(
+                "CONSOLE_ARCHIVE_STORE",
+                database.archive_store.as_deref().unwrap_or_default(),
+            )
             .env("LEPTOS_OUTPUT_NAME", "console")
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("CONSOLE_SECRET", "a-secret-shared-by-the-test-instances")

@@ -9,6 +9,8 @@ use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::json;
 
+use app::archives::{ArchiveFormat, Source};
+
 use crate::archives::{sample_project, tar_gz, zip, zip_with_symlink};
 use crate::helpers::{Backend, TestApp, TestDatabase, Tool};
 use crate::mail::opt_in;
@@ -54,12 +56,28 @@ async fn execute(db: &DatabaseConnection, sql: &str) {
     db.execute_unprepared(sql).await.unwrap();
 }
 
-/// Where the app keeps a version's archive.
-fn stored_archive(database: &TestDatabase, version: i64, extension: &str) -> PathBuf {
-    database
-        .data_dir
-        .join("archives")
-        .join(format!("{version}.{extension}"))
+/// The key of a version's archive in the archive store.
+async fn archive_key(database: &TestDatabase, version: i64) -> String {
+    let db = Database::connect(&database.url).await.unwrap();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT archive_key FROM versions WHERE id = {version}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
+/// Where a version's archive lies in a local archive store.
+async fn stored_archive(database: &TestDatabase, version: i64) -> PathBuf {
+    assert!(
+        database.archive_store.is_none(),
+        "the archives are not local"
+    );
+    let key = archive_key(database, version).await;
+    database.data_dir.join("archives").join(key)
 }
 
 /// Replaces a stored archive with a named pipe, so the job reading it waits until the test
@@ -99,7 +117,7 @@ async fn analyze_life_cycle_through_rest(backend: Backend) {
     let archive = tar_gz(&sample_project());
     let size = archive.len();
     let version = tool
-        .create_version(application, "1.0", ("meudon-1.0.tar.gz", archive))
+        .create_version(application, "1.0", ("meudon-1.0.tar.gz", archive.clone()))
         .await;
     let (status, versions) = tool
         .get(&format!("/rest/applications/{application}/versions"))
@@ -108,12 +126,23 @@ async fn analyze_life_cycle_through_rest(backend: Backend) {
     assert_eq!(versions[0]["name"], "1.0");
     assert_eq!(versions[0]["archive_format"], "tar.gz");
     assert_eq!(versions[0]["archive_bytes"], size);
-    assert_eq!(
-        std::fs::metadata(stored_archive(&database, version, "tar.gz"))
-            .unwrap()
-            .len(),
-        size as u64
-    );
+    let stored = database
+        .archive_store()
+        .source(&archive_key(&database, version).await, ArchiveFormat::TarGz)
+        .await
+        .unwrap();
+    let stored = tokio::task::spawn_blocking(move || match stored {
+        Source::Path(path) => std::fs::read(path).unwrap(),
+        Source::Stream { mut reader, .. } => {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut reader, &mut bytes).unwrap();
+            bytes
+        }
+        Source::File(_) => unreachable!("a tar.gz is streamed"),
+    })
+    .await
+    .unwrap();
+    assert_eq!(stored, archive);
 
     let job = tool.start_analysis(application, version).await;
     let done = tool.wait_for(job, &["succeeded", "failed"]).await;
@@ -348,11 +377,7 @@ async fn malicious_archives_fail_their_jobs_without_harm(backend: Backend) {
     let parent = database.data_dir.parent().unwrap();
     assert!(!parent.join("outside.txt").exists());
     assert!(!database.data_dir.join("outside.txt").exists());
-    let entries: Vec<String> = std::fs::read_dir(database.data_dir.join("archives"))
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name != "incoming")
-        .collect();
+    let entries = database.archive_store().keys().await.unwrap();
     assert_eq!(entries.len(), 4, "{entries:?}");
     assert_eq!(
         reqwest::get(app.url("/healthz")).await.unwrap().status(),
@@ -361,13 +386,15 @@ async fn malicious_archives_fail_their_jobs_without_harm(backend: Backend) {
 }
 
 async fn queued_and_running_jobs_can_be_stopped(backend: Backend) {
-    let (database, app) = TestApp::on(backend).await;
+    // The job is held on a named pipe in place of its archive: archives in the data directory.
+    let database = TestDatabase::new(backend).await.with_local_archives();
+    let app = TestApp::spawn(&database).await;
     let tool = app.tool("ana", "user").await;
     let application = tool.create_application("Long").await;
     let version = tool
         .create_version(application, "1", ("p.tar.gz", tar_gz(&sample_project())))
         .await;
-    let path = stored_archive(&database, version, "tar.gz");
+    let path = stored_archive(&database, version).await;
     let bytes = hold_archive(&path);
 
     let running = tool.start_analysis(application, version).await;
@@ -439,14 +466,15 @@ async fn queued_and_running_jobs_can_be_stopped(backend: Backend) {
 }
 
 async fn jobs_lost_in_a_restart_are_resumed_or_failed(backend: Backend) {
-    let database = TestDatabase::new(backend).await;
+    // The job is held on a named pipe in place of its archive: archives in the data directory.
+    let database = TestDatabase::new(backend).await.with_local_archives();
     let first = TestApp::spawn(&database).await;
     let tool = first.tool("ana", "user").await;
     let application = tool.create_application("Restarted").await;
     let version = tool
         .create_version(application, "1", ("p.tar.gz", tar_gz(&sample_project())))
         .await;
-    let path = stored_archive(&database, version, "tar.gz");
+    let path = stored_archive(&database, version).await;
     let bytes = hold_archive(&path);
     let resumed = tool.start_analysis(application, version).await;
     let given_up = tool.start_analysis(application, version).await;
@@ -518,13 +546,15 @@ async fn jobs_lost_in_a_restart_are_resumed_or_failed(backend: Backend) {
 /// With one job at a time, starting three runs one and leaves two queued (a claim takes one job,
 /// however the database plans it).
 async fn queued_jobs_wait_their_turn(backend: Backend) {
-    let (database, app) = TestApp::on(backend).await;
+    // The job is held on a named pipe in place of its archive: archives in the data directory.
+    let database = TestDatabase::new(backend).await.with_local_archives();
+    let app = TestApp::spawn(&database).await;
     let tool = app.tool("patient", "user").await;
     let application = tool.create_application("MEUDON").await;
     let version = tool
         .create_version(application, "1.0", ("p.tar.gz", tar_gz(&sample_project())))
         .await;
-    let path = stored_archive(&database, version, "tar.gz");
+    let path = stored_archive(&database, version).await;
     let bytes = hold_archive(&path);
     let jobs = [
         tool.start_analysis(application, version).await,
@@ -556,14 +586,15 @@ async fn queued_jobs_wait_their_turn(backend: Backend) {
 /// queued), and the runner takes turns between users: another user's job, queued after three of
 /// the first user's, runs before the first user's next one.
 async fn one_user_cannot_crowd_out_another(backend: Backend) {
-    let database = TestDatabase::new(backend).await;
+    // The job is held on a named pipe in place of its archive: archives in the data directory.
+    let database = TestDatabase::new(backend).await.with_local_archives();
     let app = TestApp::spawn_with(&database, |settings| settings.jobs.per_user = 3).await;
     let busy = app.tool("busy", "user").await;
     let application = busy.create_application("Many").await;
     let version = busy
         .create_version(application, "1", ("p.tar.gz", tar_gz(&sample_project())))
         .await;
-    let path = stored_archive(&database, version, "tar.gz");
+    let path = stored_archive(&database, version).await;
     let bytes = hold_archive(&path);
     let first = busy.start_analysis(application, version).await;
     busy.wait_for(first, &["running"]).await;

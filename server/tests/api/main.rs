@@ -7,6 +7,7 @@
     reason = "a test should fail loudly on anything unexpected"
 )]
 
+mod archive_store;
 mod archives;
 mod helpers;
 mod openapi;

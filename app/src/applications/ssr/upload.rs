@@ -109,7 +109,6 @@ impl Upload<'_> {
         }
         Ok(())
     }
-
 }
 
 /// The application the form's `application` field names, if the caller may write to it. (Not a
@@ -120,14 +119,12 @@ async fn authorise(
     principal: &Principal,
     named: Option<&str>,
 ) -> Result<application::Model, AppError> {
-    let id = named
-        .and_then(|id| id.trim().parse().ok())
-        .ok_or_else(|| {
-            AppError::invalid(
-                "application",
-                "Choose an application (the field comes before the archive).",
-            )
-        })?;
+    let id = named.and_then(|id| id.trim().parse().ok()).ok_or_else(|| {
+        AppError::invalid(
+            "application",
+            "Choose an application (the field comes before the archive).",
+        )
+    })?;
     visible(&state.db, principal, id).await
 }
 
