@@ -53,11 +53,12 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 if [ "${1:-}" = "test" ]; then
-  apt_install chromium postgresql wrk curl python3 python3-venv openssl
+  apt_install chromium postgresql wrk curl python3 python3-venv openssl haproxy
   # The SMTP sink the tests deliver to (server/tests/fixtures/smtp_sink.py) and Schemathesis, which fuzzes the
-  # REST API (scripts/lib/schemathesis.sh): every package pinned in scripts/lib/test-requirements.txt.
+  # REST API (scripts/lib/schemathesis.sh), and moto, the S3-compatible archive store of the tests
+  # (scripts/lib/s3.sh): every package pinned in scripts/lib/test-requirements.txt.
   if ! .venv/bin/pip freeze --disable-pip-version-check 2>/dev/null | sort | cmp -s - <(sort scripts/lib/test-requirements.txt); then
-    say "installing aiosmtpd and schemathesis into .venv (scripts/lib/test-requirements.txt)"
+    say "installing aiosmtpd, schemathesis and moto into .venv (scripts/lib/test-requirements.txt)"
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/lib/test-requirements.txt
   fi

@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/postgres.sh
+source scripts/lib/s3.sh
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -25,19 +26,21 @@ cargo clippy -p frontend -p app --target wasm32-unknown-unknown --locked -- -D w
 
 step "the WASM bundle carries no server-only crates"
 if cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none \
-  | grep -E '^(sea-orm|sqlx|tokio|tokio-util|argon2|lettre|governor|tower-sessions|tokei|zip|tar) '; then
+  | grep -E '^(sea-orm|sqlx|tokio|tokio-util|argon2|lettre|governor|tower-sessions|tokei|zip|tar|object_store|hyper|rustls) '; then
   echo "server-only crates leaked into the browser build" >&2
   exit 1
 fi
 
 PG_DIR=$(mktemp -d /tmp/console-test-pg.XXXXXX)
+S3_DIR=$(mktemp -d /tmp/console-test-s3.XXXXXX)
 E2E_DATA_DIR=$(mktemp -d /tmp/console-e2e.XXXXXX)
 export E2E_DATA_DIR
-trap 'stop_postgres "$PG_DIR"; rm -rf "$E2E_DATA_DIR"' EXIT
-step "start PostgreSQL"
+trap 'stop_postgres "$PG_DIR"; stop_s3 "$S3_DIR"; rm -rf "$E2E_DATA_DIR"' EXIT
+step "start PostgreSQL and the S3-compatible store"
 start_postgres "$PG_DIR" "${TEST_POSTGRES_PORT:-55439}"
+start_s3 "$S3_DIR" "${TEST_S3_PORT:-55440}"
 
-step "unit and integration tests (SQLite and PostgreSQL)"
+step "unit and integration tests (SQLite with local archives, PostgreSQL with S3)"
 RUST_BACKTRACE=0 cargo test -p app -p server --features app/ssr --locked
 
 step "release build"

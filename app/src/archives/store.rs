@@ -295,11 +295,11 @@ impl Incoming {
 
     /// Completes the upload: the object exists from now on.
     pub async fn finish(&mut self) -> Result<(), StoreError> {
-        if let Some(mut writer) = self.writer.take() {
-            if let Err(error) = writer.shutdown().await {
-                self.writer = Some(writer);
-                return Err(error.into());
-            }
+        if let Some(mut writer) = self.writer.take()
+            && let Err(error) = writer.shutdown().await
+        {
+            self.writer = Some(writer);
+            return Err(error.into());
         }
         Ok(())
     }
