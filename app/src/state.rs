@@ -34,6 +34,9 @@ pub struct AppState {
     pub throttles: Arc<Throttles>,
     pub jobs: Jobs,
     pub mail_server: MailServerStatus,
+    /// Cancelled when this instance begins to shut down: `/readyz` says so, the runner hands
+    /// its jobs back and the mail worker its claimed mail, so another instance takes over at once.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 /// How often [`app_state`] was called outside a request's reactive owner since the process

@@ -24,6 +24,9 @@
 //! | `CONSOLE_SMTP_CA_FILE` | none; PEM certificates to trust for the mail server besides the system's |
 //! | `CONSOLE_RENDER_DEADLINE_SECONDS` | 15: a page not rendered by then answers 503 |
 //! | `CONSOLE_ARCHIVE_STORE` | `<data dir>/archives`; or `file:///path`, or `s3://bucket[/prefix]` with the `AWS_*` variables |
+//! | `CONSOLE_JOB_STALE_SECONDS` | 60: a running job without a heartbeat this long lost its instance and is taken over |
+//! | `CONSOLE_SHUTDOWN_DRAIN_SECONDS` | 0: after SIGTERM, how long `/readyz` answers 503 while requests are still accepted |
+//! | `CONSOLE_SHUTDOWN_GRACE_SECONDS` | 20: then how long requests in flight may take to finish |
 //! | `CONSOLE_TRUSTED_PROXIES` | none: comma-separated networks whose `X-Forwarded-For` / `Forwarded` name the client |
 
 use std::net::SocketAddr;
@@ -85,6 +88,10 @@ pub struct Settings {
     pub smtp_ca_file: Option<PathBuf>,
     /// How long a page may take to render before it answers 503 (never uploads or REST).
     pub render_deadline: std::time::Duration,
+    /// After a stop signal: how long the instance keeps accepting requests while `/readyz` tells
+    /// the load balancer to send no more, then how long requests in flight may take.
+    pub shutdown_drain: Duration,
+    pub shutdown_grace: Duration,
     /// Where archives are kept (`CONSOLE_ARCHIVE_STORE`); `None`: `<data dir>/archives`.
     pub archive_store: Option<String>,
     /// Reverse proxies whose forwarded client addresses are believed.
@@ -112,6 +119,9 @@ pub const DEFAULT_MAIL_LEASE_SECONDS: u64 = 120;
 /// Pages render in milliseconds; one still rendering after this is stuck.
 pub const DEFAULT_RENDER_DEADLINE_SECONDS: u64 = 15;
 
+/// Requests take milliseconds, uploads seconds; a stop waits this long for them.
+pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 20;
+
 const MB: u64 = 1024 * 1024;
 
 impl Settings {
@@ -134,6 +144,9 @@ impl Settings {
         }
         if let Some(files) = number::<u64>("CONSOLE_ANALYZE_MAX_FILES")? {
             jobs.limits.max_files = files;
+        }
+        if let Some(seconds) = number::<u64>("CONSOLE_JOB_STALE_SECONDS")? {
+            jobs.stale_after = Duration::from_secs(seconds.max(2));
         }
         if let Some(mb) = number::<u64>("CONSOLE_ANALYZE_MAX_UNPACKED_MB")? {
             jobs.limits.max_unpacked_bytes = mb.saturating_mul(MB);
@@ -174,6 +187,12 @@ impl Settings {
                 number::<u64>("CONSOLE_RENDER_DEADLINE_SECONDS")?
                     .unwrap_or(DEFAULT_RENDER_DEADLINE_SECONDS)
                     .max(1),
+            ),
+            shutdown_drain: Duration::from_secs(
+                number("CONSOLE_SHUTDOWN_DRAIN_SECONDS")?.unwrap_or(0),
+            ),
+            shutdown_grace: Duration::from_secs(
+                number("CONSOLE_SHUTDOWN_GRACE_SECONDS")?.unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECONDS),
             ),
             archive_store: var("CONSOLE_ARCHIVE_STORE"),
             trusted_proxies: var("CONSOLE_TRUSTED_PROXIES")

@@ -71,6 +71,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    shutdown_drain: Duration,
+    shutdown_grace: Duration,
 }
 
 impl Application {
@@ -110,12 +112,15 @@ impl Application {
             throttles: Arc::new(Throttles::new(settings.auth_failure_burst)),
             jobs: Jobs::new(settings.jobs.clone()),
             mail_server: Default::default(),
+            stopping: Default::default(),
         };
         let router = router(state.clone(), &settings);
         Ok(Self {
             listener,
             router,
             state,
+            shutdown_drain: settings.shutdown_drain,
+            shutdown_grace: settings.shutdown_grace,
         })
     }
 
@@ -134,25 +139,65 @@ impl Application {
         self.address().port()
     }
 
-    /// Serves until Ctrl-C or SIGTERM, running jobs and sweeping expired sessions in the
-    /// background. The background tasks end with it (also when this future is dropped).
+    /// Serves until Ctrl-C or SIGTERM (or [`AppState::stopping`] is cancelled), running jobs,
+    /// delivering mail and sweeping in the background. The background tasks end with it (also
+    /// when this future is dropped).
+    ///
+    /// Stopping: `/readyz` answers 503 at once and the runner and the mail worker hand their
+    /// work back; requests are still accepted for the drain time (so a load balancer notices),
+    /// then the listener closes and requests in flight get the grace time to finish.
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
-        let mut background = tokio::task::JoinSet::new();
-        background.spawn(sweep(self.state.clone()));
-        background.spawn(sweep_archives(self.state.clone()));
-        background.spawn(app::applications::jobs::ssr::run(self.state.clone()));
-        background.spawn(app::mail::ssr::delivery::run(self.state.clone()));
-        let served = axum::serve(
+        let state = self.state;
+        let mut workers = tokio::task::JoinSet::new();
+        workers.spawn(app::applications::jobs::ssr::run(state.clone()));
+        workers.spawn(app::mail::ssr::delivery::run(state.clone()));
+        let mut sweepers = tokio::task::JoinSet::new();
+        sweepers.spawn(sweep(state.clone()));
+        sweepers.spawn(sweep_archives(state.clone()));
+
+        let closing = tokio_util::sync::CancellationToken::new();
+        let server = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
-        background.abort_all();
-        Ok(served?)
+        .with_graceful_shutdown(closing.clone().cancelled_owned());
+        let mut server = std::pin::pin!(server.into_future());
+        tokio::select! {
+            served = &mut server => return Ok(served?),
+            () = shutdown_signal() => {}
+            () = state.stopping.cancelled() => {}
+        }
+        state.stopping.cancel();
+        tracing::info!(
+            drain = ?self.shutdown_drain,
+            grace = ?self.shutdown_grace,
+            "stopping: handing jobs and mail back"
+        );
+        tokio::select! {
+            served = &mut server => return Ok(served?),
+            () = tokio::time::sleep(self.shutdown_drain) => {}
+        }
+        closing.cancel();
+        let deadline = tokio::time::Instant::now() + self.shutdown_grace;
+        match tokio::time::timeout_at(deadline, &mut server).await {
+            Ok(served) => served?,
+            Err(_) => tracing::warn!("stopping: requests still in flight were cut off"),
+        }
+        // The workers saw the stop long ago; what is left is a few database writes.
+        let handed_back = async { while workers.join_next().await.is_some() {} };
+        if tokio::time::timeout(HAND_BACK, handed_back).await.is_err() {
+            tracing::warn!("stopping: jobs or mail not handed back in time; their leases expire");
+        }
+        sweepers.abort_all();
+        tracing::info!("stopped");
+        Ok(())
     }
 }
+
+/// How long the job runner and the mail worker may take to hand their work back once requests
+/// are done: a few database writes, or a mail already being handed to the mail server.
+const HAND_BACK: Duration = Duration::from_secs(10);
 
 fn router(state: AppState, settings: &Settings) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
@@ -169,6 +214,7 @@ fn router(state: AppState, settings: &Settings) -> Router {
 
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .merge(rest::router())
         .merge(static_files::routes(&state.leptos_options))
         .merge(unsubscribe::routes())
@@ -217,6 +263,27 @@ async fn healthz(
         Err(error) => {
             tracing::error!(%error, "health check: database unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+/// Whether this instance should get requests: 200 when it is not stopping and both the database
+/// and the archive store answer; 503 with the reason otherwise.
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (StatusCode, &'static str) {
+    if state.stopping.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
+    let (status, body) = healthz(axum::extract::State(state.clone())).await;
+    if status != StatusCode::OK {
+        return (status, body);
+    }
+    match state.config.archives.check().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::error!(%error, "readiness: archive store unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "archive store unreachable")
         }
     }
 }

@@ -42,8 +42,12 @@ use crate::db::entity::version;
 const PART_BYTES: usize = 5 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 2;
 
-/// The key [`ArchiveStore::check`] asks for; it never exists.
-const PROBE_KEY: &str = "readiness-probe";
+/// How long a failing S3 request is retried (with backoff) before the store is reported
+/// unreachable: a start-up check, a readiness probe or a job waits this long at most.
+const RETRY_FOR: Duration = Duration::from_secs(10);
+
+/// The prefix [`ArchiveStore::check`] lists; nothing is ever stored under it.
+const PROBE_PREFIX: &str = "readiness-probe";
 
 /// Why the archive store cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +127,11 @@ impl ArchiveStore {
         let built = object_store::aws::AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .with_http_connector(connector::HyperConnector)
+            .with_retry(object_store::RetryConfig {
+                max_retries: 3,
+                retry_timeout: RETRY_FOR,
+                ..Default::default()
+            })
             .build()
             .map_err(|error| StoreError::Config(format!("{url:?}: {error}")))?;
         let objects: Arc<dyn ObjectStore> = match prefix.trim_matches('/') {
@@ -137,12 +146,14 @@ impl ArchiveStore {
         })
     }
 
-    /// Whether the store answers (and accepts this instance's credentials).
+    /// Whether the store answers, its bucket exists and it accepts this instance's credentials:
+    /// one listing of a prefix that holds nothing.
     pub async fn check(&self) -> Result<(), StoreError> {
-        match self.objects.head(&Key::from(PROBE_KEY)).await {
-            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(source) => Err(self.failed(source)),
-        }
+        self.objects
+            .list_with_delimiter(Some(&Key::from(PROBE_PREFIX)))
+            .await
+            .map(drop)
+            .map_err(|source| self.failed(source))
     }
 
     /// Starts storing a new archive under a fresh key.
@@ -475,6 +486,10 @@ mod tests {
             assert!(message.contains("CONSOLE_ARCHIVE_STORE"), "{message}");
             assert!(message.contains(says), "{setting}: {message}");
         }
+        // A bucket that does not exist is found out by the check at start.
+        let missing = ArchiveStore::open(Some("s3://no-such-bucket"), data.path()).unwrap();
+        let error = missing.check().await.unwrap_err().to_string();
+        assert!(error.contains("s3://no-such-bucket"), "{error}");
         let shared = tempfile::tempdir().unwrap();
         let url = format!("file://{}", shared.path().display());
         let store = ArchiveStore::open(Some(&url), data.path()).unwrap();

@@ -229,6 +229,10 @@ impl TestApp {
             render_deadline: std::time::Duration::from_secs(
                 server::settings::DEFAULT_RENDER_DEADLINE_SECONDS,
             ),
+            shutdown_drain: std::time::Duration::ZERO,
+            shutdown_grace: std::time::Duration::from_secs(
+                server::settings::DEFAULT_SHUTDOWN_GRACE_SECONDS,
+            ),
             archive_store: database.archive_store.clone(),
             trusted_proxies: Default::default(),
         };
@@ -321,6 +325,62 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("the server binary did not start:\n{}", app.log());
+    }
+
+    /// Sends the server binary SIGTERM, as a service manager stopping it would.
+    pub fn terminate(&self) {
+        let Server::Process { child, .. } = &self.server else {
+            panic!("terminate needs the server binary");
+        };
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+    }
+
+    /// Waits (at most `limit`) for the server binary to exit; its exit status, or `None` if it
+    /// is still running.
+    pub async fn exited_within(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let Server::Process { child, .. } = &mut self.server else {
+            panic!("exited_within needs the server binary");
+        };
+        let until = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait().expect("the server's status") {
+                return Some(status);
+            }
+            if std::time::Instant::now() > until {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The server binary started with `env` on `database`, expected to refuse to start: what
+    /// it printed.
+    pub async fn binary_refuses(database: &TestDatabase, env: &[(&str, &str)]) -> String {
+        let output = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+                .env("DATABASE_URL", &database.url)
+                .env("CONSOLE_DATA_DIR", &database.data_dir)
+                .env("LEPTOS_OUTPUT_NAME", "console")
+                .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+                .env("CONSOLE_SECRET", "a-secret-shared-by-the-test-instances")
+                .env("RUST_LOG", "warn")
+                .envs(env.iter().copied())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("the server gave up within 30 s")
+        .expect("run the server binary");
+        assert!(!output.status.success(), "the server started");
+        String::from_utf8_lossy(&output.stderr).into_owned()
     }
 
     /// What the server binary logged so far (empty for an in-process server).

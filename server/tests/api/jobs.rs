@@ -57,7 +57,7 @@ async fn execute(db: &DatabaseConnection, sql: &str) {
 }
 
 /// The key of a version's archive in the archive store.
-async fn archive_key(database: &TestDatabase, version: i64) -> String {
+pub(crate) async fn archive_key(database: &TestDatabase, version: i64) -> String {
     let db = Database::connect(&database.url).await.unwrap();
     let row = db
         .query_one_raw(Statement::from_string(
@@ -71,7 +71,7 @@ async fn archive_key(database: &TestDatabase, version: i64) -> String {
 }
 
 /// Where a version's archive lies in a local archive store.
-async fn stored_archive(database: &TestDatabase, version: i64) -> PathBuf {
+pub(crate) async fn stored_archive(database: &TestDatabase, version: i64) -> PathBuf {
     assert!(
         database.archive_store.is_none(),
         "the archives are not local"
@@ -82,7 +82,7 @@ async fn stored_archive(database: &TestDatabase, version: i64) -> PathBuf {
 
 /// Replaces a stored archive with a named pipe, so the job reading it waits until the test
 /// writes the archive: a job that stays `running` exactly as long as the test needs.
-fn hold_archive(path: &PathBuf) -> Vec<u8> {
+pub(crate) fn hold_archive(path: &PathBuf) -> Vec<u8> {
     let bytes = std::fs::read(path).unwrap();
     std::fs::remove_file(path).unwrap();
     let made = std::process::Command::new("mkfifo")
@@ -94,7 +94,7 @@ fn hold_archive(path: &PathBuf) -> Vec<u8> {
 }
 
 /// Lets the job waiting on the pipe read `bytes` (on a thread: opening a pipe blocks).
-fn release_archive(path: PathBuf, bytes: Vec<u8>) -> std::thread::JoinHandle<()> {
+pub(crate) fn release_archive(path: PathBuf, bytes: Vec<u8>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         use std::io::Write;
         if let Ok(mut pipe) = std::fs::OpenOptions::new().write(true).open(&path) {

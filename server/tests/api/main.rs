@@ -24,3 +24,4 @@ mod malformed;
 mod pages;
 mod profile;
 mod proxies;
+mod shutdown;

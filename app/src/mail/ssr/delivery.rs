@@ -94,16 +94,22 @@ impl Current {
     }
 }
 
-/// Delivers mail until dropped.
+/// Delivers mail until the instance stops (a round under way ends first: mails already handed
+/// to the mail server are recorded, the others given back) or until dropped.
 pub async fn run(state: AppState) {
     let mut current = None;
-    loop {
-        match deliver_due(&state, &mut current).await {
-            Ok(0) => tokio::time::sleep(POLL).await,
-            Ok(_) => {}
+    while !state.stopping.is_cancelled() {
+        let idle = match deliver_due(&state, &mut current).await {
+            Ok(tried) => tried == 0,
             Err(error) => {
                 tracing::warn!(%error, "mail delivery round failed");
-                tokio::time::sleep(POLL).await;
+                true
+            }
+        };
+        if idle {
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                () = state.stopping.cancelled() => {}
             }
         }
     }
@@ -158,14 +164,30 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
     let shared: &Current = current;
     // Owned mails: a stream of borrowed ones trips the compiler's higher-ranked lifetime check
     // when the worker is spawned.
-    let outcomes: Vec<(row::Model, Result<String, MailError>)> = futures_util::stream::iter(batch)
-        .map(|mail| async move {
-            let outcome = shared.send(build(&shared.addressing, &mail)).await;
-            (mail, outcome)
-        })
-        .buffer_unordered(transport::CONNECTIONS as usize)
-        .collect()
-        .await;
+    let stopping = &state.stopping;
+    // `None`: not tried, because the instance is stopping.
+    let outcomes: Vec<(row::Model, Option<Result<String, MailError>>)> =
+        futures_util::stream::iter(batch)
+            .map(|mail| async move {
+                if stopping.is_cancelled() {
+                    return (mail, None);
+                }
+                let outcome = shared.send(build(&shared.addressing, &mail)).await;
+                (mail, Some(outcome))
+            })
+            .buffer_unordered(transport::CONNECTIONS as usize)
+            .collect()
+            .await;
+    let untried: Vec<&row::Model> = outcomes
+        .iter()
+        .filter(|(_, outcome)| outcome.is_none())
+        .map(|(mail, _)| mail)
+        .collect();
+    outbox::release(&state.db, &untried).await?;
+    let outcomes: Vec<(row::Model, Result<String, MailError>)> = outcomes
+        .into_iter()
+        .filter_map(|(mail, outcome)| outcome.map(|outcome| (mail, outcome)))
+        .collect();
     let sent: Vec<&row::Model> = outcomes
         .iter()
         .filter(|(_, outcome)| outcome.is_ok())

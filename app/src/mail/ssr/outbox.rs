@@ -259,6 +259,28 @@ pub async fn record_sent(
     Ok(())
 }
 
+/// Gives back mails claimed but not tried (the instance is shutting down): due again at once for
+/// any worker, the claim's attempt not counted. A mail claimed again since is left alone.
+pub async fn release(db: &impl ConnectionTrait, mails: &[&outbox::Model]) -> Result<(), AppError> {
+    for mail in mails {
+        outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::LockedUntil,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
+            .col_expr(
+                outbox::Column::Attempts,
+                Expr::col(outbox::Column::Attempts).sub(1),
+            )
+            .filter(outbox::Column::Id.eq(mail.id))
+            .filter(outbox::Column::Status.eq(Pending))
+            .filter(outbox::Column::Attempts.eq(mail.attempts))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Mail a worker is delivering right now: claimed, its lease not yet lapsed.
 pub async fn in_flight(db: &impl ConnectionTrait) -> Result<u64, AppError> {
     Ok(outbox::Entity::find()

@@ -9,6 +9,10 @@
 //!   its runner (crash, kill, restart). [`recover`] queues it again, or fails it once it has been
 //!   started [`JobSettings::max_attempts`] times. It runs at start and then periodically, so no
 //!   job stays `running` forever.
+//! - **Shutdown**: once the instance is stopping ([`AppState::stopping`]) the runner claims
+//!   nothing more and cancels its jobs; each is handed back ([`hand_back`]: queued again, the
+//!   attempt not counted), so another instance starts it at its next look instead of waiting for
+//!   the heartbeat to go stale.
 //! - Kinds: the runner knows none; [`super::work::perform`] sends each job to its kind's module,
 //!   whose reading runs on the blocking pool and stops at the next chunk once cancelled, also
 //!   when the runner itself is dropped.
@@ -149,7 +153,8 @@ impl Drop for Running {
     }
 }
 
-/// Runs jobs until dropped (dropping it aborts the jobs it runs).
+/// Runs jobs until the instance stops (then hands its jobs back and returns) or until dropped
+/// (which aborts the jobs it runs).
 pub async fn run(state: AppState) {
     let settings = state.jobs.settings().clone();
     let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
@@ -158,12 +163,20 @@ pub async fn run(state: AppState) {
     loop {
         while tasks.try_join_next().is_some() {}
         let permit = tokio::select! {
+            () = state.stopping.cancelled() => {
+                // Each job sees the stop, ends and hands itself back.
+                while tasks.join_next().await.is_some() {}
+                return;
+            }
             permit = permits.clone().acquire_owned() => permit,
             _ = recovery.tick() => {
                 recover_or_log(&state).await;
                 continue;
             }
         };
+        if state.stopping.is_cancelled() {
+            continue;
+        }
         let Ok(permit) = permit else { return };
         match claim(&state.db).await {
             Ok(Some(job)) => {
@@ -266,6 +279,7 @@ async fn execute(state: AppState, job: job::Model, _permit: OwnedSemaphorePermit
     let finished = match work::perform(&work).await {
         Ok(report) => finish(&state, &job, Ok(report)).await,
         Err(error) if error.is_final() => finish(&state, &job, Err(error.to_string())).await,
+        Err(_) if state.stopping.is_cancelled() => hand_back(&state.db, &job).await,
         Err(_) => Ok(()),
     };
     if let Err(error) = finished {
@@ -294,6 +308,25 @@ pub(super) async fn heartbeat(
         .exec(db)
         .await?;
     Ok(updated.rows_affected == 1)
+}
+
+/// Queues a job this instance stops running because it shuts down; the attempt is not counted
+/// (the job did not fail). A job stopped or taken over meanwhile is left alone.
+async fn hand_back(db: &DatabaseConnection, job: &job::Model) -> Result<(), AppError> {
+    let queued = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(JobStatus::Queued))
+        .col_expr(job::Column::Progress, Expr::value(0))
+        .col_expr(
+            job::Column::Attempts,
+            Expr::col(job::Column::Attempts).sub(1),
+        )
+        .filter(still_ours(job))
+        .exec(db)
+        .await?;
+    if queued.rows_affected == 1 {
+        tracing::info!(job_id = job.id, "job handed back for another instance");
+    }
+    Ok(())
 }
 
 /// Records success (with the report) or failure (with the error), and its event.

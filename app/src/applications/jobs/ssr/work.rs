@@ -89,7 +89,9 @@ impl Work<'_> {
     }
 
     /// Runs `work` on the blocking pool, beating the job's heartbeat meanwhile; a stop (or a
-    /// takeover noticed by a heartbeat) cancels it through the [`Control`] it gets.
+    /// takeover noticed by a heartbeat) cancels it through the [`Control`] it gets. When the
+    /// instance shuts down the job ends at once as cancelled (the runner hands it back), without
+    /// waiting for the work to notice.
     pub async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Control) -> Result<T, ArchiveError> + Send + 'static,
@@ -109,6 +111,10 @@ impl Work<'_> {
                             Err(JobError::Internal("the job crashed".into()))
                         }
                     };
+                }
+                () = self.state.stopping.cancelled() => {
+                    control.cancel();
+                    return Err(ArchiveError::Cancelled.into());
                 }
                 _ = beat.tick() => match heartbeat(&self.state.db, self.job, control.progress()).await {
                     Ok(true) => {}

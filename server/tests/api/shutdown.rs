@@ -1,0 +1,155 @@
+//! Stopping an instance: SIGTERM hands its running job to another instance at once, `/readyz`
+//! tells the load balancer first, the process exits 0 within its bounds; and bad settings stop
+//! it before it starts, with a message that names them.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database, Statement};
+
+use crate::archives::{sample_project, tar_gz};
+use crate::helpers::{Backend, RUNTIME, TestApp, TestDatabase, Tool};
+use crate::jobs::{hold_archive, release_archive, stored_archive};
+
+/// The job's status and attempts as stored.
+async fn job_row(database: &TestDatabase, job: i64) -> (String, i32) {
+    let db = Database::connect(&database.url).await.unwrap();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT status, attempts FROM jobs WHERE id = {job}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        row.try_get_by_index(0).unwrap(),
+        row.try_get_by_index(1).unwrap(),
+    )
+}
+
+async fn get(app: &TestApp, path: &str) -> (StatusCode, String) {
+    let response = reqwest::get(app.url(path)).await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+#[test]
+fn sigterm_hands_a_running_job_to_another_instance_at_once() {
+    RUNTIME.block_on(async {
+        // Both instances share the data directory: the job waits on a named pipe there.
+        let database = TestDatabase::new(Backend::Postgres)
+            .await
+            .with_local_archives();
+        let mut first =
+            TestApp::binary(&database, &[("CONSOLE_SHUTDOWN_DRAIN_SECONDS", "1")]).await;
+        let tool = first.tool("leaving", "user").await;
+        let application = tool.create_application("Handed over").await;
+        let version = tool
+            .create_version(application, "1", ("p.tar.gz", tar_gz(&sample_project())))
+            .await;
+        let path = stored_archive(&database, version).await;
+        let bytes = hold_archive(&path);
+        let job = tool.start_analysis(application, version).await;
+        tool.wait_for(job, &["running"]).await;
+        assert_eq!(
+            get(&first, "/readyz").await,
+            (StatusCode::OK, "ready".into())
+        );
+
+        let stopped_at = Instant::now();
+        first.terminate();
+        // During the drain the instance still serves, but tells the balancer it is leaving; the
+        // job is already back in the queue, its attempt not counted.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            get(&first, "/readyz").await,
+            (StatusCode::SERVICE_UNAVAILABLE, "shutting down".into())
+        );
+        assert_eq!(get(&first, "/healthz").await.0, StatusCode::OK);
+        assert_eq!(job_row(&database, job).await, ("queued".into(), 0));
+        let status = first
+            .exited_within(Duration::from_secs(25))
+            .await
+            .expect("the instance exits within drain + grace");
+        assert!(status.success(), "{status:?}:\n{}", first.log());
+        let took = stopped_at.elapsed();
+        assert!(took < Duration::from_secs(5), "stopping took {took:?}");
+
+        // Another instance takes it at its next look, long before a heartbeat could go stale.
+        let second = TestApp::spawn(&database).await;
+        let tool = Tool {
+            base: second.address.clone(),
+            ..tool
+        };
+        tool.wait_for(job, &["running"]).await;
+        release_archive(path, bytes).join().unwrap();
+        let done = tool.wait_for(job, &["succeeded", "failed"]).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+        assert_eq!(job_row(&database, job).await, ("succeeded".into(), 1));
+    });
+}
+
+#[test]
+fn bad_settings_are_refused_at_start_with_their_name() {
+    RUNTIME.block_on(async {
+        let database = TestDatabase::new(Backend::Sqlite).await;
+        for (env, says) in [
+            (
+                vec![("CONSOLE_ARCHIVE_STORE", "ftp://archives.example")],
+                "CONSOLE_ARCHIVE_STORE \"ftp://archives.example\": unknown kind of store",
+            ),
+            (
+                vec![("CONSOLE_TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.1/40")],
+                "CONSOLE_TRUSTED_PROXIES: \"10.0.0.1/40\" is neither a network",
+            ),
+            (
+                vec![
+                    ("CONSOLE_ARCHIVE_STORE", "s3://nowhere"),
+                    ("AWS_ENDPOINT", "http://127.0.0.1:9"),
+                ],
+                "the archive store s3://nowhere",
+            ),
+        ] {
+            let started = Instant::now();
+            let printed = TestApp::binary_refuses(&database, &env).await;
+            assert!(printed.contains(says), "{env:?}: {printed}");
+            assert!(started.elapsed() < Duration::from_secs(20), "{env:?}");
+        }
+    });
+}
+
+#[test]
+fn readiness_covers_the_archive_store_and_ends_when_the_instance_stops() {
+    RUNTIME.block_on(async {
+        // A bucket of its own, removed under the running instance.
+        let endpoint = std::env::var("AWS_ENDPOINT").expect("AWS_ENDPOINT of the test store");
+        let bucket = format!("{endpoint}/readiness-{:08x}", rand::random::<u32>());
+        let client = reqwest::Client::new();
+        assert!(client.put(&bucket).send().await.unwrap().status().is_success());
+        let mut database = TestDatabase::new(Backend::Postgres).await;
+        database.archive_store = Some(format!("s3://{}", bucket.rsplit('/').next().unwrap()));
+        let app = TestApp::spawn(&database).await;
+        assert_eq!(get(&app, "/readyz").await, (StatusCode::OK, "ready".into()));
+        assert!(client.delete(&bucket).send().await.unwrap().status().is_success());
+        assert_eq!(
+            get(&app, "/readyz").await,
+            (StatusCode::SERVICE_UNAVAILABLE, "archive store unreachable".into())
+        );
+        // Liveness is the database alone: nothing to restart for.
+        assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
+        app.state().stopping.cancel();
+        let mut answer = None;
+        for _ in 0..50 {
+            answer = reqwest::get(app.url("/readyz"))
+                .await
+                .ok()
+                .map(|r| r.status());
+            if answer != Some(StatusCode::OK) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Stopping without a drain: 503 or no longer accepting at all.
+        assert_ne!(answer, Some(StatusCode::OK));
+    });
+}
