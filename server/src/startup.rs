@@ -99,6 +99,7 @@ impl Application {
         if let Some(preset) = &settings.smtp {
             preset_mail_server(&db, &mail, preset).await?;
         }
+        let throttles = Arc::new(Throttles::for_database(settings.auth_failure_burst, &db));
         let state = AppState {
             leptos_options: settings.leptos.clone(),
             db,
@@ -109,7 +110,7 @@ impl Application {
                 max_archive_bytes: settings.max_archive_bytes,
                 mail,
             }),
-            throttles: Arc::new(Throttles::new(settings.auth_failure_burst)),
+            throttles,
             jobs: Jobs::new(settings.jobs.clone()),
             mail_server: Default::default(),
             stopping: Default::default(),
@@ -154,6 +155,8 @@ impl Application {
         let mut sweepers = tokio::task::JoinSet::new();
         sweepers.spawn(sweep(state.clone()));
         sweepers.spawn(sweep_archives(state.clone()));
+        let throttles = state.throttles.clone();
+        sweepers.spawn(async move { throttles.listen().await });
 
         let closing = tokio_util::sync::CancellationToken::new();
         let server = axum::serve(
@@ -314,7 +317,7 @@ async fn sweep(state: AppState) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
         tick.tick().await;
-        state.throttles.forget_idle();
+        state.throttles.forget_idle().await;
         if let Err(error) = store.delete_expired().await {
             tracing::warn!(%error, "could not sweep expired sessions");
         }

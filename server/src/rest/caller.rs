@@ -26,7 +26,6 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let ip = app::http::client_addr(parts);
-        let failed = |error| state.throttles.rest_failure(ip, error);
         let presents_credentials =
             parts.headers.contains_key(API_KEY_HEADER) || parts.headers.contains_key(AUTHORIZATION);
         if presents_credentials {
@@ -34,16 +33,28 @@ impl FromRequestParts<AppState> for Caller {
         }
 
         if let Some(key) = parts.headers.get(API_KEY_HEADER) {
-            let principal = app::profile::api_key::ssr::authenticate(&state.db, key.as_bytes(), ip)
-                .await?
-                .ok_or_else(|| failed(AppError::InvalidApiKey))?;
-            return Ok(Self(principal));
+            let principal =
+                app::profile::api_key::ssr::authenticate(&state.db, key.as_bytes(), ip).await?;
+            return match principal {
+                Some(principal) => Ok(Self(principal)),
+                None => Err(state
+                    .throttles
+                    .rest_failure(ip, AppError::InvalidApiKey)
+                    .await),
+            };
         }
         if let Some(value) = parts.headers.get(AUTHORIZATION) {
-            let (username, password) = basic_credentials(value.as_bytes())
-                .ok_or_else(|| failed(AppError::Unauthenticated))?;
+            let Some((username, password)) = basic_credentials(value.as_bytes()) else {
+                return Err(state
+                    .throttles
+                    .rest_failure(ip, AppError::Unauthenticated)
+                    .await);
+            };
             let user = match authenticate_password(state, ip, &username, &password).await {
-                Err(AppError::InvalidCredentials) => Err(failed(AppError::InvalidCredentials)),
+                Err(AppError::InvalidCredentials) => Err(state
+                    .throttles
+                    .rest_failure(ip, AppError::InvalidCredentials)
+                    .await),
                 other => other,
             }?;
             return Ok(Self(Principal::from(&user)));

@@ -125,15 +125,34 @@ fn readiness_covers_the_archive_store_and_ends_when_the_instance_stops() {
         let endpoint = std::env::var("AWS_ENDPOINT").expect("AWS_ENDPOINT of the test store");
         let bucket = format!("{endpoint}/readiness-{:08x}", rand::random::<u32>());
         let client = reqwest::Client::new();
-        assert!(client.put(&bucket).send().await.unwrap().status().is_success());
+        assert!(
+            client
+                .put(&bucket)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .is_success()
+        );
         let mut database = TestDatabase::new(Backend::Postgres).await;
         database.archive_store = Some(format!("s3://{}", bucket.rsplit('/').next().unwrap()));
         let app = TestApp::spawn(&database).await;
         assert_eq!(get(&app, "/readyz").await, (StatusCode::OK, "ready".into()));
-        assert!(client.delete(&bucket).send().await.unwrap().status().is_success());
+        assert!(
+            client
+                .delete(&bucket)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .is_success()
+        );
         assert_eq!(
             get(&app, "/readyz").await,
-            (StatusCode::SERVICE_UNAVAILABLE, "archive store unreachable".into())
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "archive store unreachable".into()
+            )
         );
         // Liveness is the database alone: nothing to restart for.
         assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);

@@ -186,7 +186,7 @@ pub fn username_hash(secret: &SecretSlice<u8>, username: &str) -> String {
 pub async fn sign_in(username: String, password: SecretString) -> Result<(), AppError> {
     let state = app_state()?;
     let client = client_ip().await;
-    state.throttles.check_sign_in(client, &username)?;
+    state.throttles.check_sign_in(client, &username).await?;
     let user = authenticate_password(&state, client, &username, &password).await?;
     let session = session().await?;
     session.cycle_id().await.map_err(session_error)?;

@@ -7,6 +7,7 @@ mod m0004_outbox;
 mod m0005_mail_server;
 mod m0006_owner_scoped_names;
 mod m0007_archive_keys;
+mod m0008_throttles;
 
 use sea_orm_migration::prelude::*;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_mail_server::Migration),
             Box::new(m0006_owner_scoped_names::Migration),
             Box::new(m0007_archive_keys::Migration),
+            Box::new(m0008_throttles::Migration),
         ]
     }
 }

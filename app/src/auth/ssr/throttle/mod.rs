@@ -1,0 +1,430 @@
+//! Throttling of authentication, per client: GCRA budgets, in memory with `governor` on SQLite
+//! (one instance), in the database on PostgreSQL ([`shared`]), so that several instances share
+//! one budget per client. Idle state is dropped by [`Throttles::forget_idle`], which start-up
+//! runs every ten minutes.
+//!
+//! Sign-in attempts count per address and username, and per address. For the REST API only
+//! failures count (a valid request costs no query); an address over its quota is refused
+//! outright (429) until its quota refills, even with valid credentials, so a throttled client
+//! cannot go on guessing. Every instance keeps the blocks it made or learned of in memory, and
+//! checks them before anything else.
+//!
+//! An IPv6 client is counted per /64 ([`client_key`]): one host or subscriber is given a whole
+//! /64 and can pick a new address in it for every request.
+
+pub mod shared;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sea_orm::DatabaseConnection;
+
+use crate::error::AppError;
+use shared::Budget;
+
+/// The console's rate limiters.
+pub struct Throttles {
+    /// Sign-in attempts per client address and username.
+    sign_in: DefaultKeyedRateLimiter<(IpAddr, String)>,
+    /// Sign-in attempts per client address, whatever the username (password spraying).
+    sign_in_per_address: DefaultKeyedRateLimiter<IpAddr>,
+    /// Failed REST authentications (API key or Basic) per client address.
+    rest_failures: DefaultKeyedRateLimiter<IpAddr>,
+    /// Addresses refused until the given instant, after exceeding `rest_failures`.
+    rest_blocked: Mutex<HashMap<IpAddr, Instant>>,
+    /// The database that holds the budgets when instances share them (PostgreSQL).
+    shared: Option<DatabaseConnection>,
+    rest_burst: NonZeroU32,
+}
+
+/// Sign-in: five attempts per username at once, then one every 12 s…
+const SIGN_IN: Budget = Budget {
+    period: Duration::from_secs(12),
+    burst: 5,
+};
+/// …and twenty per address, then one every 3 s.
+const SIGN_IN_PER_ADDRESS: Budget = Budget {
+    period: Duration::from_secs(3),
+    burst: 20,
+};
+/// REST failures refill one every 3 s.
+const REST_PERIOD: Duration = Duration::from_secs(3);
+
+/// Failed REST authentications a client may make at once before it is throttled.
+pub const DEFAULT_REST_FAILURE_BURST: NonZeroU32 = NonZeroU32::MIN.saturating_add(19);
+
+/// Usernames are keys of the sign-in limiter; longer ones are cut (memory stays bounded).
+const MAX_USERNAME_KEY: usize = 64;
+
+impl Default for Throttles {
+    fn default() -> Self {
+        Self::new(DEFAULT_REST_FAILURE_BURST)
+    }
+}
+
+impl Throttles {
+    /// Sign-in: five attempts per username at once, then one every 12 s, and twenty per address
+    /// at once, then one every 3 s. REST: `rest_failure_burst` failures at once, then one every 3 s.
+    pub fn new(rest_failure_burst: NonZeroU32) -> Self {
+        Self {
+            sign_in: RateLimiter::keyed(quota(SIGN_IN)),
+            sign_in_per_address: RateLimiter::keyed(quota(SIGN_IN_PER_ADDRESS)),
+            rest_failures: RateLimiter::keyed(quota(Budget {
+                period: REST_PERIOD,
+                burst: rest_failure_burst.get(),
+            })),
+            rest_blocked: Mutex::default(),
+            shared: None,
+            rest_burst: rest_failure_burst,
+        }
+    }
+
+    /// The same budgets, kept in `db` when it is PostgreSQL (shared by the instances on it),
+    /// else in memory.
+    pub fn for_database(rest_failure_burst: NonZeroU32, db: &DatabaseConnection) -> Self {
+        let shared =
+            (db.get_database_backend() == sea_orm::DbBackend::Postgres).then(|| db.clone());
+        Self {
+            shared,
+            ..Self::new(rest_failure_burst)
+        }
+    }
+
+    fn rest_budget(&self) -> Budget {
+        Budget {
+            period: REST_PERIOD,
+            burst: self.rest_burst.get(),
+        }
+    }
+
+    /// Counts a sign-in attempt; refuses it when this client has tried this username, or any
+    /// username, too often.
+    pub async fn check_sign_in(&self, ip: IpAddr, username: &str) -> Result<(), AppError> {
+        let ip = client_key(ip);
+        let username: String = username
+            .trim()
+            .to_lowercase()
+            .chars()
+            .take(MAX_USERNAME_KEY)
+            .collect();
+        if let Some(db) = &self.shared {
+            let per_address = format!("sign-in:{ip}");
+            let per_name = format!("sign-in:{ip}:{username}");
+            for (key, budget) in [(per_address, SIGN_IN_PER_ADDRESS), (per_name, SIGN_IN)] {
+                if let Some(wait) = shared::count(db, &key, budget).await? {
+                    return Err(AppError::TooManyRequests {
+                        retry_after_secs: wait.as_secs() + 1,
+                    });
+                }
+            }
+            return Ok(());
+        }
+        self.sign_in_per_address
+            .check_key(&ip)
+            .and_then(|()| self.sign_in.check_key(&(ip, username)))
+            .map_err(|not_until| too_many(&not_until))
+    }
+
+    /// Refuses a REST client that is throttled, before its credentials are even looked at.
+    pub fn check_rest_client(&self, ip: IpAddr) -> Result<(), AppError> {
+        let ip = client_key(ip);
+        let mut blocked = self
+            .rest_blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match blocked.get(&ip) {
+            Some(until) if *until > Instant::now() => Err(AppError::TooManyRequests {
+                retry_after_secs: until.saturating_duration_since(Instant::now()).as_secs() + 1,
+            }),
+            Some(_) => {
+                blocked.remove(&ip);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failed REST authentication. Returns the error to answer with: the given one as a
+    /// rule; 429 once this address has failed too often, and it is then blocked until its quota
+    /// allows another attempt (on every instance, when they share the budgets).
+    pub async fn rest_failure(&self, ip: IpAddr, error: AppError) -> AppError {
+        let ip = client_key(ip);
+        let wait = match &self.shared {
+            Some(db) => match shared::count(db, &format!("rest:{ip}"), self.rest_budget()).await {
+                Ok(None) => return error,
+                Ok(Some(wait)) => {
+                    shared::announce(db, ip, wait).await;
+                    wait
+                }
+                Err(failed) => return failed,
+            },
+            None => match self.rest_failures.check_key(&ip) {
+                Ok(()) => return error,
+                Err(not_until) => not_until.wait_time_from(DefaultClock::default().now()),
+            },
+        };
+        self.block(ip, wait);
+        AppError::TooManyRequests {
+            retry_after_secs: wait.as_secs() + 1,
+        }
+    }
+
+    /// Refuses REST requests from `ip` (a client key) for `wait`.
+    fn block(&self, ip: IpAddr, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut blocked = self
+            .rest_blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let entry = blocked.entry(ip).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    /// Learns the blocks other instances make, as they make them, until dropped: a `LISTEN`
+    /// connection of its own, re-established (and the blocks in force read again) when lost.
+    /// Returns at once when the budgets are not shared.
+    pub async fn listen(&self) {
+        let Some(db) = &self.shared else { return };
+        loop {
+            if let Err(error) = self.listen_once(db).await {
+                tracing::warn!(%error, "throttle blocks: listening failed; again in 1 s");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn listen_once(&self, db: &DatabaseConnection) -> Result<(), AppError> {
+        let database = |error: sqlx::Error| {
+            tracing::warn!(%error, "throttle blocks: database");
+            AppError::Internal
+        };
+        let mut listener =
+            sqlx::postgres::PgListener::connect_with(db.get_postgres_connection_pool())
+                .await
+                .map_err(database)?;
+        listener.listen(shared::CHANNEL).await.map_err(database)?;
+        for (ip, wait) in shared::blocks_in_force(db, self.rest_budget()).await? {
+            self.block(ip, wait);
+        }
+        loop {
+            let notification = listener.recv().await.map_err(database)?;
+            if let Some((ip, wait)) = shared::parse_announcement(notification.payload()) {
+                self.block(client_key(ip), wait);
+            }
+        }
+    }
+
+    /// Drops the state of clients that have been quiet long enough to be back at full quota.
+    pub async fn forget_idle(&self) {
+        if let Some(db) = &self.shared
+            && let Err(error) = shared::forget_idle(db).await
+        {
+            tracing::warn!(%error, "could not forget idle throttles");
+        }
+        self.sign_in.retain_recent();
+        self.sign_in_per_address.retain_recent();
+        self.rest_failures.retain_recent();
+        let now = Instant::now();
+        self.rest_blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, until| *until > now);
+    }
+}
+
+/// What a client address is counted under: an IPv4 address as it is (IPv4-mapped IPv6 too), an
+/// IPv6 address as its /64.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from_bits(
+            v6.to_bits() & !((1u128 << 64) - 1),
+        )),
+        v4 => v4,
+    }
+}
+
+fn quota(budget: Budget) -> Quota {
+    let burst = NonZeroU32::new(budget.burst).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(budget.period)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst)
+}
+
+fn too_many(not_until: &governor::NotUntil<<DefaultClock as Clock>::Instant>) -> AppError {
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    AppError::TooManyRequests {
+        retry_after_secs: wait.as_secs() + 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh PostgreSQL database of the test command's cluster, migrated.
+    async fn fresh_postgres() -> DatabaseConnection {
+        use sea_orm::ConnectionTrait;
+        let admin_url = std::env::var("TEST_POSTGRES_URL").expect(
+            "TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL",
+        );
+        let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
+        let name = format!("console_unit_{}", rand::random::<u64>());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let base = admin_url.rsplit_once('/').unwrap().0;
+        crate::db::connect(&format!("{base}/{name}")).await.unwrap()
+    }
+
+    /// The budgets in memory, and shared in PostgreSQL.
+    async fn each_backend() -> Vec<Throttles> {
+        vec![
+            Throttles::default(),
+            Throttles::for_database(DEFAULT_REST_FAILURE_BURST, &fresh_postgres().await),
+        ]
+    }
+
+    fn is_429(error: &AppError) -> bool {
+        matches!(error, AppError::TooManyRequests { retry_after_secs } if *retry_after_secs >= 1)
+    }
+
+    #[tokio::test]
+    async fn sign_in_is_refused_after_five_attempts() {
+        for throttles in each_backend().await {
+            let ip = IpAddr::from([10, 0, 0, 1]);
+            for _ in 0..5 {
+                throttles.check_sign_in(ip, "Alice").await.unwrap();
+            }
+            let refused = throttles.check_sign_in(ip, "alice").await.unwrap_err();
+            assert!(is_429(&refused), "{refused:?}");
+            // Another address is not affected.
+            let other = IpAddr::from([10, 0, 0, 2]);
+            throttles.check_sign_in(other, "alice").await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn sign_in_is_limited_per_address_across_usernames() {
+        for throttles in each_backend().await {
+            let ip = IpAddr::from([10, 0, 0, 5]);
+            for n in 0..20 {
+                throttles
+                    .check_sign_in(ip, &format!("user{n}"))
+                    .await
+                    .unwrap();
+            }
+            let refused = throttles.check_sign_in(ip, "yet-another").await;
+            assert_eq!(refused.unwrap_err().status(), 429);
+        }
+    }
+
+    #[tokio::test]
+    async fn throttled_rest_clients_are_refused_before_verification() {
+        for throttles in each_backend().await {
+            let abuser = IpAddr::from([10, 0, 0, 6]);
+            assert!(throttles.check_rest_client(abuser).is_ok());
+            for _ in 0..21 {
+                throttles
+                    .rest_failure(abuser, AppError::InvalidApiKey)
+                    .await;
+            }
+            let refused = throttles.check_rest_client(abuser).unwrap_err();
+            assert!(is_429(&refused), "{refused:?}");
+            assert!(
+                throttles
+                    .check_rest_client(IpAddr::from([10, 0, 0, 7]))
+                    .is_ok()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn ipv6_clients_are_counted_per_64() {
+        for throttles in each_backend().await {
+            for n in 0..21u16 {
+                let address = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, n, n, n, n);
+                throttles
+                    .rest_failure(IpAddr::V6(address), AppError::InvalidApiKey)
+                    .await;
+            }
+            let same_64 = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 9, 9, 9, 99));
+            assert_eq!(
+                throttles.check_rest_client(same_64).unwrap_err().status(),
+                429
+            );
+            let next_64 = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 2, 0, 0, 0, 1));
+            assert!(throttles.check_rest_client(next_64).is_ok());
+        }
+        assert_eq!(
+            client_key("::ffff:192.0.2.1".parse().unwrap()),
+            IpAddr::from([192, 0, 2, 1])
+        );
+    }
+
+    #[tokio::test]
+    async fn rest_failures_turn_into_429_per_address() {
+        for throttles in each_backend().await {
+            let abuser = IpAddr::from([10, 0, 0, 3]);
+            for _ in 0..20 {
+                let answer = throttles
+                    .rest_failure(abuser, AppError::InvalidApiKey)
+                    .await;
+                assert_eq!(answer, AppError::InvalidApiKey);
+            }
+            let answer = throttles
+                .rest_failure(abuser, AppError::InvalidApiKey)
+                .await;
+            assert_eq!(answer.status(), 429);
+            let other = IpAddr::from([10, 0, 0, 4]);
+            let answer = throttles.rest_failure(other, AppError::InvalidApiKey).await;
+            assert_eq!(answer.status(), 401);
+        }
+    }
+
+    /// Two instances on one database: failures on either count against one budget, and the
+    /// block one of them makes reaches the other through LISTEN/NOTIFY.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn instances_on_one_postgres_share_one_budget_and_its_block() {
+        let db = fresh_postgres().await;
+        let first = Throttles::for_database(DEFAULT_REST_FAILURE_BURST, &db);
+        let second = std::sync::Arc::new(Throttles::for_database(DEFAULT_REST_FAILURE_BURST, &db));
+        let listening = tokio::spawn({
+            let second = second.clone();
+            async move { second.listen().await }
+        });
+        // Let the second instance start listening before the block is announced.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let abuser = IpAddr::from([10, 0, 0, 8]);
+        for attempt in 0..20 {
+            let on = if attempt % 2 == 0 { &first } else { &*second };
+            let answer = on.rest_failure(abuser, AppError::InvalidApiKey).await;
+            assert_eq!(answer, AppError::InvalidApiKey, "attempt {attempt}");
+        }
+        let answer = first.rest_failure(abuser, AppError::InvalidApiKey).await;
+        assert_eq!(answer.status(), 429);
+        let mut learned = false;
+        for _ in 0..100 {
+            if second.check_rest_client(abuser).is_err() {
+                learned = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            learned,
+            "the second instance did not learn of the block within 1 s"
+        );
+        // An instance that starts listening later reads the blocks in force.
+        let third = Throttles::for_database(DEFAULT_REST_FAILURE_BURST, &db);
+        let late = tokio::time::timeout(Duration::from_millis(500), third.listen()).await;
+        assert!(late.is_err(), "listen returned");
+        assert_eq!(third.check_rest_client(abuser).unwrap_err().status(), 429);
+        listening.abort();
+    }
+}
