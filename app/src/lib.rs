@@ -16,6 +16,8 @@ pub mod events;
 #[cfg(feature = "ssr")]
 pub mod http;
 pub mod mail;
+#[cfg(feature = "ssr")]
+pub mod metrics;
 pub mod profile;
 pub mod render;
 mod shell;

@@ -4,6 +4,7 @@
 mod body_limit;
 mod client_addr;
 mod csrf;
+mod metrics;
 mod render_deadline;
 mod request_guard;
 mod rest;

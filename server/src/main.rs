@@ -11,7 +11,10 @@ use server::startup::Application;
 const ABANDON_BLOCKING_WORK: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
-    server::telemetry::init();
+    if let Err(error) = server::telemetry::init() {
+        eprintln!("console: {error}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -25,7 +28,11 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         let settings = Settings::from_env()?;
         let application = Application::build(settings).await?;
-        tracing::info!(address = %application.address(), "console listening");
+        tracing::info!(
+            address = %application.address(),
+            metrics = ?application.metrics_address(),
+            "console listening"
+        );
         application.run_until_stopped().await?;
         Ok::<_, server::startup::StartupError>(())
     });

@@ -27,6 +27,8 @@
 //! | `CONSOLE_JOB_STALE_SECONDS` | 60: a running job without a heartbeat this long lost its instance and is taken over |
 //! | `CONSOLE_SHUTDOWN_DRAIN_SECONDS` | 0: after SIGTERM, how long `/readyz` answers 503 while requests are still accepted |
 //! | `CONSOLE_SHUTDOWN_GRACE_SECONDS` | 20: then how long requests in flight may take to finish |
+//! | `CONSOLE_METRICS_ADDR` | none: where to serve Prometheus metrics (`GET /metrics`), a listener of its own |
+//! | `CONSOLE_LOG_FORMAT` | `text`; `json` for one JSON object per log line (read by `telemetry`) |
 //! | `CONSOLE_TRUSTED_PROXIES` | none: comma-separated networks whose `X-Forwarded-For` / `Forwarded` name the client |
 
 use std::net::SocketAddr;
@@ -92,6 +94,8 @@ pub struct Settings {
     /// the load balancer to send no more, then how long requests in flight may take.
     pub shutdown_drain: Duration,
     pub shutdown_grace: Duration,
+    /// Where Prometheus metrics are served; `None`: not at all.
+    pub metrics_addr: Option<SocketAddr>,
     /// Where archives are kept (`CONSOLE_ARCHIVE_STORE`); `None`: `<data dir>/archives`.
     pub archive_store: Option<String>,
     /// Reverse proxies whose forwarded client addresses are believed.
@@ -194,6 +198,16 @@ impl Settings {
             shutdown_grace: Duration::from_secs(
                 number("CONSOLE_SHUTDOWN_GRACE_SECONDS")?.unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECONDS),
             ),
+            metrics_addr: var("CONSOLE_METRICS_ADDR")
+                .map(|address| {
+                    address.trim().parse().map_err(|_| {
+                        SettingsError::Invalid(format!(
+                            "CONSOLE_METRICS_ADDR must be an address and port such as \
+                             127.0.0.1:9100, not {address:?}"
+                        ))
+                    })
+                })
+                .transpose()?,
             archive_store: var("CONSOLE_ARCHIVE_STORE"),
             trusted_proxies: var("CONSOLE_TRUSTED_PROXIES")
                 .map(|list| TrustedProxies::parse(&list))

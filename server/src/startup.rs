@@ -30,8 +30,8 @@ use crate::render_deadline::{self, RenderDeadline};
 use crate::session_store::DbSessionStore;
 use crate::settings::Settings;
 use crate::{
-    body_limit, client_addr, csrf, request_guard, rest, security_headers, server_fn_status,
-    static_files, unsubscribe,
+    body_limit, client_addr, csrf, metrics, request_guard, rest, security_headers,
+    server_fn_status, static_files, unsubscribe,
 };
 
 /// How long a browser session lasts after it last changed (signing in). Sessions are written
@@ -73,6 +73,8 @@ pub struct Application {
     state: AppState,
     shutdown_drain: Duration,
     shutdown_grace: Duration,
+    /// The metrics listener and the recorder's handle, when metrics are on.
+    metrics: Option<(TcpListener, metrics_exporter_prometheus::PrometheusHandle)>,
 }
 
 impl Application {
@@ -115,6 +117,16 @@ impl Application {
             mail_server: Default::default(),
             stopping: Default::default(),
         };
+        let metrics = match settings.metrics_addr {
+            Some(address) => {
+                let listener = TcpListener::bind(address).await?;
+                let handle = metrics::install().ok_or_else(|| {
+                    StartupError::Config("metrics: the recorder could not be installed".into())
+                })?;
+                Some((listener, handle))
+            }
+            None => None,
+        };
         let router = router(state.clone(), &settings);
         Ok(Self {
             listener,
@@ -122,6 +134,7 @@ impl Application {
             state,
             shutdown_drain: settings.shutdown_drain,
             shutdown_grace: settings.shutdown_grace,
+            metrics,
         })
     }
 
@@ -134,6 +147,13 @@ impl Application {
     /// The application's state, for tests that drive its background work themselves.
     pub fn state(&self) -> AppState {
         self.state.clone()
+    }
+
+    /// Where metrics are served, when they are.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn port(&self) -> u16 {
@@ -157,6 +177,9 @@ impl Application {
         sweepers.spawn(sweep_archives(state.clone()));
         let throttles = state.throttles.clone();
         sweepers.spawn(async move { throttles.listen().await });
+        if let Some((listener, handle)) = self.metrics {
+            sweepers.spawn(metrics::serve(listener, handle, state.clone()));
+        }
 
         let closing = tokio_util::sync::CancellationToken::new();
         let server = axum::serve(
@@ -215,7 +238,7 @@ fn router(state: AppState, settings: &Settings) -> Router {
         settings.render_deadline,
     );
 
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(rest::router())
@@ -253,7 +276,12 @@ fn router(state: AppState, settings: &Settings) -> Router {
             client_addr::resolve,
         ))
         .layer(CatchPanicLayer::custom(request_guard::panicked))
-        .with_state(state)
+        .with_state(state);
+    if settings.metrics_addr.is_some() {
+        router.layer(axum::middleware::from_fn(metrics::track))
+    } else {
+        router
+    }
 }
 
 /// 200 when the database answers a query, 503 otherwise. (A pool `ping` on SQLite only checks

@@ -203,7 +203,7 @@ impl TestApp {
 
     /// The app with some settings changed by `tweak`.
     pub async fn spawn_with(database: &TestDatabase, tweak: impl FnOnce(&mut Settings)) -> Self {
-        server::telemetry::init();
+        server::telemetry::init().expect("logging");
         let mut settings = Settings {
             database_url: database.url.clone(),
             data_dir: database.data_dir.clone(),
@@ -233,6 +233,7 @@ impl TestApp {
             shutdown_grace: std::time::Duration::from_secs(
                 server::settings::DEFAULT_SHUTDOWN_GRACE_SECONDS,
             ),
+            metrics_addr: None,
             archive_store: database.archive_store.clone(),
             trusted_proxies: Default::default(),
         };

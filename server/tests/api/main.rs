@@ -21,6 +21,7 @@ mod jobs;
 mod mail;
 mod mail_server;
 mod malformed;
+mod metrics;
 mod pages;
 mod profile;
 mod proxies;

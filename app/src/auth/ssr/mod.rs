@@ -187,7 +187,13 @@ pub async fn sign_in(username: String, password: SecretString) -> Result<(), App
     let state = app_state()?;
     let client = client_ip().await;
     state.throttles.check_sign_in(client, &username).await?;
-    let user = authenticate_password(&state, client, &username, &password).await?;
+    let user = authenticate_password(&state, client, &username, &password)
+        .await
+        .inspect_err(|error| {
+            if *error == AppError::InvalidCredentials {
+                crate::metrics::auth_failure("sign_in");
+            }
+        })?;
     let session = session().await?;
     session.cycle_id().await.map_err(session_error)?;
     session

@@ -194,10 +194,12 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
         .map(|(mail, _)| mail)
         .collect();
     outbox::record_sent(&state.db, &sent).await?;
+    crate::metrics::mail_sent(sent.len());
     for (mail, outcome) in &outcomes {
         if let Err(failed) = outcome {
             let error = failed.to_string();
             tracing::warn!(mail_id = mail.id, attempt = mail.attempts, %error, "mail not delivered");
+            crate::metrics::mail_failed_attempt();
             outbox::record_failure(&state.db, mail, error, config.max_attempts).await?;
         }
     }

@@ -290,6 +290,20 @@ pub async fn in_flight(db: &impl ConnectionTrait) -> Result<u64, AppError> {
         .await?)
 }
 
+/// Mail due to be sent now (not waiting out a backoff), and mail given up on.
+pub async fn backlog(db: &impl ConnectionTrait) -> Result<(u64, u64), AppError> {
+    let due = outbox::Entity::find()
+        .filter(outbox::Column::Status.eq(Pending))
+        .filter(outbox::Column::NextAttemptAt.lte(Utc::now()))
+        .count(db)
+        .await?;
+    let failed = outbox::Entity::find()
+        .filter(outbox::Column::Status.eq(Failed))
+        .count(db)
+        .await?;
+    Ok((due, failed))
+}
+
 /// Mail not yet delivered nor given up on.
 pub async fn pending(db: &impl ConnectionTrait) -> Result<u64, AppError> {
     Ok(outbox::Entity::find()

@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use serde::Deserialize;
 
@@ -154,6 +154,19 @@ fn queueable(principal: &Principal, new: &NewJob, kind: JobKind, per_user: u64) 
     select
 }
 
+/// Jobs queued and jobs running now, on every instance.
+pub async fn backlog(db: &sea_orm::DatabaseConnection) -> Result<(u64, u64), AppError> {
+    let count = |status: JobStatus| {
+        job::Entity::find()
+            .filter(job::Column::Status.eq(status))
+            .count(db)
+    };
+    Ok((
+        count(JobStatus::Queued).await?,
+        count(JobStatus::Running).await?,
+    ))
+}
+
 /// Stops a queued or running job; 409 if it has already finished.
 #[tracing::instrument(skip(state, principal), err(level = "info"))]
 pub async fn stop(state: &AppState, principal: &Principal, id: i64) -> Result<JobView, AppError> {
@@ -193,6 +206,7 @@ pub async fn stop(state: &AppState, principal: &Principal, id: i64) -> Result<Jo
     txn.commit().await?;
     state.jobs.cancel(id);
     tracing::info!(job_id = id, by = principal.id, "job stopped");
+    crate::metrics::job_finished("stopped");
     get(state, principal, id).await
 }
 

@@ -181,6 +181,7 @@ pub async fn run(state: AppState) {
         match claim(&state.db).await {
             Ok(Some(job)) => {
                 tracing::info!(job_id = job.id, attempt = job.attempts, "job started");
+                crate::metrics::job_started();
                 tasks.spawn(execute(state.clone(), job, permit));
             }
             Ok(None) => {
@@ -362,6 +363,10 @@ async fn finish(
         outbox::record(&txn, &state.config, job_event(job, kind)).await?;
         txn.commit().await?;
         tracing::info!(job_id = job.id, outcome = kind.as_str(), "job finished");
+        crate::metrics::job_finished(match kind {
+            EventKind::JobSucceeded => "succeeded",
+            _ => "failed",
+        });
     }
     Ok(())
 }

@@ -105,6 +105,14 @@ impl Throttles {
     /// Counts a sign-in attempt; refuses it when this client has tried this username, or any
     /// username, too often.
     pub async fn check_sign_in(&self, ip: IpAddr, username: &str) -> Result<(), AppError> {
+        let refused = self.count_sign_in(ip, username).await;
+        if let Err(AppError::TooManyRequests { .. }) = refused {
+            crate::metrics::throttled("sign_in");
+        }
+        refused
+    }
+
+    async fn count_sign_in(&self, ip: IpAddr, username: &str) -> Result<(), AppError> {
         let ip = client_key(ip);
         let username: String = username
             .trim()
@@ -138,9 +146,12 @@ impl Throttles {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         match blocked.get(&ip) {
-            Some(until) if *until > Instant::now() => Err(AppError::TooManyRequests {
-                retry_after_secs: until.saturating_duration_since(Instant::now()).as_secs() + 1,
-            }),
+            Some(until) if *until > Instant::now() => {
+                crate::metrics::throttled("rest");
+                Err(AppError::TooManyRequests {
+                    retry_after_secs: until.saturating_duration_since(Instant::now()).as_secs() + 1,
+                })
+            }
             Some(_) => {
                 blocked.remove(&ip);
                 Ok(())
@@ -153,6 +164,11 @@ impl Throttles {
     /// rule; 429 once this address has failed too often, and it is then blocked until its quota
     /// allows another attempt (on every instance, when they share the budgets).
     pub async fn rest_failure(&self, ip: IpAddr, error: AppError) -> AppError {
+        crate::metrics::auth_failure(match error {
+            AppError::InvalidApiKey => "api_key",
+            AppError::InvalidCredentials => "password",
+            _ => "malformed",
+        });
         let ip = client_key(ip);
         let wait = match &self.shared {
             Some(db) => match shared::count(db, &format!("rest:{ip}"), self.rest_budget()).await {
@@ -169,6 +185,7 @@ impl Throttles {
             },
         };
         self.block(ip, wait);
+        crate::metrics::throttled("rest");
         AppError::TooManyRequests {
             retry_after_secs: wait.as_secs() + 1,
         }
