@@ -34,8 +34,9 @@ fi
 PG_DIR=$(mktemp -d /tmp/console-test-pg.XXXXXX)
 S3_DIR=$(mktemp -d /tmp/console-test-s3.XXXXXX)
 E2E_DATA_DIR=$(mktemp -d /tmp/console-e2e.XXXXXX)
-export E2E_DATA_DIR
-trap 'stop_postgres "$PG_DIR"; stop_s3 "$S3_DIR"; rm -rf "$E2E_DATA_DIR"' EXIT
+E2E_PROXY_DIR=$(mktemp -d /tmp/console-e2e-proxy.XXXXXX)
+export E2E_DATA_DIR E2E_PROXY_DIR
+trap 'stop_postgres "$PG_DIR"; stop_s3 "$S3_DIR"; rm -rf "$E2E_DATA_DIR" "$E2E_PROXY_DIR"' EXIT
 step "start PostgreSQL and the S3-compatible store"
 start_postgres "$PG_DIR" "${TEST_POSTGRES_PORT:-55439}"
 start_s3 "$S3_DIR" "${TEST_S3_PORT:-55440}"
@@ -51,3 +52,6 @@ scripts/lib/schemathesis.sh
 
 step "browser tests (Playwright, headless Chromium)"
 (cd end2end && npx playwright test)
+
+step "several instances behind HAProxy with TLS, on PostgreSQL and S3 (Playwright)"
+(cd end2end && npx playwright test -c proxy.config.ts)

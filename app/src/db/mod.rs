@@ -27,13 +27,30 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// On SQLite they run on a connection of their own with foreign-key enforcement off: changing a
 /// table's constraints there means rebuilding the table, which must not cascade into the tables
 /// that refer to it, and the setting cannot change inside a transaction. Each rebuild checks
-/// the keys itself (`PRAGMA foreign_key_check`). PostgreSQL runs them in one transaction.
+/// the keys itself (`PRAGMA foreign_key_check`). PostgreSQL runs them in one transaction,
+/// holding an advisory lock: instances started together on a new database migrate one after the
+/// other (the later ones find nothing left to do).
 pub async fn migrate(url: &str, steps: Option<u32>) -> Result<(), DbErr> {
+    use sea_orm::ConnectionTrait;
+    // One connection: the lock is the session's, and the migrations run in that session.
     let db = Database::connect(options(url, 1, false)).await?;
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        db.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .await?;
+    }
     let migrated = migration::Migrator::up(&db, steps).await;
+    if postgres {
+        db.execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .await?;
+    }
     db.close().await?;
     migrated
 }
+
+/// The advisory lock migrations hold on PostgreSQL (any constant the database's other users
+/// do not take).
+const MIGRATION_LOCK: i64 = 0x636f_6e73_6f6c_65;
 
 fn options(url: &str, pool_size: u32, foreign_keys: bool) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
