@@ -115,9 +115,15 @@ fn an_unknown_log_format_or_metrics_address_is_refused_at_start() {
     RUNTIME.block_on(async {
         let database = TestDatabase::new(Backend::Sqlite).await;
         let printed = TestApp::binary_refuses(&database, &[("CONSOLE_LOG_FORMAT", "xml")]).await;
-        assert!(printed.contains("CONSOLE_LOG_FORMAT must be text or json"), "{printed}");
+        assert!(
+            printed.contains("CONSOLE_LOG_FORMAT must be text or json"),
+            "{printed}"
+        );
         let printed =
             TestApp::binary_refuses(&database, &[("CONSOLE_METRICS_ADDR", "everywhere")]).await;
-        assert!(printed.contains("CONSOLE_METRICS_ADDR must be an address"), "{printed}");
+        assert!(
+            printed.contains("CONSOLE_METRICS_ADDR must be an address"),
+            "{printed}"
+        );
     });
 }

@@ -172,3 +172,77 @@ fn readiness_covers_the_archive_store_and_ends_when_the_instance_stops() {
         assert_ne!(answer, Some(StatusCode::OK));
     });
 }
+
+/// Stopping while mail is being delivered: mails already handed to the (never answering) mail
+/// server end their attempt, the claimed ones not yet tried are given back at once, due again,
+/// their attempt not counted, instead of waiting for the lease to lapse.
+#[test]
+fn stopping_gives_claimed_untried_mail_back() {
+    RUNTIME.block_on(async {
+        // A mail server that accepts connections and never says a word.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = silent.accept().await {
+                open.push(socket);
+            }
+        });
+        let database = TestDatabase::new(Backend::Sqlite).await;
+        let app = TestApp::spawn_with(&database, |settings| {
+            // Each delivery gives up after a third of the lease: 2 s.
+            settings.mail_lease = Duration::from_secs(6);
+            settings.smtp = Some(server::settings::SmtpPreset {
+                host: "127.0.0.1".into(),
+                port: Some(port.to_string()),
+                security: Some("none".into()),
+                username: None,
+                password: None,
+            });
+        })
+        .await;
+        let tool = app.tool("waiting", "user").await;
+        crate::mail::opt_in(&tool, "waiting@example.com").await;
+        for n in 0..16 {
+            tool.create_application(&format!("Mailed {n}")).await;
+        }
+        let db = Database::connect(&database.url).await.unwrap();
+        let count = |sql: &'static str| {
+            let db = db.clone();
+            async move {
+                let row = db
+                    .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.try_get_by_index::<i64>(0).unwrap()
+            }
+        };
+        // The worker claims a batch of 16; 8 go out at once and hang.
+        let claimed = "SELECT COUNT(*) FROM outbox WHERE locked_until IS NOT NULL";
+        for _ in 0..200 {
+            if count(claimed).await == 16 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(count(claimed).await, 16);
+        let stopped = Instant::now();
+        app.state().stopping.cancel();
+        let given_back =
+            "SELECT COUNT(*) FROM outbox WHERE locked_until IS NULL AND attempts = 0 AND status = 'pending'";
+        for _ in 0..400 {
+            if count(given_back).await == 8 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(count(given_back).await, 8);
+        // Within the send timeout, not the 6 s lease.
+        assert!(stopped.elapsed() < Duration::from_secs(4), "{:?}", stopped.elapsed());
+        // The 8 that were tried failed their attempt and wait out their backoff.
+        let tried = "SELECT COUNT(*) FROM outbox WHERE attempts = 1 AND last_error IS NOT NULL";
+        assert_eq!(count(tried).await, 8);
+        held.abort();
+    });
+}
