@@ -50,7 +50,7 @@ pub async fn migrate(url: &str, steps: Option<u32>) -> Result<(), DbErr> {
 
 /// The advisory lock migrations hold on PostgreSQL (any constant the database's other users
 /// do not take).
-const MIGRATION_LOCK: i64 = 0x636f_6e73_6f6c_65;
+const MIGRATION_LOCK: i64 = 0x0063_6f6e_736f_6c65;
 
 fn options(url: &str, pool_size: u32, foreign_keys: bool) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
