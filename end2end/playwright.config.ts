@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { defineConfig, devices } from '@playwright/test';
+import { defineConfig } from '@playwright/test';
+import { chromium, smtpSink } from './browser';
 
 // The release build under test, started by Playwright itself. scripts/test.sh builds it first and
 // passes a throwaway data directory in E2E_DATA_DIR.
@@ -23,34 +24,10 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   retries: 0,
   reporter: [['list']],
-  use: {
-    baseURL,
-    trace: 'retain-on-failure',
-    launchOptions: {
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    },
-  },
-  projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'], channel: undefined } }],
+  use: { ...chromium.use, baseURL },
+  projects: chromium.projects,
   webServer: [
-    {
-      command: `.venv/bin/python server/tests/fixtures/smtp_sink.py --port ${sinkPort} --dir ${sinkDir}`,
-      cwd: '..',
-      port: sinkPort,
-      reuseExistingServer: false,
-      timeout: 30_000,
-      stdout: 'ignore',
-      stderr: 'pipe',
-    },
+    smtpSink(sinkPort, sinkDir),
     {
       command: './target/release/server',
       cwd: '..',

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { defineConfig, devices } from '@playwright/test';
+import { defineConfig } from '@playwright/test';
+import { chromium, smtpSink } from './browser';
 
 // The scale-out suite: three instances of the release build on one PostgreSQL and one S3 store,
 // behind HAProxy terminating TLS (end2end/proxy/cluster.ts starts them). scripts/test.sh starts
@@ -21,34 +22,11 @@ export default defineConfig({
   retries: 0,
   reporter: [['list']],
   use: {
+    ...chromium.use,
     baseURL: proxyURL,
     // The proxy's certificate is self-signed, made by openssl for this run.
     ignoreHTTPSErrors: true,
-    trace: 'retain-on-failure',
-    launchOptions: {
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    },
   },
-  projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'], channel: undefined } }],
-  webServer: [
-    {
-      command: `.venv/bin/python server/tests/fixtures/smtp_sink.py --port ${sinkPort} --dir ${sinkDir}`,
-      cwd: '..',
-      port: sinkPort,
-      reuseExistingServer: false,
-      timeout: 30_000,
-      stdout: 'ignore',
-      stderr: 'pipe',
-    },
-  ],
+  projects: chromium.projects,
+  webServer: [smtpSink(sinkPort, sinkDir)],
 });

@@ -21,6 +21,22 @@ const root = resolve('..');
 const names = ['one', 'two', 'three'];
 const firstPort = proxyPort + 1;
 
+/**
+ * A GET of `path` through the proxy with curl, sent from `from` (a loopback address of its own):
+ * the status, and which instance answered (HAProxy says so in `X-Served-By`).
+ */
+export function viaProxy(path: string, headers: Record<string, string> = {}, from = '127.0.0.1') {
+  const out = execFileSync('curl', [
+    '-sk', '--interface', from, '-o', '/dev/null', '-D', '-',
+    ...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]),
+    `${proxyURL}${path}`,
+  ]).toString();
+  return {
+    status: Number(/^HTTP\/\S+ (\d+)/m.exec(out)?.[1]),
+    servedBy: /^x-served-by: (\S+)/im.exec(out)?.[1] ?? '',
+  };
+}
+
 export interface Instance {
   name: string;
   port: number;
@@ -123,20 +139,11 @@ export class Cluster {
     const name = this.instances[index].name;
     for (let tries = 0; tries < 200; tries++) {
       for (let round = 0; round < names.length; round++) {
-        if ((await this.servedBy('/healthz')) === name) return;
+        if (viaProxy('/healthz').servedBy === name) return;
       }
       await new Promise((wait) => setTimeout(wait, 100));
     }
     throw new Error(`HAProxy does not send requests to ${name}`);
-  }
-
-  /** Which instance answered a GET of `path` through the proxy (HAProxy says, `X-Served-By`). */
-  async servedBy(path: string, headers: Record<string, string> = {}): Promise<string> {
-    const out = execFileSync('curl', [
-      '-sk', '-o', '/dev/null', '-D', '-', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
-      `${proxyURL}${path}`,
-    ]).toString();
-    return /^x-served-by: (\S+)/im.exec(out)?.[1] ?? '';
   }
 
   /** Sends `signal` to instance `index`; resolves with its exit code once it exited. */

@@ -1,29 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { APIRequestContext } from '@playwright/test';
 import { proxyURL, sinkDir } from '../proxy.config';
-import { expect, hydrated, signIn, tarEntry, tarGz, test } from '../tests/helpers';
-import { adminPassword, Cluster, failureBurst, staleSeconds } from './cluster';
+import { expect, hydrated, mailsTo, signIn, tarEntry, tarGz, test } from '../tests/helpers';
+import { adminPassword, Cluster, failureBurst, staleSeconds, viaProxy as get } from './cluster';
 
 const KEY = /^[A-Za-z0-9]{8}\.[A-Za-z0-9]{32}$/;
 const admin = { Authorization: 'Basic ' + Buffer.from(`admin:${adminPassword}`).toString('base64') };
 
 let cluster: Cluster;
-
-/** A GET through the proxy with curl, from `from` (a loopback address of its own): status and instance. */
-function get(path: string, headers: Record<string, string>, from = '127.0.0.1') {
-  const out = execFileSync('curl', [
-    '-sk', '--interface', from, '-o', '/dev/null', '-D', '-',
-    ...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]),
-    `${proxyURL}${path}`,
-  ]).toString();
-  return {
-    status: Number(/^HTTP\/\S+ (\d+)/m.exec(out)?.[1]),
-    servedBy: /^x-served-by: (\S+)/im.exec(out)?.[1] ?? '',
-  };
-}
 
 async function newUser(request: APIRequestContext, prefix: string) {
   const username = `${prefix}${Date.now().toString(36)}`;
@@ -75,17 +59,16 @@ function slowArchive(): Buffer {
   return Buffer.concat(members);
 }
 
-/** The mails the sink received for `address`. */
-function mailsTo(address: string): string[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(sinkDir).filter((name) => name.endsWith('.eml'));
-  } catch {
-    return [];
-  }
-  return names
-    .map((name) => readFileSync(join(sinkDir, name), 'utf8'))
-    .filter((mail) => mail.split('\r\n').some((line) => line.toLowerCase() === `to: ${address}`));
+/** A new user's analysis of a slow archive, uploaded through the proxy: the job, once an instance runs it, and that instance. */
+async function slowAnalysis(request: APIRequestContext, prefix: string, name: string) {
+  const user = await newUser(request, prefix);
+  const created = await request.post('/rest/applications', { headers: user.auth, data: { name } });
+  expect(created.status()).toBe(201);
+  const application = (await created.json()).id as number;
+  const version = await uploadVersion(request, proxyURL, user.auth, application, slowArchive());
+  const job = await startAnalysis(request, user.auth, application, version);
+  await expect.poll(() => cluster.runnerOf(job), { timeout: 15_000, intervals: [50] }).toBeDefined();
+  return { user, job, runner: cluster.runnerOf(job)! };
 }
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
@@ -184,13 +167,7 @@ test.describe.serial('three instances behind HAProxy (TLS), one PostgreSQL, one 
   });
 
   test('a job whose instance is killed is finished by another, and each mail arrives once', async ({ request }) => {
-    const user = await newUser(request, 'killed');
-    const created = await request.post('/rest/applications', { headers: user.auth, data: { name: 'Survivor' } });
-    const application = (await created.json()).id as number;
-    const version = await uploadVersion(request, proxyURL, user.auth, application, slowArchive());
-    const job = await startAnalysis(request, user.auth, application, version);
-    await expect.poll(() => cluster.runnerOf(job), { timeout: 15_000, intervals: [50] }).toBeDefined();
-    const victim = cluster.runnerOf(job)!;
+    const { user, job, runner: victim } = await slowAnalysis(request, 'killed', 'Survivor');
     expect(await jobStatus(request, user.auth, job)).toBe('running');
     expect(await cluster.signal(victim, 'SIGKILL')).toBeNull();
 
@@ -202,7 +179,7 @@ test.describe.serial('three instances behind HAProxy (TLS), one PostgreSQL, one 
     cluster.startInstance(victim);
     await cluster.balanced(victim);
 
-    const subjects = () => mailsTo(user.email).map((mail) => /^Subject: (.*)$/m.exec(mail)![1]).sort();
+    const subjects = () => mailsTo(sinkDir, user.email).map((mail) => /^Subject: (.*)$/m.exec(mail)![1]).sort();
     await expect
       .poll(subjects, { timeout: 20_000 })
       .toEqual([
@@ -210,18 +187,12 @@ test.describe.serial('three instances behind HAProxy (TLS), one PostgreSQL, one 
         '[AIP Console] Application created: Survivor',
         '[AIP Console] New version: Survivor',
       ]);
-    const ids = mailsTo(user.email).map((mail) => /^Message-ID: (.*)$/im.exec(mail)![1]);
+    const ids = mailsTo(sinkDir, user.email).map((mail) => /^Message-ID: (.*)$/im.exec(mail)![1]);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
   test('SIGTERM during an analysis: the instance exits 0 at once and another continues the job', async ({ request }) => {
-    const user = await newUser(request, 'handover');
-    const created = await request.post('/rest/applications', { headers: user.auth, data: { name: 'Handed over' } });
-    const application = (await created.json()).id as number;
-    const version = await uploadVersion(request, proxyURL, user.auth, application, slowArchive());
-    const job = await startAnalysis(request, user.auth, application, version);
-    await expect.poll(() => cluster.runnerOf(job), { timeout: 15_000, intervals: [50] }).toBeDefined();
-    const leaving = cluster.runnerOf(job)!;
+    const { user, job, runner: leaving } = await slowAnalysis(request, 'handover', 'Handed over');
 
     const stopping = Date.now();
     expect(await cluster.signal(leaving, 'SIGTERM')).toBe(0);

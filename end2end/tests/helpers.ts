@@ -1,4 +1,6 @@
 import { test as base, expect, type Page, type APIRequestContext } from '@playwright/test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { adminPassword, baseURL } from '../playwright.config';
 
@@ -91,4 +93,18 @@ export function tarEntry(name: string, data: Buffer): Buffer[] {
   for (const byte of header) sum += byte;
   header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
   return [header, data, Buffer.alloc((512 - (data.length % 512)) % 512)];
+}
+
+/** The mails the SMTP sink keeping its mails in `sinkDir` has received for `address`, oldest first. */
+export function mailsTo(sinkDir: string, address: string): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(sinkDir).filter((name) => name.endsWith('.eml'));
+  } catch {
+    return [];
+  }
+  return names
+    .sort()
+    .map((name) => readFileSync(join(sinkDir, name), 'utf8'))
+    .filter((mail) => mail.split('\r\n').some((line) => line.toLowerCase() === `to: ${address}`));
 }

@@ -1,23 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { adminPassword, sinkDir, sinkPort } from '../playwright.config';
-import { expect, hydrated, newUser, signIn, tarGz, test } from './helpers';
-
-/** The mails the SMTP sink has received for `address`, oldest first. */
-function mailsTo(address: string): string[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(sinkDir).filter((name) => name.endsWith('.eml'));
-  } catch {
-    return [];
-  }
-  return names
-    .sort()
-    .map((name) => readFileSync(join(sinkDir, name), 'utf8'))
-    .filter((mail) => mail.split('\r\n').some((line) => line.toLowerCase() === `to: ${address}`));
-}
+import { expect, hydrated, mailsTo, newUser, signIn, tarGz, test } from './helpers';
 
 async function createApplication(page: Page, name: string) {
   await page.goto('/applications');
@@ -59,8 +43,8 @@ test.describe.serial('notification mail', () => {
     await expect(page.getByTestId('test-mail-result')).toHaveText(
       `Test mail sent to admin@example.com through 127.0.0.1:${sinkPort}.`,
     );
-    await expect.poll(() => mailsTo('admin@example.com').length).toBe(1);
-    expect(mailsTo('admin@example.com')[0]).toContain('Subject: AIP Console: test mail');
+    await expect.poll(() => mailsTo(sinkDir, 'admin@example.com').length).toBe(1);
+    expect(mailsTo(sinkDir, 'admin@example.com')[0]).toContain('Subject: AIP Console: test mail');
 
     const username = `ops${Date.now().toString(36)}`;
     const newUserForm = page.getByRole('form', { name: 'New user' });
@@ -100,7 +84,7 @@ test.describe.serial('notification mail', () => {
       timeout: 15_000,
     });
 
-    const subjects = () => mailsTo(address).map((mail) => /^Subject: (.*)$/m.exec(mail)![1]).sort();
+    const subjects = () => mailsTo(sinkDir, address).map((mail) => /^Subject: (.*)$/m.exec(mail)![1]).sort();
     await expect
       .poll(subjects, { timeout: 15_000 })
       .toEqual([
@@ -108,7 +92,7 @@ test.describe.serial('notification mail', () => {
         `[AIP Console] Application created: Mail ${user.username}`,
         `[AIP Console] New version: Mail ${user.username}`,
       ]);
-    const mail = mailsTo(address).find((m) => m.includes('Subject: [AIP Console] Analyze completed'))!;
+    const mail = mailsTo(sinkDir, address).find((m) => m.includes('Subject: [AIP Console] Analyze completed'))!;
     const link = /^List-Unsubscribe: <([^>]+)>/m.exec(mail)![1];
 
     // The link lands on the profile, Email Settings in view, the one-click button focused.
@@ -127,6 +111,6 @@ test.describe.serial('notification mail', () => {
     // The next event sends nothing.
     await createApplication(page, `Quiet ${user.username}`);
     await page.waitForTimeout(2_000);
-    expect(mailsTo(address)).toHaveLength(3);
+    expect(mailsTo(sinkDir, address)).toHaveLength(3);
   });
 });

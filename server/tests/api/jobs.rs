@@ -70,6 +70,23 @@ pub(crate) async fn archive_key(database: &TestDatabase, version: i64) -> String
     row.try_get_by_index(0).unwrap()
 }
 
+/// A job's status and attempts as stored.
+pub(crate) async fn job_row(database: &TestDatabase, job: i64) -> (String, i32) {
+    let db = Database::connect(&database.url).await.unwrap();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT status, attempts FROM jobs WHERE id = {job}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        row.try_get_by_index(0).unwrap(),
+        row.try_get_by_index(1).unwrap(),
+    )
+}
+
 /// Where a version's archive lies in a local archive store.
 pub(crate) async fn stored_archive(database: &TestDatabase, version: i64) -> PathBuf {
     assert!(
@@ -495,21 +512,7 @@ async fn jobs_lost_in_a_restart_are_resumed_or_failed(backend: Backend) {
         ),
     )
     .await;
-    let (status, attempts): (String, i32) = {
-        let row = db
-            .query_one_raw(Statement::from_string(
-                db.get_database_backend(),
-                format!("SELECT status, attempts FROM jobs WHERE id = {resumed}"),
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        (
-            row.try_get_by_index(0).unwrap(),
-            row.try_get_by_index(1).unwrap(),
-        )
-    };
-    assert_eq!((status.as_str(), attempts), ("running", 1));
+    assert_eq!(job_row(&database, resumed).await, ("running".into(), 1));
 
     let second = TestApp::spawn_with(&database, |settings| {
         settings.jobs.stale_after = Duration::from_millis(500);

@@ -9,24 +9,7 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 
 use crate::archives::{sample_project, tar_gz};
 use crate::helpers::{Backend, RUNTIME, TestApp, TestDatabase, Tool};
-use crate::jobs::{hold_archive, release_archive, stored_archive};
-
-/// The job's status and attempts as stored.
-async fn job_row(database: &TestDatabase, job: i64) -> (String, i32) {
-    let db = Database::connect(&database.url).await.unwrap();
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT status, attempts FROM jobs WHERE id = {job}"),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    (
-        row.try_get_by_index(0).unwrap(),
-        row.try_get_by_index(1).unwrap(),
-    )
-}
+use crate::jobs::{hold_archive, job_row, release_archive, stored_archive};
 
 async fn get(app: &TestApp, path: &str) -> (StatusCode, String) {
     let response = reqwest::get(app.url(path)).await.unwrap();
