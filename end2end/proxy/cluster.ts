@@ -153,16 +153,20 @@ export class Cluster {
     return instance.exit!;
   }
 
-  /** The instance whose log says it started job `id` last, by index. */
+  /**
+   * The instance whose log says it started job `id` last (by the lines' timestamps: a job handed
+   * back on SIGTERM starts again with the same attempt number), by index.
+   */
   runnerOf(id: number): number | undefined {
     let runner: number | undefined;
-    let attempt = 0;
+    let latest = '';
+    const started = new RegExp(`^(\\S+)\\s.*job started job_id=${id} `, 'gm');
     this.instances.forEach((instance, index) => {
       if (!existsSync(instance.log)) return;
-      const started = new RegExp(`job started job_id=${id} attempt=(\\d+)`, 'g');
       for (const match of readFileSync(instance.log, 'utf8').matchAll(started)) {
-        if (Number(match[1]) > attempt) {
-          attempt = Number(match[1]);
+        // RFC 3339 UTC timestamps of one format compare as strings.
+        if (match[1] > latest) {
+          latest = match[1];
           runner = index;
         }
       }
@@ -181,7 +185,7 @@ export class Cluster {
       readFileSync(`${clusterDir}/proxy.crt`, 'utf8') + readFileSync(`${clusterDir}/proxy.key`, 'utf8'),
     );
     const servers = this.instances
-      .map(({ name, port }) => `  server ${name} 127.0.0.1:${port} check inter 500ms fall 1 rise 1`)
+      .map(({ name, port }) => `  server ${name} 127.0.0.1:${port} check inter 500ms fall 2 rise 1`)
       .join('\n');
     const config = `${clusterDir}/haproxy.cfg`;
     writeFileSync(

@@ -1,7 +1,9 @@
 //! Who the client is, behind reverse proxies.
 //!
-//! The socket's peer is the client unless it is one of `CONSOLE_TRUSTED_PROXIES`. Only then are
-//! `X-Forwarded-For` (or, without it, `Forwarded`) read: each proxy appends the address it saw, so
+//! The socket's peer is the client unless it is one of `CONSOLE_TRUSTED_PROXIES`. Only then is
+//! the header the proxies write read — `X-Forwarded-For`, or `Forwarded` when
+//! `CONSOLE_FORWARDED_HEADER=forwarded` (only that one: a proxy that writes one passes the other
+//! on as the client sent it). Each proxy appends the address it saw, so
 //! walking the list from the right past the trusted proxies gives the first address no trusted
 //! party vouches beyond, the client. Anything left of it is whatever the client chose to send. An
 //! untrusted peer's headers are ignored (it could write any address there). The result is the
@@ -20,9 +22,33 @@ use app::http::ClientAddr;
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
-/// The networks whose connections may say who the client is.
+/// The networks whose connections may say who the client is, and the header they say it in.
 #[derive(Clone, Debug, Default)]
-pub struct TrustedProxies(Arc<[IpNet]>);
+pub struct TrustedProxies {
+    networks: Arc<[IpNet]>,
+    header: ForwardedHeader,
+}
+
+/// The header trusted proxies name the client in (`CONSOLE_FORWARDED_HEADER`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=…`.
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            other => Err(format!(
+                "CONSOLE_FORWARDED_HEADER must be x-forwarded-for or forwarded, not {other:?}"
+            )),
+        }
+    }
+}
 
 impl TrustedProxies {
     /// `10.0.0.0/8, 192.168.1.7, ::1`: comma-separated networks or single addresses.
@@ -42,11 +68,21 @@ impl TrustedProxies {
                     })
             })
             .collect::<Result<Vec<_>, _>>()
-            .map(|networks| Self(networks.into()))
+            .map(|networks| Self {
+                networks: networks.into(),
+                header: ForwardedHeader::default(),
+            })
+    }
+
+    /// The same proxies, naming the client in `header`.
+    pub fn reading(self, header: ForwardedHeader) -> Self {
+        Self { header, ..self }
     }
 
     fn trusts(&self, address: IpAddr) -> bool {
-        self.0.iter().any(|network| network.contains(&address))
+        self.networks
+            .iter()
+            .any(|network| network.contains(&address))
     }
 
     /// The client of a request that arrived from `peer` with `headers`.
@@ -55,7 +91,10 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return peer;
         }
-        let hops = forwarded_for(headers);
+        let hops = match self.header {
+            ForwardedHeader::XForwardedFor => x_forwarded_for(headers),
+            ForwardedHeader::Forwarded => forwarded(headers),
+        };
         let mut client = peer;
         for hop in hops.iter().rev() {
             match hop {
@@ -74,28 +113,24 @@ impl TrustedProxies {
     }
 }
 
-/// The hops of `X-Forwarded-For` (every such header, in order), or else those of `Forwarded`;
-/// `None` for an entry that is not an address (`unknown`, an obfuscated name, garbage).
-fn forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let values = |name| {
-        headers
-            .get_all(name)
-            .iter()
-            .map(|value| value.to_str().ok())
-            .collect::<Vec<_>>()
-    };
-    let x_forwarded_for = values(X_FORWARDED_FOR);
-    if !x_forwarded_for.is_empty() {
-        return x_forwarded_for
-            .into_iter()
-            .flat_map(|value| match value {
-                Some(value) => value.split(',').map(hop).collect(),
-                None => vec![None],
-            })
-            .collect();
-    }
-    values(axum::http::header::FORWARDED.as_str())
-        .into_iter()
+/// The hops of every `X-Forwarded-For` header, in order; `None` for an entry that is not an
+/// address (garbage, which one byte that is not text does not spread beyond its entry).
+fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    headers
+        .get_all(X_FORWARDED_FOR)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|&byte| byte == b','))
+        .map(|entry| std::str::from_utf8(entry).ok().and_then(hop))
+        .collect()
+}
+
+/// The `for=` hops of every `Forwarded` header, in order; `None` for one that is not an address
+/// (`unknown`, an obfuscated name, garbage).
+fn forwarded(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    headers
+        .get_all(axum::http::header::FORWARDED)
+        .iter()
+        .map(|value| value.to_str().ok())
         .flat_map(|value| match value {
             Some(value) => rfc7239::parse(value)
                 .map(|node| {
@@ -203,18 +238,40 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_is_read_when_there_is_no_x_forwarded_for() {
-        let proxies = TrustedProxies::parse("::1, 10.0.0.0/8").unwrap();
+    fn forwarded_is_read_when_the_proxies_write_it_and_then_only_it() {
+        let proxies = TrustedProxies::parse("::1, 10.0.0.0/8")
+            .unwrap()
+            .reading(ForwardedHeader::Forwarded);
         let chain = headers(&[(
             "forwarded",
             "for=198.51.100.1, for=\"[2001:db8:cafe::17]:4711\";proto=https, for=10.0.0.3",
         )]);
         assert_eq!(proxies.client(ip("::1"), &chain), ip("2001:db8:cafe::17"));
+        // The client's own X-Forwarded-For, passed on by a proxy that writes Forwarded.
         let both = headers(&[
             ("forwarded", "for=198.51.100.1"),
             ("x-forwarded-for", "203.0.113.9"),
         ]);
-        assert_eq!(proxies.client(ip("::1"), &both), ip("203.0.113.9"));
+        assert_eq!(proxies.client(ip("::1"), &both), ip("198.51.100.1"));
+        // And the other way round.
+        let x_forwarded_for = TrustedProxies::parse("::1").unwrap();
+        assert_eq!(x_forwarded_for.client(ip("::1"), &both), ip("203.0.113.9"));
+        assert_eq!(
+            ForwardedHeader::parse("Forwarded").unwrap(),
+            ForwardedHeader::Forwarded
+        );
+        assert!(ForwardedHeader::parse("x-real-ip").is_err());
+    }
+
+    #[test]
+    fn a_byte_that_is_not_text_spoils_its_own_entry_only() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let mut chain = HeaderMap::new();
+        chain.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.9, 10.0.0.2").unwrap(),
+        );
+        assert_eq!(proxies.client(ip("10.0.0.1"), &chain), ip("203.0.113.9"));
     }
 
     #[test]
@@ -232,6 +289,6 @@ mod tests {
         let error = TrustedProxies::parse("10.0.0.0/8, 10.0.0.0/33").unwrap_err();
         assert!(error.contains("\"10.0.0.0/33\""), "{error}");
         assert!(TrustedProxies::parse("proxy.internal").is_err());
-        assert!(TrustedProxies::parse(" , ").unwrap().0.is_empty());
+        assert!(TrustedProxies::parse(" , ").unwrap().networks.is_empty());
     }
 }

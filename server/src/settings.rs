@@ -29,6 +29,7 @@
 //! | `CONSOLE_SHUTDOWN_GRACE_SECONDS` | 20: then how long requests in flight may take to finish |
 //! | `CONSOLE_METRICS_ADDR` | none: where to serve Prometheus metrics (`GET /metrics`), a listener of its own |
 //! | `CONSOLE_LOG_FORMAT` | `text`; `json` for one JSON object per log line (read by `telemetry`) |
+//! | `CONSOLE_FORWARDED_HEADER` | `x-forwarded-for`; `forwarded` when the trusted proxies write RFC 7239 `Forwarded` |
 //! | `CONSOLE_TRUSTED_PROXIES` | none: comma-separated networks whose `X-Forwarded-For` / `Forwarded` name the client |
 
 use std::net::SocketAddr;
@@ -43,7 +44,7 @@ use app::mail::ssr::settings::{Password, Submitted};
 use leptos::prelude::LeptosOptions;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
-pub use crate::client_addr::TrustedProxies;
+pub use crate::client_addr::{ForwardedHeader, TrustedProxies};
 
 /// A setting that cannot be used, with what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +127,9 @@ pub const DEFAULT_RENDER_DEADLINE_SECONDS: u64 = 15;
 /// Requests take milliseconds, uploads seconds; a stop waits this long for them.
 pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 20;
 
+/// No stop waits longer than an hour, whatever is configured.
+const MAX_SHUTDOWN_SECONDS: u64 = 3600;
+
 const MB: u64 = 1024 * 1024;
 
 impl Settings {
@@ -193,10 +197,14 @@ impl Settings {
                     .max(1),
             ),
             shutdown_drain: Duration::from_secs(
-                number("CONSOLE_SHUTDOWN_DRAIN_SECONDS")?.unwrap_or(0),
+                number("CONSOLE_SHUTDOWN_DRAIN_SECONDS")?
+                    .unwrap_or(0)
+                    .min(MAX_SHUTDOWN_SECONDS),
             ),
             shutdown_grace: Duration::from_secs(
-                number("CONSOLE_SHUTDOWN_GRACE_SECONDS")?.unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECONDS),
+                number("CONSOLE_SHUTDOWN_GRACE_SECONDS")?
+                    .unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECONDS)
+                    .min(MAX_SHUTDOWN_SECONDS),
             ),
             metrics_addr: var("CONSOLE_METRICS_ADDR")
                 .map(|address| {
@@ -213,7 +221,14 @@ impl Settings {
                 .map(|list| TrustedProxies::parse(&list))
                 .transpose()
                 .map_err(SettingsError::Invalid)?
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .reading(
+                    var("CONSOLE_FORWARDED_HEADER")
+                        .map(|header| ForwardedHeader::parse(&header))
+                        .transpose()
+                        .map_err(SettingsError::Invalid)?
+                        .unwrap_or_default(),
+                ),
         })
     }
 

@@ -221,6 +221,9 @@ impl Application {
     }
 }
 
+/// How long `/readyz` waits for the archive store.
+const READINESS_CHECK: Duration = Duration::from_secs(2);
+
 /// How long the job runner and the mail worker may take to hand their work back once requests
 /// are done: a few database writes, or a mail already being handed to the mail server.
 const HAND_BACK: Duration = Duration::from_secs(10);
@@ -310,10 +313,16 @@ async fn readyz(
     if status != StatusCode::OK {
         return (status, body);
     }
-    match state.config.archives.check().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(error) => {
+    // A load balancer's check waits a few seconds at most; a store slower than that is as
+    // good as unreachable.
+    match tokio::time::timeout(READINESS_CHECK, state.config.archives.check()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(error)) => {
             tracing::error!(%error, "readiness: archive store unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "archive store unreachable")
+        }
+        Err(_) => {
+            tracing::error!("readiness: the archive store did not answer in time");
             (StatusCode::SERVICE_UNAVAILABLE, "archive store unreachable")
         }
     }

@@ -42,6 +42,10 @@ use crate::db::entity::version;
 const PART_BYTES: usize = 5 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 2;
 
+/// Uploads one instance streams into the store at once (each holds up to three parts in
+/// memory); more wait for their turn.
+const UPLOADS_AT_ONCE: usize = 8;
+
 /// How long a failing S3 request is retried (with backoff) before the store is reported
 /// unreachable: a start-up check, a readiness probe or a job waits this long at most.
 const RETRY_FOR: Duration = Duration::from_secs(10);
@@ -73,6 +77,18 @@ pub struct ArchiveStore {
     spool: PathBuf,
     /// The store as configured, for messages (an S3 URL carries no credentials).
     name: String,
+    uploads: Arc<tokio::sync::Semaphore>,
+}
+
+impl StoreError {
+    /// Whether the object asked for does not exist (as opposed to the store failing).
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Self::Store { source, .. } => matches!(source, object_store::Error::NotFound { .. }),
+            Self::Io(error) => error.kind() == std::io::ErrorKind::NotFound,
+            Self::Config(_) => false,
+        }
+    }
 }
 
 impl ArchiveStore {
@@ -113,6 +129,7 @@ impl ArchiveStore {
             name: directory.display().to_string(),
             local: Some(directory),
             spool,
+            uploads: Arc::new(tokio::sync::Semaphore::new(UPLOADS_AT_ONCE)),
         })
     }
 
@@ -143,6 +160,7 @@ impl ArchiveStore {
             local: None,
             spool,
             name: url.to_owned(),
+            uploads: Arc::new(tokio::sync::Semaphore::new(UPLOADS_AT_ONCE)),
         })
     }
 
@@ -156,8 +174,10 @@ impl ArchiveStore {
             .map_err(|source| self.failed(source))
     }
 
-    /// Starts storing a new archive under a fresh key.
-    pub fn incoming(&self) -> Incoming {
+    /// Starts storing a new archive under a fresh key, once fewer than [`UPLOADS_AT_ONCE`]
+    /// are under way.
+    pub async fn incoming(&self) -> Incoming {
+        let permit = self.uploads.clone().acquire_owned().await.ok();
         let key = format!("{:032x}", rand::random::<u128>());
         let writer =
             BufWriter::with_capacity(self.objects.clone(), Key::from(key.as_str()), PART_BYTES)
@@ -167,6 +187,7 @@ impl ArchiveStore {
             key,
             writer: Some(writer),
             kept: false,
+            _turn: permit,
         }
     }
 
@@ -285,6 +306,7 @@ pub struct Incoming {
     /// `None` once the upload is complete.
     writer: Option<BufWriter>,
     kept: bool,
+    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Incoming {
@@ -306,18 +328,42 @@ impl Incoming {
 
     /// Completes the upload: the object exists from now on.
     pub async fn finish(&mut self) -> Result<(), StoreError> {
-        if let Some(mut writer) = self.writer.take()
-            && let Err(error) = writer.shutdown().await
-        {
-            self.writer = Some(writer);
-            return Err(error.into());
+        // A failed completion leaves nothing to abort (a multipart upload aborts itself); what
+        // may have been stored is deleted when this is dropped.
+        if let Some(mut writer) = self.writer.take() {
+            writer.shutdown().await?;
         }
         Ok(())
     }
 
-    /// The object belongs to a committed version now.
-    pub fn keep(mut self) {
+    /// The object belongs to a version from now on; what is returned can still remove it, should
+    /// that version not commit after all.
+    pub fn keep(mut self) -> Kept {
         self.kept = true;
+        Kept {
+            store: self.store.clone(),
+            key: self.key.clone(),
+        }
+    }
+}
+
+/// A stored archive [`Incoming::keep`] handed to a version.
+pub struct Kept {
+    store: ArchiveStore,
+    key: String,
+}
+
+impl Kept {
+    /// Removes the archive (in the background): its version was not recorded after all.
+    pub fn remove(self) {
+        let Self { store, key } = self;
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = store.delete(&key).await {
+                    tracing::warn!(%error, key, "could not remove an archive no version took");
+                }
+            });
+        }
     }
 }
 
@@ -365,7 +411,7 @@ mod tests {
     }
 
     async fn store_bytes(store: &ArchiveStore, bytes: &[u8], chunk: usize) -> Incoming {
-        let mut incoming = store.incoming();
+        let mut incoming = store.incoming().await;
         for part in bytes.chunks(chunk) {
             incoming.write(Bytes::copy_from_slice(part)).await.unwrap();
         }
@@ -448,7 +494,7 @@ mod tests {
             // Finished, then dropped (the version did not commit).
             drop(store_bytes(&store, &large, 1024 * 1024).await);
             // Dropped mid-upload, with parts already sent.
-            let mut unfinished = store.incoming();
+            let mut unfinished = store.incoming().await;
             for part in large.chunks(1024 * 1024) {
                 unfinished
                     .write(Bytes::copy_from_slice(part))

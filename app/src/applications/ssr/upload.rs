@@ -186,8 +186,14 @@ async fn store(
         },
     )
     .await?;
-    txn.commit().await?;
-    archive.stored.keep();
+    // From the commit on the object is the version's: should this request be dropped while the
+    // commit is under way, the archive must not be removed under a version that committed. If
+    // the commit fails, the object is removed here (and by the hourly sweep, after a crash).
+    let stored = archive.stored.keep();
+    if let Err(error) = txn.commit().await {
+        stored.remove();
+        return Err(error.into());
+    }
     tracing::info!(
         version_id = row.id,
         application_id = application.id,
@@ -207,7 +213,7 @@ async fn spool(
     let limit = state.config.max_archive_bytes;
     // From here on the guard removes what was stored on every early return.
     let mut spooled = Spooled {
-        stored: state.config.archives.incoming(),
+        stored: state.config.archives.incoming().await,
         format: ArchiveFormat::Zip,
         bytes: 0,
         sha256: String::new(),

@@ -165,26 +165,45 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
     // Owned mails: a stream of borrowed ones trips the compiler's higher-ranked lifetime check
     // when the worker is spawned.
     let stopping = &state.stopping;
-    // `None`: not tried, because the instance is stopping.
-    let outcomes: Vec<(row::Model, Option<Result<String, MailError>>)> =
-        futures_util::stream::iter(batch)
-            .map(|mail| async move {
-                if stopping.is_cancelled() {
-                    return (mail, None);
+    let claimed = batch.clone();
+    // Mails handed to the mail server so far; the others are given back if the instance stops.
+    let started = std::sync::Mutex::new(std::collections::HashSet::new());
+    let (outcomes, given_back) = {
+        // `None`: not tried, because the instance is stopping.
+        let sending = futures_util::stream::iter(batch)
+            .map(|mail| {
+                let started = &started;
+                async move {
+                    if stopping.is_cancelled() {
+                        return (mail, None);
+                    }
+                    started
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(mail.id);
+                    let outcome = shared.send(build(&shared.addressing, &mail)).await;
+                    (mail, Some(outcome))
                 }
-                let outcome = shared.send(build(&shared.addressing, &mail)).await;
-                (mail, Some(outcome))
             })
             .buffer_unordered(transport::CONNECTIONS as usize)
-            .collect()
-            .await;
-    let untried: Vec<&row::Model> = outcomes
-        .iter()
-        .filter(|(_, outcome)| outcome.is_none())
-        .map(|(mail, _)| mail)
-        .collect();
-    outbox::release(&state.db, &untried).await?;
-    let outcomes: Vec<(row::Model, Result<String, MailError>)> = outcomes
+            .collect::<Vec<(row::Model, Option<Result<String, MailError>>)>>();
+        tokio::pin!(sending);
+        tokio::select! {
+            outcomes = &mut sending => (outcomes, false),
+            () = stopping.cancelled() => {
+                // At once, not after the mails in flight: nothing else starts from here on.
+                let started = started.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+                let untried: Vec<&row::Model> =
+                    claimed.iter().filter(|mail| !started.contains(&mail.id)).collect();
+                give_back(state, &untried).await;
+                (sending.await, true)
+            }
+        }
+    };
+    let (tried, untried): (Vec<_>, Vec<_>) = outcomes
+        .into_iter()
+        .partition(|(_, outcome)| outcome.is_some());
+    let outcomes: Vec<(row::Model, Result<String, MailError>)> = tried
         .into_iter()
         .filter_map(|(mail, outcome)| outcome.map(|outcome| (mail, outcome)))
         .collect();
@@ -203,12 +222,27 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
             outbox::record_failure(&state.db, mail, error, config.max_attempts).await?;
         }
     }
+    if !given_back {
+        give_back(
+            state,
+            &untried.iter().map(|(mail, _)| mail).collect::<Vec<_>>(),
+        )
+        .await;
+    }
     // Nothing went through: whatever each error says (a greeting or sender refused looks like
     // a refusal of the mail), treat the server as failing and probe it.
     if !outcomes.is_empty() {
         current.probe.observe(sent.is_empty(), Instant::now());
     }
     Ok(outcomes.len())
+}
+
+/// Gives claimed mails back to the outbox (the instance stops); a failure leaves them to their
+/// lease.
+async fn give_back(state: &AppState, mails: &[&row::Model]) {
+    if let Err(error) = outbox::release(&state.db, mails).await {
+        tracing::warn!(%error, "could not give claimed mail back; it waits for its lease");
+    }
 }
 
 /// Sends a test mail to `to` with the saved settings, at once (not through the outbox), and

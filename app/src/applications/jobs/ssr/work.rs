@@ -63,24 +63,30 @@ impl Work<'_> {
         JobError::Retry
     }
 
-    /// `version`'s archive, ready to be read in [`Work::blocking`], and its format. A store
-    /// that cannot give it fails the job with the store's reason.
+    /// `version`'s archive, ready to be read in [`Work::blocking`], and its format, fetched with
+    /// heartbeats. An archive missing from the store fails the job; a store that fails otherwise
+    /// (unreachable, a connection cut) leaves it to be tried again.
     pub async fn archive(
         &self,
         version: &version::Model,
     ) -> Result<(Source, ArchiveFormat), JobError> {
         let format = version.archive_format;
-        let source = self
-            .state
-            .config
-            .archives
-            .source(&version.archive_key, format)
-            .await
-            .map_err(|error| {
-                tracing::error!(job_id = self.job.id, %error, "a job could not fetch its archive");
-                ArchiveError::Unreadable(error.to_string())
-            })?;
-        Ok((source, format))
+        let store = &self.state.config.archives;
+        let fetched = self.beating(async {
+            store
+                .source(&version.archive_key, format)
+                .await
+                .map_err(|error| {
+                    tracing::error!(job_id = self.job.id, %error, "a job could not fetch its archive");
+                    if error.is_not_found() {
+                        ArchiveError::Unreadable("the archive is missing from the archive store".into())
+                            .into()
+                    } else {
+                        JobError::Retry
+                    }
+                })
+        });
+        Ok((fetched.await?, format))
     }
 
     /// What reading an archive accepts.
@@ -96,22 +102,30 @@ impl Work<'_> {
         &self,
         work: impl FnOnce(&Control) -> Result<T, ArchiveError> + Send + 'static,
     ) -> Result<T, JobError> {
-        let control = self.control.clone();
         let worker = self.control.clone();
-        let done = tokio::task::spawn_blocking(move || work(&worker));
-        tokio::pin!(done);
+        let done = async {
+            match tokio::task::spawn_blocking(move || work(&worker)).await {
+                Ok(outcome) => outcome.map_err(JobError::from),
+                Err(panic) => {
+                    tracing::error!(job_id = self.job.id, ?panic, "a job panicked");
+                    Err(JobError::Internal("the job crashed".into()))
+                }
+            }
+        };
+        self.beating(done).await
+    }
+
+    /// Awaits `work` while beating the job's heartbeat; see [`Work::blocking`].
+    async fn beating<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, JobError>>,
+    ) -> Result<T, JobError> {
+        let control = self.control.clone();
+        tokio::pin!(work);
         let mut beat = tokio::time::interval(self.state.jobs.settings().heartbeat_every());
         loop {
             tokio::select! {
-                joined = &mut done => {
-                    return match joined {
-                        Ok(outcome) => outcome.map_err(JobError::from),
-                        Err(panic) => {
-                            tracing::error!(job_id = self.job.id, ?panic, "a job panicked");
-                            Err(JobError::Internal("the job crashed".into()))
-                        }
-                    };
-                }
+                outcome = &mut work => return outcome,
                 () = self.state.stopping.cancelled() => {
                     control.cancel();
                     return Err(ArchiveError::Cancelled.into());

@@ -225,14 +225,19 @@ impl Throttles {
                 .await
                 .map_err(database)?;
         listener.listen(shared::CHANNEL).await.map_err(database)?;
-        for (ip, wait) in shared::blocks_in_force(db, self.rest_budget()).await? {
-            self.block(ip, wait);
-        }
         loop {
-            let notification = listener.recv().await.map_err(database)?;
-            if let Some((ip, wait)) = shared::parse_announcement(notification.payload()) {
-                self.block(client_key(ip), wait);
+            // Read once listening, and again after every reconnection: announcements made while
+            // the connection was down are lost, the blocks they announced are in the table.
+            for (ip, wait) in shared::blocks_in_force(db, self.rest_budget()).await? {
+                self.block(ip, wait);
             }
+            // `None`: the connection was lost; the next call reconnects.
+            while let Some(notification) = listener.try_recv().await.map_err(database)? {
+                if let Some((ip, wait)) = shared::parse_announcement(notification.payload()) {
+                    self.block(client_key(ip), wait);
+                }
+            }
+            tracing::warn!("throttle blocks: the listening connection was lost; reconnecting");
         }
     }
 
@@ -438,10 +443,24 @@ mod tests {
             "the second instance did not learn of the block within 1 s"
         );
         // An instance that starts listening later reads the blocks in force.
-        let third = Throttles::for_database(DEFAULT_REST_FAILURE_BURST, &db);
-        let late = tokio::time::timeout(Duration::from_millis(500), third.listen()).await;
-        assert!(late.is_err(), "listen returned");
-        assert_eq!(third.check_rest_client(abuser).unwrap_err().status(), 429);
+        let third = std::sync::Arc::new(Throttles::for_database(DEFAULT_REST_FAILURE_BURST, &db));
+        let late = tokio::spawn({
+            let third = third.clone();
+            async move { third.listen().await }
+        });
+        let mut read = false;
+        for _ in 0..200 {
+            if third.check_rest_client(abuser).is_err() {
+                read = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            read,
+            "the late instance did not read the block in force within 2 s"
+        );
         listening.abort();
+        late.abort();
     }
 }
