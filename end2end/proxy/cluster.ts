@@ -139,7 +139,11 @@ export class Cluster {
     const name = this.instances[index].name;
     for (let tries = 0; tries < 200; tries++) {
       for (let round = 0; round < names.length; round++) {
-        if (viaProxy('/healthz').servedBy === name) return;
+        try {
+          if (viaProxy('/healthz').servedBy === name) return;
+        } catch {
+          // HAProxy is not listening yet
+        }
       }
       await new Promise((wait) => setTimeout(wait, 100));
     }
