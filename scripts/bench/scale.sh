@@ -16,7 +16,49 @@ source scripts/lib/s3.sh
 
 DURATION=${1:-10}
 bench_prepare scale 3221
-trap 'stop_server; stop_instances; stop_s3 "$DATA/s3"; stop_postgres "$DATA/pg"; rm -rf "$DATA"' EXIT
+INSTANCES=()
+start_instances() { # count
+  local database="bench_$RANDOM$RANDOM"
+  psql "$TEST_POSTGRES_URL" -qc "CREATE DATABASE $database"
+  for n in $(seq "$1"); do
+    mkdir -p "$DATA/instance-$n"
+    env LEPTOS_SITE_ADDR="127.0.0.1:$((PORT + n))" LEPTOS_SITE_ROOT=target/site LEPTOS_HASH_FILES=true \
+      DATABASE_URL="${TEST_POSTGRES_URL%/*}/$database" CONSOLE_DATA_DIR="$DATA/instance-$n" \
+      CONSOLE_ARCHIVE_STORE="$TEST_ARCHIVE_S3/bench-proxy-$database" CONSOLE_SECRET=bench-secret-shared-by-every-instance-0123 \
+      CONSOLE_ADMIN_PASSWORD="$ADMIN_PASSWORD" CONSOLE_TRUSTED_PROXIES=127.0.0.1 RUST_LOG=warn \
+      target/release/server &
+    INSTANCES+=($!)
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$((PORT + n))/readyz" >/dev/null && break; sleep 0.1; done
+  done
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -keyout "$DATA/proxy.key" -out "$DATA/proxy.crt" 2>/dev/null
+  cat "$DATA/proxy.crt" "$DATA/proxy.key" >"$DATA/proxy.pem"
+  local servers=""
+  for n in $(seq "$1"); do servers+="  server i$n 127.0.0.1:$((PORT + n)) check inter 500ms\n"; done
+  sed -e "s|BIND|127.0.0.1:$PORT|" -e "s|CERTIFICATE|$DATA/proxy.pem|" -e "s|  SERVERS|$servers|" \
+    end2end/proxy/haproxy.cfg >"$DATA/haproxy.cfg"
+  /usr/sbin/haproxy -f "$DATA/haproxy.cfg" -db 2>"$DATA/haproxy.log" &
+  INSTANCES+=($!)
+  for _ in $(seq 100); do curl -skf "https://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+  BASE="https://127.0.0.1:$PORT"
+  curl -skf -u "admin:$ADMIN_PASSWORD" -H 'content-type: application/json' \
+    -d '{"username":"bench","password":"bench-password","role":"user"}' "$BASE/rest/users" >/dev/null
+  COOKIE=$(curl -skf -D - -o /dev/null -H 'accept: application/json' -H "origin: $BASE" \
+    --data "username=bench&password=bench-password" "$BASE/api/sign_in" \
+    | awk -F'[:;] *' 'tolower($1) == "set-cookie" { print $2 }')
+  KEY=$(curl -skf -X POST -H "cookie: $COOKIE" -H 'accept: application/json' -H "origin: $BASE" \
+    -H 'content-type: application/x-www-form-urlencoded' "$BASE/api/generate_api_key" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["new_key"])')
+}
+stop_instances() {
+  for pid in "${INSTANCES[@]:-}"; do [ -z "$pid" ] || kill "$pid" 2>/dev/null || true; done
+  for pid in "${INSTANCES[@]:-}"; do [ -z "$pid" ] || wait "$pid" 2>/dev/null || true; done
+  INSTANCES=()
+}
+
+# PostgreSQL's directory must be reachable by its own user: not inside the private $DATA.
+PG_DIR=$(mktemp -d /tmp/console-bench-pg.XXXXXX)
+trap 'stop_server; stop_instances; stop_s3 "$DATA/s3"; stop_postgres "$PG_DIR"; rm -rf "$DATA"' EXIT
 start_s3 "$DATA/s3" "${BENCH_S3_PORT:-3229}"
 
 # A 50 MB source-like archive: random identifiers, compressing about as well as real code.
@@ -88,47 +130,7 @@ read -r LOCAL_UP LOCAL_AN LOCAL_IDLE LOCAL_PEAK < <(measure_store local)
 read -r S3_UP S3_AN S3_IDLE S3_PEAK < <(measure_store s3)
 
 # Three instances on one PostgreSQL behind HAProxy with TLS, against the proxy in front of one.
-start_postgres "$DATA/pg" "${BENCH_PG_PORT:-3228}"
-INSTANCES=()
-start_instances() { # count
-  local database="bench_$RANDOM$RANDOM"
-  psql "$TEST_POSTGRES_URL" -qc "CREATE DATABASE $database"
-  for n in $(seq "$1"); do
-    mkdir -p "$DATA/instance-$n"
-    env LEPTOS_SITE_ADDR="127.0.0.1:$((PORT + n))" LEPTOS_SITE_ROOT=target/site LEPTOS_HASH_FILES=true \
-      DATABASE_URL="${TEST_POSTGRES_URL%/*}/$database" CONSOLE_DATA_DIR="$DATA/instance-$n" \
-      CONSOLE_ARCHIVE_STORE="$TEST_ARCHIVE_S3/bench-proxy-$database" CONSOLE_SECRET=bench-secret-shared-by-every-instance-0123 \
-      CONSOLE_ADMIN_PASSWORD="$ADMIN_PASSWORD" CONSOLE_TRUSTED_PROXIES=127.0.0.1 RUST_LOG=warn \
-      target/release/server &
-    INSTANCES+=($!)
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$((PORT + n))/readyz" >/dev/null && break; sleep 0.1; done
-  done
-  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
-    -keyout "$DATA/proxy.key" -out "$DATA/proxy.crt" 2>/dev/null
-  cat "$DATA/proxy.crt" "$DATA/proxy.key" >"$DATA/proxy.pem"
-  local servers=""
-  for n in $(seq "$1"); do servers+="  server i$n 127.0.0.1:$((PORT + n)) check inter 500ms\n"; done
-  sed -e "s|BIND|127.0.0.1:$PORT|" -e "s|CERTIFICATE|$DATA/proxy.pem|" -e "s|  SERVERS|$servers|" \
-    end2end/proxy/haproxy.cfg >"$DATA/haproxy.cfg"
-  /usr/sbin/haproxy -f "$DATA/haproxy.cfg" -db 2>"$DATA/haproxy.log" &
-  INSTANCES+=($!)
-  for _ in $(seq 100); do curl -skf "https://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
-  BASE="https://127.0.0.1:$PORT"
-  curl -skf -u "admin:$ADMIN_PASSWORD" -H 'content-type: application/json' \
-    -d '{"username":"bench","password":"bench-password","role":"user"}' "$BASE/rest/users" >/dev/null
-  COOKIE=$(curl -skf -D - -o /dev/null -H 'accept: application/json' -H "origin: $BASE" \
-    --data "username=bench&password=bench-password" "$BASE/api/sign_in" \
-    | awk -F'[:;] *' 'tolower($1) == "set-cookie" { print $2 }')
-  KEY=$(curl -skf -X POST -H "cookie: $COOKIE" -H 'accept: application/json' -H "origin: $BASE" \
-    -H 'content-type: application/x-www-form-urlencoded' "$BASE/api/generate_api_key" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["new_key"])')
-}
-stop_instances() {
-  for pid in "${INSTANCES[@]:-}"; do [ -z "$pid" ] || kill "$pid" 2>/dev/null || true; done
-  for pid in "${INSTANCES[@]:-}"; do [ -z "$pid" ] || wait "$pid" 2>/dev/null || true; done
-  INSTANCES=()
-}
-
+start_postgres "$PG_DIR" "${BENCH_PG_PORT:-3228}"
 start_instances 1
 DIRECT=$(BASE="http://127.0.0.1:$((PORT + 1))" measure direct_one /rest/user -H "X-API-KEY: $KEY")
 ONE=$(measure proxy_one /rest/user -H "X-API-KEY: $KEY")
