@@ -24,7 +24,7 @@ fn sigterm_hands_a_running_job_to_another_instance_at_once() {
             .await
             .with_local_archives();
         let mut first =
-            TestApp::binary(&database, &[("CONSOLE_SHUTDOWN_DRAIN_SECONDS", "1")]).await;
+            TestApp::binary(&database, &[("CONSOLE_SHUTDOWN_DRAIN_SECONDS", "3")]).await;
         let tool = first.tool("leaving", "user").await;
         let application = tool.create_application("Handed over").await;
         let version = tool
@@ -42,21 +42,38 @@ fn sigterm_hands_a_running_job_to_another_instance_at_once() {
         let stopped_at = Instant::now();
         first.terminate();
         // During the drain the instance still serves, but tells the balancer it is leaving; the
-        // job is already back in the queue, its attempt not counted.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // job is back in the queue at once, its attempt not counted.
+        let mut readiness = get(&first, "/readyz").await;
+        for _ in 0..100 {
+            if readiness.0 != StatusCode::OK {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            readiness = get(&first, "/readyz").await;
+        }
         assert_eq!(
-            get(&first, "/readyz").await,
+            readiness,
             (StatusCode::SERVICE_UNAVAILABLE, "shutting down".into())
         );
         assert_eq!(get(&first, "/healthz").await.0, StatusCode::OK);
-        assert_eq!(job_row(&database, job).await, ("queued".into(), 0));
+        let mut row = job_row(&database, job).await;
+        for _ in 0..100 {
+            if row.0 == "queued" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            row = job_row(&database, job).await;
+        }
+        assert_eq!(row, ("queued".into(), 0));
+        assert!(stopped_at.elapsed() < Duration::from_secs(3), "not at once");
         let status = first
             .exited_within(Duration::from_secs(25))
             .await
             .expect("the instance exits within drain + grace");
         assert!(status.success(), "{status:?}:\n{}", first.log());
         let took = stopped_at.elapsed();
-        assert!(took < Duration::from_secs(5), "stopping took {took:?}");
+        // The 3 s drain, then nothing left to wait for.
+        assert!(took < Duration::from_secs(8), "stopping took {took:?}");
 
         // Another instance takes it at its next look, long before a heartbeat could go stale.
         let second = TestApp::spawn(&database).await;
@@ -165,10 +182,15 @@ fn stopping_gives_claimed_untried_mail_back() {
         // A mail server that accepts connections and never says a word.
         let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = silent.local_addr().unwrap().port();
-        let held = tokio::spawn(async move {
-            let mut open = Vec::new();
-            while let Ok((socket, _)) = silent.accept().await {
-                open.push(socket);
+        let connected = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let held = tokio::spawn({
+            let connected = connected.clone();
+            async move {
+                let mut open = Vec::new();
+                while let Ok((socket, _)) = silent.accept().await {
+                    open.push(socket);
+                    connected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
             }
         });
         let database = TestDatabase::new(Backend::Sqlite).await;
@@ -211,14 +233,15 @@ fn stopping_gives_claimed_untried_mail_back() {
                 row.try_get_by_index::<i64>(0).unwrap()
             }
         };
-        // The worker claims a batch of 16; 8 go out at once and hang.
+        // The worker claims a batch of 16; 8 go out at once (a connection each) and hang.
         let claimed = "SELECT COUNT(*) FROM outbox WHERE locked_until IS NOT NULL";
-        for _ in 0..200 {
-            if count(claimed).await == 16 {
+        for _ in 0..500 {
+            if connected.load(std::sync::atomic::Ordering::SeqCst) == 8 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        assert_eq!(connected.load(std::sync::atomic::Ordering::SeqCst), 8);
         assert_eq!(count(claimed).await, 16);
         let stopped = Instant::now();
         app.state().stopping.cancel();
