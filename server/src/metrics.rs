@@ -81,7 +81,9 @@ pub async fn serve(listener: TcpListener, handle: PrometheusHandle, state: AppSt
     let router = Router::new()
         .route("/metrics", get(scrape))
         .with_state((handle, state));
-    if let Err(error) = axum::serve(listener, router).await {
+    // The same service type as the public listener's: one instantiation of axum's server.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    if let Err(error) = axum::serve(listener, service).await {
         tracing::error!(%error, "metrics listener failed");
     }
 }
