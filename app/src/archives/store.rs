@@ -356,15 +356,25 @@ pub struct Kept {
 impl Kept {
     /// Removes the archive (in the background): its version was not recorded after all.
     pub fn remove(self) {
-        let Self { store, key } = self;
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(error) = store.delete(&key).await {
-                    tracing::warn!(%error, key, "could not remove an archive no version took");
-                }
-            });
-        }
+        remove_in_background(self.store, self.key, None);
     }
+}
+
+/// Removes the archive under `key` without waiting: aborts `writer`'s unfinished upload, or
+/// deletes the object. A failure is logged; the hourly sweep removes what is left.
+fn remove_in_background(store: ArchiveStore, key: String, writer: Option<BufWriter>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        let removed = match writer {
+            Some(mut writer) => writer.abort().await.map_err(|source| store.failed(source)),
+            None => store.delete(&key).await,
+        };
+        if let Err(error) = removed {
+            tracing::warn!(%error, key, "could not remove an archive no version took");
+        }
+    });
 }
 
 impl Drop for Incoming {
@@ -372,20 +382,7 @@ impl Drop for Incoming {
         if self.kept {
             return;
         }
-        let (store, key, writer) = (self.store.clone(), self.key.clone(), self.writer.take());
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        runtime.spawn(async move {
-            let removed = match writer {
-                Some(mut writer) => writer.abort().await.map_err(|source| store.failed(source)),
-                None => store.delete(&key).await,
-            };
-            if let Err(error) = removed {
-                // The sweep removes it within the hour.
-                tracing::warn!(%error, key, "could not remove an archive no version took");
-            }
-        });
+        remove_in_background(self.store.clone(), self.key.clone(), self.writer.take());
     }
 }
 

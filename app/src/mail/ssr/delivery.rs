@@ -162,14 +162,13 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
     }
     let batch = outbox::claim(&state.db, limit, config.lease).await?;
     let shared: &Current = current;
-    // Owned mails: a stream of borrowed ones trips the compiler's higher-ranked lifetime check
-    // when the worker is spawned.
     let stopping = &state.stopping;
     let claimed = batch.clone();
     // Mails handed to the mail server so far; the others are given back if the instance stops.
     let started = std::sync::Mutex::new(std::collections::HashSet::new());
     let (outcomes, given_back) = {
-        // `None`: not tried, because the instance is stopping.
+        // `None`: not tried, because the instance is stopping. Owned mails: a stream of borrowed
+        // ones trips the compiler's higher-ranked lifetime check when the worker is spawned.
         let sending = futures_util::stream::iter(batch)
             .map(|mail| {
                 let started = &started;
