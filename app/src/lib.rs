@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod events;
+pub mod forms;
 #[cfg(feature = "ssr")]
 pub mod http;
 pub mod mail;

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
+use crate::forms::Posted;
 
 pub fn input_class() -> &'static str {
     "mt-1 block w-full rounded border border-slate-300 px-3 py-2 text-slate-900 \
@@ -33,6 +34,78 @@ pub fn ErrorText(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
             }
         })
     }
+}
+
+/// A labelled input of a plain form. After a failed post it shows what was typed (a password
+/// never), and when it is the field the error is about: the error beside it, `aria-invalid`,
+/// and the focus (which also scrolls it into view).
+#[component]
+pub fn TextField(
+    /// The input's id; its error's is `<id>-error`.
+    id: &'static str,
+    label: &'static str,
+    name: &'static str,
+    /// What is saved (shown unless a failed post brought back what was typed).
+    #[prop(into, optional)]
+    value: String,
+    /// The outcome of the last post to this field's form.
+    posted: Posted,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional, into)] placeholder: Option<String>,
+    #[prop(optional)] maxlength: Option<u32>,
+    #[prop(optional)] min: Option<u32>,
+    #[prop(optional)] max: Option<u32>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] autofocus: bool,
+    /// Classes of the wrapper (grid placement).
+    #[prop(optional)]
+    class: &'static str,
+) -> impl IntoView {
+    let error = posted.field_error(name);
+    let invalid = error.is_some();
+    let value = if crate::forms::is_secret(name) {
+        String::new()
+    } else {
+        posted.value_or(name, value)
+    };
+    let error_id = format!("{id}-error");
+    view! {
+        <div class=class>
+            <label class="block" for=id>
+                <span class="text-sm text-slate-700">{label}</span>
+            </label>
+            <input
+                id=id
+                class=input_class()
+                type=kind
+                name=name
+                value=value
+                autocomplete=autocomplete
+                placeholder=placeholder
+                maxlength=maxlength
+                min=min
+                max=max
+                required=required
+                autofocus=autofocus || invalid
+                aria-invalid=invalid.then_some("true")
+                aria-describedby=invalid.then(|| error_id.clone())
+            />
+            <FieldError id=error_id error />
+        </div>
+    }
+}
+
+/// The error about one field, beside it; the field points at it with `aria-describedby`.
+#[component]
+pub fn FieldError(id: String, error: Option<AppError>) -> impl IntoView {
+    error.map(|error| {
+        view! {
+            <p id=id class="mt-1 text-sm text-red-700">
+                {error.to_string()}
+            </p>
+        }
+    })
 }
 
 /// A success message next to the form that caused it.
@@ -145,17 +218,6 @@ pub fn hydrated_signal() -> ReadSignal<bool> {
     let (ready, set_ready) = signal(false);
     Effect::new(move || set_ready.set(true));
     ready
-}
-
-/// The error a plain form post to server function `S` came back with, if the page was loaded
-/// after one (Leptos passes it in the URL). For forms that cannot use `ServerAction`, such as
-/// file uploads.
-pub fn failed_post<S: leptos::server_fn::ServerFn>() -> Option<AppError> {
-    use leptos::server::ServerActionError;
-    use leptos::server_fn::error::ServerFnUrlError;
-    use_context::<ServerActionError>()
-        .filter(|error| error.path() == S::PATH)
-        .map(|error| ServerFnUrlError::<AppError>::decode_err(error.err()))
 }
 
 /// `2026-11-26T14:02:05Z` → `2026-11-26 14:02 UTC`, how times are shown on pages.

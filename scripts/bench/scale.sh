@@ -128,6 +128,32 @@ measure_store() {
 
 read -r LOCAL_UP LOCAL_AN LOCAL_IDLE LOCAL_PEAK < <(measure_store local)
 read -r S3_UP S3_AN S3_IDLE S3_PEAK < <(measure_store s3)
+# The test store's own floor: the same bytes as a multipart upload straight to moto (unsigned,
+# the server's part size and parts in flight), no console in between.
+STORE_ONLY=$(python3 - "$ARCHIVE" "${AWS_ENDPOINT#http://}" "${TEST_ARCHIVE_S3#s3://}" <<'PY'
+import concurrent.futures, http.client, re, sys, time
+data = open(sys.argv[1], "rb").read()
+host, port = sys.argv[2].split(":")
+base = f"/{sys.argv[3]}/bench-floor"
+def request(method, path, body=None):
+    connection = http.client.HTTPConnection(host, int(port))
+    connection.request(method, path, body=body)
+    response = connection.getresponse()
+    return response, response.read().decode(errors="replace")
+start = time.time()
+upload = re.search("<UploadId>(.*)</UploadId>", request("POST", base + "?uploads")[1]).group(1)
+part = 5 * 1024 * 1024
+def put(number):
+    response, _ = request("PUT", f"{base}?partNumber={number + 1}&uploadId={upload}",
+                          data[number * part:(number + 1) * part])
+    return response.getheader("ETag")
+with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    tags = list(pool.map(put, range((len(data) + part - 1) // part)))
+parts = "".join(f"<Part><PartNumber>{n + 1}</PartNumber><ETag>{t}</ETag></Part>" for n, t in enumerate(tags))
+request("POST", f"{base}?uploadId={upload}", f"<CompleteMultipartUpload>{parts}</CompleteMultipartUpload>")
+print(time.time() - start)
+PY
+)
 
 # Three instances on one PostgreSQL behind HAProxy with TLS, against the proxy in front of one.
 start_postgres "$PG_DIR" "${BENCH_PG_PORT:-3228}"
@@ -142,6 +168,7 @@ stop_instances
 {
   echo "archive store, 50 MB archive ($(stat -c %s "$ARCHIVE") bytes): local vs S3 (moto)"
   printf 'upload   local %.2f s  s3 %.2f s  ratio %.2f (budget ≤ 2)\n' "$LOCAL_UP" "$S3_UP" "$(awk "BEGIN { print $S3_UP / $LOCAL_UP }")"
+  printf '         the store alone (multipart straight to moto) %.2f s  ratio %.2f\n' "$STORE_ONLY" "$(awk "BEGIN { print $STORE_ONLY / $LOCAL_UP }")"
   printf 'analyze  local %.2f s  s3 %.2f s  ratio %.2f (budget ≤ 1.5)\n' "$LOCAL_AN" "$S3_AN" "$(awk "BEGIN { print $S3_AN / $LOCAL_AN }")"
   echo "peak RSS above idle: local $((LOCAL_PEAK - LOCAL_IDLE)) MB (idle $LOCAL_IDLE), s3 $((S3_PEAK - S3_IDLE)) MB (idle $S3_IDLE) (budget ≤ 100)"
   echo

@@ -4,6 +4,8 @@
 mod body_limit;
 mod client_addr;
 mod csrf;
+mod form_flash;
+mod health;
 mod metrics;
 mod render_deadline;
 mod request_guard;

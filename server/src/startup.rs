@@ -6,11 +6,8 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
-use axum::routing::get;
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
-use sea_orm::ConnectionTrait;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -30,8 +27,8 @@ use crate::render_deadline::{self, RenderDeadline};
 use crate::session_store::DbSessionStore;
 use crate::settings::Settings;
 use crate::{
-    body_limit, client_addr, csrf, metrics, request_guard, rest, security_headers,
-    server_fn_status, static_files, unsubscribe,
+    body_limit, client_addr, csrf, form_flash, health, metrics, request_guard, rest,
+    security_headers, server_fn_status, static_files, unsubscribe,
 };
 
 /// How long a browser session lasts after it last changed (signing in). Sessions are written
@@ -221,9 +218,6 @@ impl Application {
     }
 }
 
-/// How long `/readyz` waits for the archive store.
-const READINESS_CHECK: Duration = Duration::from_secs(2);
-
 /// How long the job runner and the mail worker may take to hand their work back once requests
 /// are done: a few database writes, or a mail already being handed to the mail server.
 const HAND_BACK: Duration = Duration::from_secs(10);
@@ -236,14 +230,14 @@ fn router(state: AppState, settings: &Settings) -> Router {
         .with_secure(settings.secure_cookies())
         .with_expiry(Expiry::OnInactivity(SESSION_LIFETIME));
     let options = state.leptos_options.clone();
+    let flash_key = form_flash::FlashKey::derive(state.config.mail.secret.expose_secret());
     let deadline = RenderDeadline::new(
         ROUTES.iter().map(|route| route.path().to_owned()),
         settings.render_deadline,
     );
 
     let router = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .merge(health::routes())
         .merge(rest::router())
         .merge(static_files::routes(&state.leptos_options))
         .merge(unsubscribe::routes())
@@ -262,6 +256,10 @@ fn router(state: AppState, settings: &Settings) -> Router {
             server_fn_status::status_from_error,
         ))
         .layer(axum::middleware::from_fn(take_flashed_key))
+        .layer(axum::middleware::from_fn_with_state(
+            (flash_key, settings.secure_cookies()),
+            form_flash::carry,
+        ))
         .layer(axum::middleware::from_fn(csrf::reject_cross_site))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
@@ -284,47 +282,6 @@ fn router(state: AppState, settings: &Settings) -> Router {
         router.layer(axum::middleware::from_fn(metrics::track))
     } else {
         router
-    }
-}
-
-/// 200 when the database answers a query, 503 otherwise. (A pool `ping` on SQLite only checks
-/// the connection's worker thread, so this runs `SELECT 1`.)
-async fn healthz(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> (StatusCode, &'static str) {
-    match state.db.execute_unprepared("SELECT 1").await {
-        Ok(_) => (StatusCode::OK, "ok"),
-        Err(error) => {
-            tracing::error!(%error, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
-        }
-    }
-}
-
-/// Whether this instance should get requests: 200 when it is not stopping and both the database
-/// and the archive store answer; 503 with the reason otherwise.
-async fn readyz(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> (StatusCode, &'static str) {
-    if state.stopping.is_cancelled() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
-    }
-    let (status, body) = healthz(axum::extract::State(state.clone())).await;
-    if status != StatusCode::OK {
-        return (status, body);
-    }
-    // A load balancer's check waits a few seconds at most; a store slower than that is as
-    // good as unreachable.
-    match tokio::time::timeout(READINESS_CHECK, state.config.archives.check()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready"),
-        Ok(Err(error)) => {
-            tracing::error!(%error, "readiness: archive store unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "archive store unreachable")
-        }
-        Err(_) => {
-            tracing::error!("readiness: the archive store did not answer in time");
-            (StatusCode::SERVICE_UNAVAILABLE, "archive store unreachable")
-        }
     }
 }
 

@@ -5,16 +5,25 @@
 //! saved, never what it is.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::error::AppError;
+use crate::forms::Posted;
 use crate::mail::{MailServerForm, MailServerView, Security, test_mail_sent};
 use crate::ui::{
-    ErrorText, SuccessText, input_class, loaded, primary_button_class, secondary_button_class,
+    ErrorText, FieldError, SuccessText, TextField, input_class, loaded, primary_button_class,
+    secondary_button_class,
 };
 
-const SAVED_FLAG: &str = "mail_server";
-const TESTED_FLAG: &str = "test_mail";
+/// The fields of the form, for errors shown beside them.
+const FIELDS: &[&str] = &[
+    "host",
+    "port",
+    "security",
+    "username",
+    "password",
+    "sender",
+    "public_url",
+];
 
 #[server(endpoint = "mail_server")]
 pub async fn load_mail_server() -> Result<MailServerView, AppError> {
@@ -51,7 +60,7 @@ pub async fn save_mail_server(#[server(flatten)] form: MailServerForm) -> Result
         crate::mail::ssr::settings::save(&state.db, &state.config.mail.secret, submitted).await?;
     state.mail_server.set(Some(&saved));
     tracing::info!(by = admin.id, host = %saved.host, port = saved.port, security = saved.security.as_str(), "mail server settings saved");
-    crate::http::redirect_plain_form_to(&format!("/admin?{SAVED_FLAG}=saved#mail-server"));
+    crate::http::redirect_plain_form_to("/admin#mail-server");
     Ok(())
 }
 
@@ -73,7 +82,7 @@ pub async fn send_test_mail() -> Result<String, AppError> {
         Err(error) => tracing::info!(by = admin.id, %error, "test mail failed"),
     }
     let sent = sent?;
-    crate::http::redirect_plain_form_to(&format!("/admin?{TESTED_FLAG}=sent#mail-server"));
+    crate::http::redirect_plain_form_to("/admin#mail-server");
     Ok(sent)
 }
 
@@ -94,13 +103,15 @@ pub fn MailServerPanel(
 fn MailServerForm(settings: MailServerView, admin_email: Option<String>) -> impl IntoView {
     let save = ServerAction::<SaveMailServer>::new();
     let test = ServerAction::<SendTestMail>::new();
-    let query = use_query_map();
-    let save_error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let saved = Signal::derive(move || {
-        (query.read().get(SAVED_FLAG).is_some() && save_error.get().is_none())
-            .then(|| "Mail server settings saved. They apply to the next mail.".to_owned())
-    });
-    let test_error = Signal::derive(move || test.value().get().and_then(Result::err));
+    let posted = Posted::of::<SaveMailServer>();
+    let tested = Posted::of::<SendTestMail>();
+    let save_error = Signal::stored(posted.other_error(FIELDS));
+    let saved = Signal::stored(
+        posted
+            .succeeded()
+            .then(|| "Mail server settings saved. They apply to the next mail.".to_owned()),
+    );
+    let test_error = Signal::stored(tested.error());
     // `host:port` of the configured mail server.
     let server = (!settings.host.is_empty()).then(|| {
         format!(
@@ -109,24 +120,12 @@ fn MailServerForm(settings: MailServerView, admin_email: Option<String>) -> impl
             settings.port.unwrap_or(settings.security.default_port())
         )
     });
-    // After a plain form post only a flag comes back (the page never echoes text from its URL).
+    // What the test mail did, said from the saved settings (a page never echoes the answer).
     let sent_to = match (&admin_email, &server) {
         (Some(email), Some(server)) => test_mail_sent(email, server),
         _ => format!("Test mail written to {}.", settings.spool_dir),
     };
-    let tested = Signal::derive(move || match test.value().get() {
-        Some(Ok(outcome)) => Some(outcome),
-        Some(Err(_)) => None,
-        None => query.read().get(TESTED_FLAG).map(|_| sent_to.clone()),
-    });
-    let field = |label: &'static str, name: &'static str, value: String, hint: String| {
-        view! {
-            <label class="block">
-                <span class="text-sm text-slate-700">{label}</span>
-                <input class=input_class() type="text" name=name value=value placeholder=hint autocomplete="off" />
-            </label>
-        }
-    };
+    let tested = Signal::stored(tested.succeeded().then_some(sent_to));
     let password_hint = if settings.has_password {
         "A password is saved; leave empty to keep it"
     } else {
@@ -143,49 +142,54 @@ fn MailServerForm(settings: MailServerView, admin_email: Option<String>) -> impl
             }}
         </p>
         <ActionForm action=save attr:class="grid gap-4 sm:grid-cols-2" attr:aria-label="Mail server" attr:novalidate=true>
-            {field("Host", "host", settings.host.clone(), "smtp.example.com — empty: write files".into())}
-            <label class="block">
-                <span class="text-sm text-slate-700">"Port"</span>
-                <input
+            <TextField id="mail-host" label="Host" name="host" value=settings.host.clone()
+                placeholder="smtp.example.com — empty: write files" autocomplete="off" posted=posted.clone() />
+            <TextField id="mail-port" label="Port" name="port" kind="number" min=1 max=65535
+                value=settings.port.map(|port| port.to_string()).unwrap_or_default()
+                placeholder="587 for STARTTLS, 465 for TLS, 25 for none" posted=posted.clone() />
+            <div>
+                <label class="block" for="mail-security">
+                    <span class="text-sm text-slate-700">"Security"</span>
+                </label>
+                <select
+                    id="mail-security"
                     class=input_class()
-                    type="number"
-                    name="port"
-                    min="1"
-                    max="65535"
-                    value=settings.port.map(|port| port.to_string()).unwrap_or_default()
-                    placeholder="587 for STARTTLS, 465 for TLS, 25 for none"
-                />
-            </label>
-            <label class="block">
-                <span class="text-sm text-slate-700">"Security"</span>
-                <select class=input_class() name="security">
+                    name="security"
+                    autofocus=posted.invalid("security")
+                    aria-invalid=posted.invalid("security").then_some("true")
+                    aria-describedby=posted.invalid("security").then_some("mail-security-error")
+                >
                     {Security::ALL
                         .into_iter()
-                        .map(|security| view! {
-                            <option value=security.as_str() selected=security == settings.security>
-                                {security.label()}
-                            </option>
+                        .map(|security| {
+                            let chosen = posted.value("security").map_or(
+                                security == settings.security,
+                                |value| value == security.as_str(),
+                            );
+                            view! { <option value=security.as_str() selected=chosen>{security.label()}</option> }
                         })
                         .collect_view()}
                 </select>
-            </label>
-            {field("Username", "username", settings.username.clone(), "Empty: no authentication".into())}
-            <div class="block">
-                <label class="block">
-                    <span class="text-sm text-slate-700">"Password"</span>
-                    <input class=input_class() type="password" name="password" autocomplete="new-password" placeholder=password_hint />
-                </label>
+                <FieldError id="mail-security-error".to_owned() error=posted.field_error("security") />
+            </div>
+            <TextField id="mail-username" label="Username" name="username" value=settings.username.clone()
+                placeholder="Empty: no authentication" autocomplete="off" posted=posted.clone() />
+            <div>
+                <TextField id="mail-password" label="Password" name="password" kind="password"
+                    autocomplete="new-password" placeholder=password_hint posted=posted.clone() />
                 {settings.has_password.then(|| view! {
                     <label class="mt-1 flex items-center gap-2 text-sm text-slate-700">
-                        <input type="checkbox" name="forget_password" value="true" />
+                        <input type="checkbox" name="forget_password" value="true"
+                            checked=posted.checked_or("forget_password", false) />
                         "Remove the saved password"
                     </label>
                 })}
             </div>
-            {field("Sender address", "sender", settings.sender.clone(), settings.default_sender.clone())}
-            <div class="sm:col-span-2">
-                {field("Public URL used in links", "public_url", settings.public_url.clone(), settings.default_public_url.clone())}
-            </div>
+            <TextField id="mail-sender" label="Sender address" name="sender" value=settings.sender.clone()
+                placeholder=settings.default_sender.clone() autocomplete="off" posted=posted.clone() />
+            <TextField id="mail-public-url" label="Public URL used in links" name="public_url"
+                value=settings.public_url.clone() placeholder=settings.default_public_url.clone()
+                autocomplete="off" posted=posted.clone() class="sm:col-span-2" />
             <div class="sm:col-span-2 min-h-5" role="status">
                 <ErrorText error=save_error />
                 <SuccessText message=saved />

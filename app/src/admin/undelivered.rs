@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::forms::Posted;
 #[cfg(feature = "ssr")]
 use crate::mail::ssr::outbox::Retry;
 use crate::ui::{ErrorText, loaded, secondary_button_class, short_time};
@@ -41,7 +42,7 @@ pub async fn retry_mail(id: i64) -> Result<(), AppError> {
         ));
     }
     tracing::info!(mail_id = id, by = admin.id, "mail queued again");
-    crate::http::redirect_plain_form_to("/admin?retried=1#undelivered-mail");
+    crate::http::redirect_plain_form_to("/admin#undelivered-mail");
     Ok(())
 }
 
@@ -53,7 +54,7 @@ pub async fn retry_all_mail() -> Result<u64, AppError> {
     let state = crate::state::app_state()?;
     let retried = crate::mail::ssr::outbox::retry_now(&state.db, Retry::Undelivered).await?;
     tracing::info!(retried, by = admin.id, "undelivered mail queued again");
-    crate::http::redirect_plain_form_to("/admin?retried=all#undelivered-mail");
+    crate::http::redirect_plain_form_to("/admin#undelivered-mail");
     Ok(retried)
 }
 
@@ -64,19 +65,17 @@ pub fn UndeliveredMailPanel(
 ) -> impl IntoView {
     let retry = ServerAction::<RetryMail>::new();
     let retry_all = ServerAction::<RetryAllMail>::new();
-    let error = Signal::derive(move || {
-        retry
-            .value()
-            .get()
-            .and_then(Result::err)
-            .or_else(|| retry_all.value().get().and_then(Result::err))
-    });
+    let error = Signal::stored(
+        Posted::of::<RetryMail>()
+            .error()
+            .or_else(|| Posted::of::<RetryAllMail>().error()),
+    );
     view! {
         <ErrorText error />
         {loaded(mails, move |mails| {
             if mails.is_empty() {
                 return view! {
-                    <p class="text-sm text-slate-600" data-testid="no-undelivered-mail">"Every mail was delivered."</p>
+                    <p class="text-sm text-slate-600" data-testid="no-undelivered-mail">"No undelivered mail."</p>
                 }
                 .into_any();
             }

@@ -1,13 +1,13 @@
 //! User accounts: the list, and the form to create one (the same as `POST /rest/users`).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::auth::{Role, UserView};
 use crate::error::AppError;
-use crate::ui::{ErrorText, SuccessText, input_class, loaded, primary_button_class};
-
-const CREATED_FLAG: &str = "user_created";
+use crate::forms::Posted;
+use crate::ui::{
+    ErrorText, FieldError, SuccessText, TextField, input_class, loaded, primary_button_class,
+};
 
 /// Every account, by username.
 #[server(endpoint = "users")]
@@ -45,7 +45,7 @@ pub async fn create_user(
     };
     let user = crate::auth::ssr::users::create_user(&state.db, new).await?;
     tracing::info!(user_id = user.id, by = admin.id, "user created");
-    crate::http::redirect_plain_form_to(&format!("/admin?{CREATED_FLAG}=1#users"));
+    crate::http::redirect_plain_form_to("/admin#users");
     Ok(crate::auth::ssr::to_view(&user))
 }
 
@@ -55,39 +55,67 @@ pub fn UsersPanel(
     users: Resource<Result<Vec<UserView>, AppError>>,
 ) -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
-    let query = use_query_map();
-    let error = Signal::derive(move || create.value().get().and_then(Result::err));
-    let created = Signal::derive(move || {
-        (query.read().get(CREATED_FLAG).is_some() && error.get().is_none())
-            .then(|| "User created. They can sign in with the password you chose.".to_owned())
-    });
+    let posted = Posted::of::<CreateUser>();
+    // A taken username is a conflict with what is stored, but it is the username's to show.
+    let taken = posted
+        .error()
+        .filter(|error| matches!(error, AppError::Conflict(_)));
+    let username_error = posted.field_error("username").or(taken);
+    let error = Signal::stored(
+        posted
+            .other_error(&["username", "password", "name", "email", "role"])
+            .filter(|error| !matches!(error, AppError::Conflict(_))),
+    );
+    let created = Signal::stored(
+        posted
+            .succeeded()
+            .then(|| "User created. They can sign in with the password you chose.".to_owned()),
+    );
+    let username_invalid = username_error.is_some();
+    let chosen_role = posted.value("role");
     view! {
         {loaded(users, |users| view! { <UserTable users /> })}
         <h3 class="mt-6 mb-2 font-semibold text-slate-800">"New user"</h3>
         <ActionForm action=create attr:class="grid gap-4 sm:grid-cols-2" attr:aria-label="New user" attr:novalidate=true>
-            <label class="block">
-                <span class="text-sm text-slate-700">"Username *"</span>
-                <input class=input_class() type="text" name="username" required autocomplete="off" />
-            </label>
-            <label class="block">
-                <span class="text-sm text-slate-700">"Password * (at least 8 characters)"</span>
-                <input class=input_class() type="password" name="password" required autocomplete="new-password" />
-            </label>
-            <label class="block">
-                <span class="text-sm text-slate-700">"Name"</span>
-                <input class=input_class() type="text" name="name" autocomplete="off" />
-            </label>
-            <label class="block">
-                <span class="text-sm text-slate-700">"Email"</span>
-                <input class=input_class() type="email" name="email" autocomplete="off" />
-            </label>
-            <label class="block">
-                <span class="text-sm text-slate-700">"Role"</span>
-                <select class=input_class() name="role">
-                    <option value=Role::User.as_str() selected>"User"</option>
-                    <option value=Role::Admin.as_str()>"Administrator"</option>
+            <div>
+                <label class="block" for="new-user-username">
+                    <span class="text-sm text-slate-700">"Username *"</span>
+                </label>
+                <input
+                    id="new-user-username"
+                    class=input_class()
+                    type="text"
+                    name="username"
+                    required
+                    autocomplete="off"
+                    value=posted.value_or("username", "")
+                    autofocus=username_invalid
+                    aria-invalid=username_invalid.then_some("true")
+                    aria-describedby=username_invalid.then_some("new-user-username-error")
+                />
+                <FieldError id="new-user-username-error".to_owned() error=username_error />
+            </div>
+            <TextField id="new-user-password" label="Password * (at least 8 characters)" name="password"
+                kind="password" required=true autocomplete="new-password" posted=posted.clone() />
+            <TextField id="new-user-name" label="Name" name="name" autocomplete="off" posted=posted.clone() />
+            <TextField id="new-user-email" label="Email" name="email" kind="email" autocomplete="off" posted=posted.clone() />
+            <div>
+                <label class="block" for="new-user-role">
+                    <span class="text-sm text-slate-700">"Role"</span>
+                </label>
+                <select id="new-user-role" class=input_class() name="role">
+                    {[(Role::User, "User"), (Role::Admin, "Administrator")]
+                        .into_iter()
+                        .map(|(role, label)| {
+                            let selected = chosen_role
+                                .as_deref()
+                                .map_or(role == Role::User, |chosen| chosen == role.as_str());
+                            view! { <option value=role.as_str() selected=selected>{label}</option> }
+                        })
+                        .collect_view()}
                 </select>
-            </label>
+                <FieldError id="new-user-role-error".to_owned() error=posted.field_error("role") />
+            </div>
             <div class="sm:col-span-2 min-h-5">
                 <ErrorText error />
                 <SuccessText message=created />

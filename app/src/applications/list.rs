@@ -4,8 +4,9 @@ use leptos::prelude::*;
 
 use super::{ApplicationView, CreateApplication, list_applications};
 use crate::auth::with_user;
+use crate::forms::Posted;
 use crate::render::page_resource;
-use crate::ui::{ErrorText, input_class, loaded, primary_button_class, short_time};
+use crate::ui::{ErrorText, TextField, loaded, primary_button_class, short_time};
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
@@ -13,29 +14,26 @@ pub fn ApplicationsPage() -> impl IntoView {
     let applications = page_resource(list_applications);
     with_user(move |_| {
         let create = ServerAction::<CreateApplication>::new();
-        // The error of the form post that led here (read by the action from the URL).
-        let error = Signal::derive(move || create.value().get().and_then(Result::err));
+        let posted = Posted::of::<CreateApplication>();
+        let error = Signal::stored(posted.other_error(&["name"]));
         view! {
             <main class="mx-auto max-w-4xl p-6">
                 <h1 class="mb-6 text-2xl font-semibold text-slate-800">"Applications"</h1>
                 <section class="mb-6 rounded-lg bg-white p-6 shadow" aria-labelledby="new-application">
                     <h2 id="new-application" class="mb-3 text-lg font-semibold text-slate-800">"New application"</h2>
                     <ActionForm action=create attr:class="flex flex-wrap items-start gap-3" attr:aria-label="New application">
-                        <label class="min-w-64 flex-1">
-                            <span class="sr-only">"Application name"</span>
-                            <input
-                                class=input_class()
-                                type="text"
-                                name="name"
-                                required
-                                maxlength="100"
-                                placeholder="Application name"
-                                aria-describedby="new-application-error"
-                            />
-                            <span id="new-application-error"><ErrorText error /></span>
-                        </label>
-                        <button class=format!("{} mt-1", primary_button_class()) type="submit">"Create"</button>
+                        <TextField
+                            id="new-application-name"
+                            label="Application name"
+                            name="name"
+                            required=true
+                            maxlength=100
+                            posted
+                            class="min-w-64 flex-1"
+                        />
+                        <button class=format!("{} mt-6", primary_button_class()) type="submit">"Create"</button>
                     </ActionForm>
+                    <ErrorText error />
                 </section>
                 {loaded(applications, |list| view! { <ApplicationTable list /> })}
             </main>

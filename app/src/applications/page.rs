@@ -9,8 +9,9 @@ use super::{UploadVersion, load_application};
 use crate::applications::jobs::JobsPanel;
 use crate::auth::with_user;
 use crate::error::AppError;
+use crate::forms::Posted;
 use crate::render::page_resource;
-use crate::ui::{Section, failed_post, short_time};
+use crate::ui::{Section, short_time};
 
 #[component]
 pub fn ApplicationPage() -> impl IntoView {
@@ -37,7 +38,7 @@ pub fn ApplicationPage() -> impl IntoView {
                         match details.await {
                             Ok(details) => {
                                 let application = details.application;
-                                let upload_error = failed_post::<UploadVersion>();
+                                let upload = Posted::of::<UploadVersion>();
                                 let versions = details.versions;
                                 let listed = versions.clone();
                                 let jobs = details.jobs;
@@ -52,7 +53,7 @@ pub fn ApplicationPage() -> impl IntoView {
                                         <VersionsPanel
                                             application_id=application.id
                                             versions=listed
-                                            error=upload_error
+                                            posted=upload
                                         />
                                     </Section>
                                     <Section title="Jobs" id="jobs">

@@ -5,7 +5,8 @@ use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::ui::{ErrorText, human_bytes, input_class, primary_button_class, short_time};
+use crate::forms::Posted;
+use crate::ui::{ErrorText, FieldError, TextField, human_bytes, primary_button_class, short_time};
 
 /// A version as pages and REST clients see it. Times are RFC 3339 in UTC.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,25 +47,21 @@ pub async fn upload_version(data: MultipartData) -> Result<VersionView, AppError
 pub fn VersionsPanel(
     application_id: i64,
     versions: Vec<VersionView>,
-    /// The error of the upload that led to this page load, if it failed.
-    error: Option<AppError>,
+    /// The outcome of the upload that led to this page load.
+    posted: Posted,
 ) -> impl IntoView {
     // A too large file is about the archive field, like its other errors.
-    fn field_of(error: &AppError) -> Option<&str> {
-        match error {
-            AppError::TooLarge { .. } => Some("archive"),
-            other => other.field(),
-        }
-    }
-    let field_error = |field: &'static str| {
-        let error = error.clone().filter(|error| field_of(error) == Some(field));
-        Signal::stored(error)
-    };
+    let archive_error = posted.field_error("archive").or_else(|| {
+        posted
+            .error()
+            .filter(|error| matches!(error, AppError::TooLarge { .. }))
+    });
     let other_error = Signal::stored(
-        error
-            .clone()
-            .filter(|error| !matches!(field_of(error), Some("name" | "archive"))),
+        posted
+            .other_error(&["name", "archive"])
+            .filter(|error| !matches!(error, AppError::TooLarge { .. })),
     );
+    let archive_invalid = archive_error.is_some();
     let upload_path = <UploadVersion as leptos::server_fn::ServerFn>::PATH;
     view! {
         <form
@@ -75,23 +72,31 @@ pub fn VersionsPanel(
             aria-label="Upload a version"
         >
             <input type="hidden" name="application" value=application_id />
-            <label class="block">
-                <span class="text-sm text-slate-700">"Version name *"</span>
-                <input class=input_class() type="text" name="name" required maxlength="100" aria-describedby="version-name-error" />
-                <span id="version-name-error"><ErrorText error=field_error("name") /></span>
-            </label>
-            <label class="block">
-                <span class="text-sm text-slate-700">"Source archive (.zip, .tar.gz) *"</span>
+            <TextField
+                id="version-name"
+                label="Version name *"
+                name="name"
+                required=true
+                maxlength=100
+                posted=posted.clone()
+            />
+            <div>
+                <label class="block" for="version-archive">
+                    <span class="text-sm text-slate-700">"Source archive (.zip, .tar.gz) *"</span>
+                </label>
                 <input
+                    id="version-archive"
                     class="mt-1 block w-full text-sm text-slate-700 file:mr-3 file:rounded file:border-0 file:bg-slate-200 file:px-3 file:py-2"
                     type="file"
                     name="archive"
                     required
                     accept=".zip,.tar.gz,.tgz,application/zip,application/gzip"
-                    aria-describedby="version-archive-error"
+                    autofocus=archive_invalid
+                    aria-invalid=archive_invalid.then_some("true")
+                    aria-describedby=archive_invalid.then_some("version-archive-error")
                 />
-                <span id="version-archive-error"><ErrorText error=field_error("archive") /></span>
-            </label>
+                <FieldError id="version-archive-error".to_owned() error=archive_error />
+            </div>
             <button class=format!("{} sm:mt-6", primary_button_class()) type="submit">"Upload"</button>
         </form>
         <ErrorText error=other_error />

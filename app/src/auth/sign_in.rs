@@ -1,19 +1,26 @@
-//! The sign-in page: a plain form; the server answers it with a redirect to `next`.
+//! The sign-in page: a plain form; the server answers it with a redirect to `next`, or back here
+//! with the username as typed and the error (never the password).
 
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_query_map};
 
 use super::{Auth, SignIn, next_or_home};
-use crate::ui::{ErrorText, input_class, primary_button_class};
+use crate::forms::Posted;
+use crate::ui::{ErrorText, TextField, primary_button_class};
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let auth = Auth::expect();
-    // Created here, under the router, so a failed post shows its error after the redirect back.
     let sign_in = ServerAction::<SignIn>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let error = Signal::derive(move || sign_in.value().get().and_then(Result::err));
+    let posted = Posted::of::<SignIn>();
+    let error = Signal::stored(posted.error());
+    // After a failure the username is kept: the password is what to type again.
+    let retry = posted.failed()
+        && posted
+            .value("username")
+            .is_some_and(|name| !name.is_empty());
 
     view! {
         <Suspense>
@@ -26,27 +33,25 @@ pub fn SignInPage() -> impl IntoView {
             <h1 class="mb-6 text-2xl font-semibold text-slate-800">"Sign in"</h1>
             <ActionForm action=sign_in attr:class="space-y-4" attr:aria-label="Sign in">
                 <input type="hidden" name="next" value=next />
-                <label class="block">
-                    <span class="text-sm text-slate-700">"Username"</span>
-                    <input
-                        class=input_class()
-                        type="text"
-                        name="username"
-                        autocomplete="username"
-                        required
-                        autofocus
-                    />
-                </label>
-                <label class="block">
-                    <span class="text-sm text-slate-700">"Password"</span>
-                    <input
-                        class=input_class()
-                        type="password"
-                        name="password"
-                        autocomplete="current-password"
-                        required
-                    />
-                </label>
+                <TextField
+                    id="sign-in-username"
+                    label="Username"
+                    name="username"
+                    autocomplete="username"
+                    required=true
+                    autofocus=!retry
+                    posted=posted.clone()
+                />
+                <TextField
+                    id="sign-in-password"
+                    label="Password"
+                    name="password"
+                    kind="password"
+                    autocomplete="current-password"
+                    required=true
+                    autofocus=retry
+                    posted
+                />
                 <ErrorText error />
                 <button class=primary_button_class() type="submit">
                     "Sign in"

@@ -1,16 +1,17 @@
 //! Email Settings: the address notifications go to and whether the user wants them.
 //!
 //! Validation is on the server ([`crate::auth::ssr::EmailAddress`]). The form is a plain HTML
-//! form posting to a server function, which redirects back with a confirmation or the error;
-//! both are shown next to the form.
+//! form posting to a server function; the page it comes back to shows the outcome
+//! ([`crate::forms`]): the error beside the address as typed, or a confirmation.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::UserView;
+use crate::auth::{Role, UserView};
 use crate::error::AppError;
-use crate::ui::{ErrorText, SuccessText, input_class, primary_button_class};
+use crate::forms::Posted;
+use crate::ui::{ErrorText, SuccessText, TextField, primary_button_class};
 
 /// The saved settings, as the form shows them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,9 +19,6 @@ pub struct EmailSettings {
     pub email: Option<String>,
     pub notifications: bool,
 }
-
-/// The query flag a plain form post is redirected with after a successful update.
-const SAVED_FLAG: &str = "email_settings";
 
 const SAVED_TEXT: &str = "Email settings saved.";
 
@@ -31,7 +29,7 @@ pub async fn update_email_settings(
     #[server(default)] notifications: bool,
 ) -> Result<EmailSettings, AppError> {
     let saved = ssr::update(&email, notifications).await?;
-    crate::http::redirect_plain_form_to(&format!("/profile?{SAVED_FLAG}=saved#email-settings"));
+    crate::http::redirect_plain_form_to("/profile#email-settings");
     Ok(saved)
 }
 
@@ -56,13 +54,10 @@ pub fn EmailSettingsPanel(
 ) -> impl IntoView {
     let update = ServerAction::<UpdateEmailSettings>::new();
     let query = use_query_map();
-    // A failed post comes back with its error in the URL (read by the action); a successful
-    // one comes back with the saved flag.
-    let error = Signal::derive(move || update.value().get().and_then(Result::err));
-    let saved = Signal::derive(move || {
-        let flagged = query.read().get(SAVED_FLAG).is_some();
-        (flagged && error.get().is_none()).then(|| SAVED_TEXT.to_owned())
-    });
+    let posted = Posted::of::<UpdateEmailSettings>();
+    let other_error = Signal::stored(posted.other_error(&["email"]));
+    let saved = Signal::stored(posted.succeeded().then(|| SAVED_TEXT.to_owned()));
+    let admin = user.role == Role::Admin;
 
     // Set when the user arrives from a mail's unsubscribe link (the token alone can turn
     // notifications off; the server checks it).
@@ -79,7 +74,17 @@ pub fn EmailSettingsPanel(
             {move || Suspend::new(async move {
                 (configured.await == Ok(false)).then(|| view! {
                     <p class="mb-4 rounded bg-slate-100 p-3 text-sm text-slate-700" data-testid="mail-not-configured">
-                        "The administrator has not set up a mail server yet, so notification mail is not sent for now. Your settings are kept for when it is."
+                        {if admin {
+                            view! {
+                                "No mail server is set up yet, so notification mail is written to files on the server instead of being sent. Set one up under "
+                                <a class="text-blue-700 underline" href="/admin#mail-server">"Administration"</a>
+                                "."
+                            }
+                                .into_any()
+                        } else {
+                            "The administrator has not set up a mail server yet, so notification mail is not sent for now. Your settings are kept for when it is."
+                                .into_any()
+                        }}
                     </p>
                 })
             })}
@@ -96,18 +101,16 @@ pub fn EmailSettingsPanel(
             </div>
         })}
         <ActionForm action=update attr:class="space-y-4" attr:aria-label="Email settings" attr:novalidate=true>
-            <label class="block">
-                <span class="text-sm text-slate-700">"Email *"</span>
-                <input
-                    class=input_class()
-                    type="email"
-                    name="email"
-                    autocomplete="email"
-                    maxlength="254"
-                    value=user.email.unwrap_or_default()
-                    aria-describedby="email-settings-status"
-                />
-            </label>
+            <TextField
+                id="email-settings-email"
+                label="Email"
+                name="email"
+                kind="email"
+                autocomplete="email"
+                maxlength=254
+                value=user.email.unwrap_or_default()
+                posted=posted.clone()
+            />
             <label class="flex cursor-pointer items-center gap-3">
                 <input
                     class="peer sr-only"
@@ -115,7 +118,7 @@ pub fn EmailSettingsPanel(
                     role="switch"
                     name="notifications"
                     value="true"
-                    checked=user.notifications
+                    checked=posted.checked_or("notifications", user.notifications)
                 />
                 <span class="relative h-6 w-11 rounded-full bg-slate-300 transition-colors \
                 after:absolute after:left-0.5 after:top-0.5 after:h-5 after:w-5 after:rounded-full \
@@ -125,7 +128,7 @@ pub fn EmailSettingsPanel(
                 <span class="text-sm text-slate-700">"I want to receive email notifications"</span>
             </label>
             <div id="email-settings-status" class="min-h-5">
-                <ErrorText error />
+                <ErrorText error=other_error />
                 <SuccessText message=saved />
             </div>
             <button class=primary_button_class() type="submit">

@@ -141,7 +141,7 @@ async fn scripts_calling_server_functions_get_the_status_of_the_error(backend: B
             "/signin",
         )
         .await;
-    assert_eq!(posted.status(), StatusCode::FOUND);
+    assert_eq!(posted.status(), StatusCode::SEE_OTHER);
 }
 
 on_both_databases!(odd_requests_get_a_4xx_and_the_server_carries_on);

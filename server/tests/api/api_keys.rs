@@ -305,7 +305,7 @@ async fn plain_form_generate_shows_the_key_exactly_once(backend: Backend) {
     let response = browser
         .plain_form("generate_api_key", &[], "/profile")
         .await;
-    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], "/profile#api-key");
     let flash = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     assert!(
@@ -329,6 +329,6 @@ async fn plain_form_generate_shows_the_key_exactly_once(backend: Backend) {
 
     // Delete as a plain form too.
     let response = browser.plain_form("delete_api_key", &[], "/profile").await;
-    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_rejected(app.rest_user_with_key(key).await).await;
 }

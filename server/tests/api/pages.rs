@@ -92,7 +92,11 @@ async fn load_pages(browser: &Browser, pages: &[String], form: (&str, &[(&str, &
         )
         .await
         .unwrap_or_else(|_| panic!("POST /api/{function} had no answer (round {round})"));
-        assert_eq!(posted.status(), StatusCode::FOUND, "POST /api/{function}");
+        assert_eq!(
+            posted.status(),
+            StatusCode::SEE_OTHER,
+            "POST /api/{function}"
+        );
         for page in pages {
             let loaded = tokio::time::timeout(ANSWER_WITHIN, async {
                 let response = browser.get(page).await;

@@ -39,7 +39,7 @@ async fn anonymous_visitors_are_sent_to_sign_in_and_back(backend: Backend) {
             "/signin?next=%2Fprofile",
         )
         .await;
-    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], "/profile");
     assert_eq!(browser.get("/profile").await.status(), StatusCode::OK);
 }
@@ -159,12 +159,25 @@ async fn plain_form_post_saves_and_comes_back_with_a_confirmation(backend: Backe
             "/profile",
         )
         .await;
-    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
-    assert_eq!(location, "/profile?email_settings=saved#email-settings");
+    assert_eq!(location, "/profile#email-settings");
     let html = browser.get(&location).await.text().await.unwrap();
     assert!(html.contains("Email settings saved."));
     assert!(html.contains("value=\"nojs@example.com\""));
+    // Said once: a reload shows the saved values, not the message.
+    let again = browser.get(&location).await.text().await.unwrap();
+    assert!(!again.contains("Email settings saved."));
+    assert!(again.contains("value=\"nojs@example.com\""));
+    // No link can say it either.
+    let crafted = browser.get("/profile?email_settings=saved").await;
+    assert!(
+        !crafted
+            .text()
+            .await
+            .unwrap()
+            .contains("Email settings saved.")
+    );
 }
 
 async fn plain_form_post_with_bad_input_comes_back_with_the_error(backend: Backend) {
@@ -177,11 +190,47 @@ async fn plain_form_post_with_bad_input_comes_back_with_the_error(backend: Backe
             "/profile",
         )
         .await;
-    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
-    assert!(location.contains("__err="), "{location}");
-    let path = location.trim_start_matches(&browser.address);
-    let html = browser.get(path).await.text().await.unwrap();
+    // Back to the page, nothing of the error in its address.
+    assert_eq!(location, "/profile");
+    let html = browser.get(&location).await.text().await.unwrap();
     assert!(html.contains("is not a valid email address"), "{html}");
+    // What was typed is still there, marked invalid, described by the error beside it, focused.
+    let field = html
+        .split("<input")
+        .find(|input| input.contains("name=\"email\""))
+        .unwrap();
+    for expected in [
+        "value=\"broken\"",
+        "aria-invalid=\"true\"",
+        "aria-describedby=\"email-settings-email-error\"",
+        "autofocus",
+    ] {
+        assert!(field.contains(expected), "{expected} in {field}");
+    }
+    assert!(html.contains("id=\"email-settings-email-error\""), "{html}");
     assert_eq!(json(browser.rest_user().await).await["email"], Value::Null);
+    // A reload shows neither the error nor the rejected value.
+    let again = browser.get("/profile").await.text().await.unwrap();
+    assert!(!again.contains("is not a valid email address"));
+    assert!(!again.contains("value=\"broken\""));
+}
+
+on_both_databases!(error_text_in_an_address_is_never_shown);
+
+/// A link carrying an error the way Leptos encodes one is sent to the same page without it, so
+/// nobody can make the console show their text as its own error.
+async fn error_text_in_an_address_is_never_shown(backend: Backend) {
+    use base64::Engine;
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.signed_in("crafted", "user").await;
+    let error = serde_json::json!({"Invalid": {"field": "email", "message": "Your account is locked: call 555-0100"}});
+    let encoded = base64::engine::general_purpose::URL_SAFE.encode(error.to_string());
+    let path = format!("/profile?tab=1&__path=/api/update_email_settings&__err={encoded}");
+    let response = browser.get(&path).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/profile?tab=1");
+    let html = browser.get("/profile?tab=1").await.text().await.unwrap();
+    assert!(!html.contains("555-0100"), "{html}");
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::{JobKind, JobProgress, JobReport, JobStatus, JobView, StartJob, StopJob};
 use crate::applications::VersionView;
+use crate::forms::Posted;
 use crate::ui::{ErrorText, input_class, primary_button_class, secondary_button_class, short_time};
 
 #[component]
@@ -15,8 +16,12 @@ pub fn JobsPanel(
 ) -> impl IntoView {
     let start = ServerAction::<StartJob>::new();
     let stop = ServerAction::<StopJob>::new();
-    let start_error = Signal::derive(move || start.value().get().and_then(Result::err));
-    let stop_error = Signal::derive(move || stop.value().get().and_then(Result::err));
+    let started = Posted::of::<StartJob>();
+    let start_error = Signal::stored(started.error());
+    let stop_error = Signal::stored(Posted::of::<StopJob>().error());
+    // The version chosen before a failed start stays chosen.
+    let chosen = started.value("version");
+    let version_invalid = started.error().is_some();
     let names: Vec<(i64, String)> = versions.iter().map(|v| (v.id, v.name.clone())).collect();
     let version_name = move |id: i64| {
         names
@@ -34,10 +39,19 @@ pub fn JobsPanel(
                     <input type="hidden" name="application" value=application_id />
                     <label class="min-w-48">
                         <span class="text-sm text-slate-700">"Version"</span>
-                        <select class=input_class() name="version" aria-describedby="start-job-error">
+                        <select
+                            class=input_class()
+                            name="version"
+                            aria-describedby="start-job-error"
+                            aria-invalid=version_invalid.then_some("true")
+                            autofocus=version_invalid
+                        >
                             {versions
                                 .iter()
-                                .map(|version| view! { <option value=version.id>{version.name.clone()}</option> })
+                                .map(|version| {
+                                    let selected = chosen.as_deref() == Some(version.id.to_string().as_str());
+                                    view! { <option value=version.id selected=selected>{version.name.clone()}</option> }
+                                })
                                 .collect_view()}
                         </select>
                     </label>

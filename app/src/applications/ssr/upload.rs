@@ -275,7 +275,11 @@ async fn read_text(
         }
         bytes.extend_from_slice(&chunk);
     }
-    String::from_utf8(bytes).map_err(|_| AppError::invalid(&name, "This field is not valid text."))
+    let text = String::from_utf8(bytes)
+        .map_err(|_| AppError::invalid(&name, "This field is not valid text."))?;
+    // Shown again if the upload fails (a page's form post; nothing for REST).
+    crate::forms::record_field(&name, &text);
+    Ok(text)
 }
 
 /// A multipart error as the client should read it; `limit` is the archive limit in bytes.

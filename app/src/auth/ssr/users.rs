@@ -84,6 +84,8 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user
         None | Some("") => None,
         Some(raw) => Some(EmailAddress::parse(raw)?.into_string()),
     };
+    // Notifications need an address: on only when one is given.
+    let notifications = email.is_some();
     let user = user::ActiveModel {
         username: Set(username.as_str().to_owned()),
         name: Set(if name.is_empty() {
@@ -94,7 +96,7 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user
         role: Set(role),
         password_hash: Set(hash_password(password.to_owned()).await?),
         email: Set(email),
-        notifications: Set(true),
+        notifications: Set(notifications),
         created_at: Set(Utc::now()),
         ..Default::default()
     };

@@ -8,6 +8,7 @@ mod m0005_mail_server;
 mod m0006_owner_scoped_names;
 mod m0007_archive_keys;
 mod m0008_throttles;
+mod m0009_notifications_need_an_address;
 
 use sea_orm_migration::prelude::*;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_owner_scoped_names::Migration),
             Box::new(m0007_archive_keys::Migration),
             Box::new(m0008_throttles::Migration),
+            Box::new(m0009_notifications_need_an_address::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use super::copy::CopyButton;
 use super::{ApiKeyInfo, ApiKeyState, DeleteApiKey, GenerateApiKey, NO_KEY_TEXT};
 use crate::error::AppError;
+use crate::forms::Posted;
 use crate::ui::{ErrorText, primary_button_class, secondary_button_class};
 
 const REPLACE_WARNING: &str = "Your current key stops working immediately.";
@@ -18,17 +19,18 @@ pub fn ApiKeyPanel(
 ) -> impl IntoView {
     let generate = ServerAction::<GenerateApiKey>::new();
     let delete = ServerAction::<DeleteApiKey>::new();
-    // An error of the form post that led here (read by the actions from the URL).
-    let failed = move || {
-        let generate = generate.value().get_untracked().and_then(Result::err);
-        generate.or_else(|| delete.value().get_untracked().and_then(Result::err))
-    };
+    // The error of the form post that led here, if it failed.
+    let failed = Posted::of::<GenerateApiKey>()
+        .error()
+        .or_else(|| Posted::of::<DeleteApiKey>().error());
 
     view! {
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let failed = failed.clone();
+                Suspend::new(async move {
                 let (state, error) = match stored.await {
-                    Ok(state) => (state, failed()),
+                    Ok(state) => (state, failed),
                     Err(error) => (ApiKeyState { info: None, new_key: None }, Some(error)),
                 };
                 let has_key = state.info.is_some();
@@ -66,7 +68,8 @@ pub fn ApiKeyPanel(
                     </div>
                     <ErrorText error=Signal::stored(error) />
                 }
-            })}
+            })
+            }}
         </Suspense>
     }
 }

@@ -1,0 +1,338 @@
+//! Carries the outcome of a plain form post to the next page load, never through the URL (what
+//! pages do with it: [`app::forms`]).
+//!
+//! - A browser's plain post to a server function (`POST /api/…` asking for HTML) is answered by
+//!   server_fn with a redirect back to the form's page, a failure encoded in that URL
+//!   (`__path`, `__err`). Here the failure is taken out of the `Location` and put, with the
+//!   fields as typed (passwords left out), into a signed cookie that lives a minute. A success
+//!   gets the same cookie without an error, so the page can say so.
+//! - The next page load takes the cookie: the [`Flash`] goes into the request's extensions for
+//!   the page, the browser is told to forget it, and that answer is never cached. A reload shows
+//!   nothing again.
+//! - A page URL carrying `__path` or `__err` (a crafted link, an old bookmark) is redirected to
+//!   itself without them: Leptos would show their text as the form's genuine error.
+//!
+//! Multipart forms (the upload) cannot be read here without buffering the archive: their handler
+//! records its text fields itself ([`app::forms::record_field`]).
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use cookie::{Cookie, CookieJar, SameSite};
+use serde::{Deserialize, Serialize};
+
+use app::error::AppError;
+use app::forms::{Flash, Submitted, is_secret};
+
+use crate::body_limit::MAX_BODY;
+
+const COOKIE: &str = "console_flash";
+
+/// How long a flash waits for the page load it is meant for.
+const LIFETIME_SECS: i64 = 60;
+
+/// A cookie holds about 4 KB: values beyond this are not kept (no form field is near it).
+const MAX_VALUE_CHARS: usize = 1000;
+const MAX_PAYLOAD_BYTES: usize = 3000;
+
+/// The key flash cookies are signed with, derived from the server's secret.
+#[derive(Clone)]
+pub struct FlashKey(cookie::Key);
+
+impl FlashKey {
+    pub fn derive(secret: &[u8]) -> Self {
+        use hmac::{Hmac, Mac};
+        // A key of its own, so a flash can never pass for anything else the secret signs.
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"console/form-flash/v1");
+        Self(cookie::Key::derive_from(&mac.finalize().into_bytes()))
+    }
+}
+
+/// What the cookie holds: the flash and when it was made.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    at: i64,
+    flash: Flash,
+}
+
+/// The middleware; its state says whether cookies must be `Secure`.
+pub async fn carry(
+    State((key, secure)): State<(FlashKey, bool)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == Method::POST
+        && request.uri().path().starts_with("/api/")
+        && accepts_html(request.headers())
+    {
+        return after_post(&key, secure, request, next).await;
+    }
+    let page = !["/api/", "/rest/", "/pkg/"]
+        .iter()
+        .any(|prefix| request.uri().path().starts_with(prefix));
+    if request.method() == Method::GET && page && accepts_html(request.headers()) {
+        if let Some(clean) = without_error_params(request.uri()) {
+            return Redirect::to(&clean).into_response();
+        }
+        return page_load(&key, request, next).await;
+    }
+    next.run(request).await
+}
+
+async fn after_post(key: &FlashKey, secure: bool, request: Request, next: Next) -> Response {
+    let form = request.uri().path().to_owned();
+    let submitted = Submitted::default();
+    let (mut parts, body) = request.into_parts();
+    let body = if is_urlencoded(&parts.headers) {
+        // Already read in full and bounded by `body_limit`.
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+            return AppError::BodyTooLarge {
+                limit_kb: (MAX_BODY / 1024) as u64,
+            }
+            .into_response();
+        };
+        for (name, value) in form_urlencoded::parse(&bytes) {
+            submitted.record(&name, &value);
+        }
+        Body::from(bytes)
+    } else {
+        body
+    };
+    parts.extensions.insert(submitted.clone());
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+
+    if !response.status().is_redirection() {
+        return response;
+    }
+    let Some(location) = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<Uri>().ok())
+    else {
+        return response;
+    };
+    let error = query_pairs(&location)
+        .find(|(name, _)| name == "__err")
+        .map(|(_, encoded)| {
+            leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&encoded)
+        });
+    // Back to the page without the error in its address (and as a path: on this site).
+    if let Some(clean) = without_error_params(&location)
+        && let Ok(value) = HeaderValue::from_str(&clean)
+    {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    let values = if error.is_some() {
+        submitted.fields()
+    } else {
+        Vec::new()
+    };
+    let flash = Flash {
+        form,
+        error,
+        values,
+    };
+    if let Some(cookie) = seal(key, secure, flash)
+        && let Ok(value) = HeaderValue::from_str(&cookie.encoded().to_string())
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response
+}
+
+async fn page_load(key: &FlashKey, mut request: Request, next: Next) -> Response {
+    let flash = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse_encoded)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == COOKIE)
+        .map(Cookie::into_owned);
+    let Some(flash) = flash else {
+        return next.run(request).await;
+    };
+    if let Some(flash) = open(key, flash) {
+        request.extensions_mut().insert(flash);
+    }
+    let mut response = next.run(request).await;
+    let forget = Cookie::build((COOKIE, ""))
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .build();
+    if let Ok(value) = HeaderValue::from_str(&forget.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The signed cookie carrying `flash`; values are dropped if they would make it too large.
+fn seal(key: &FlashKey, secure: bool, mut flash: Flash) -> Option<Cookie<'static>> {
+    flash.values.retain(|(name, value)| {
+        !is_secret(name) && !name.starts_with("__") && value.chars().count() <= MAX_VALUE_CHARS
+    });
+    let mut sealed = Sealed { at: now(), flash };
+    let mut json = serde_json::to_string(&sealed).ok()?;
+    if json.len() > MAX_PAYLOAD_BYTES {
+        sealed.flash.values.clear();
+        json = serde_json::to_string(&sealed).ok()?;
+    }
+    let cookie = Cookie::build((COOKIE, json))
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(LIFETIME_SECS))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build();
+    let mut jar = CookieJar::new();
+    jar.signed_mut(&key.0).add(cookie);
+    jar.delta().next().cloned()
+}
+
+/// The flash in `cookie`, if it is genuine and fresh.
+fn open(key: &FlashKey, cookie: Cookie<'static>) -> Option<Flash> {
+    let mut jar = CookieJar::new();
+    jar.add_original(cookie);
+    let verified = jar.signed(&key.0).get(COOKIE)?;
+    let sealed: Sealed = serde_json::from_str(verified.value()).ok()?;
+    let age = now() - sealed.at;
+    (0..=LIFETIME_SECS).contains(&age).then_some(sealed.flash)
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn query_pairs(uri: &Uri) -> impl Iterator<Item = (String, String)> + '_ {
+    form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+}
+
+/// `uri`'s path and query without `__path` and `__err`, if it had either.
+fn without_error_params(uri: &Uri) -> Option<String> {
+    let is_error_param = |name: &str| name == "__path" || name == "__err";
+    if !query_pairs(uri).any(|(name, _)| is_error_param(&name)) {
+        return None;
+    }
+    let kept: Vec<(String, String)> = query_pairs(uri)
+        .filter(|(name, _)| !is_error_param(name))
+        .collect();
+    let path = uri.path();
+    if kept.is_empty() {
+        return Some(path.to_owned());
+    }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish();
+    Some(format!("{path}?{query}"))
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+fn is_urlencoded(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> FlashKey {
+        FlashKey::derive(&[7; 32])
+    }
+
+    fn failed() -> Flash {
+        Flash {
+            form: "/api/update_email_settings".into(),
+            error: Some(AppError::invalid("email", "Not an address.")),
+            values: vec![
+                ("email".into(), "nope".into()),
+                ("password".into(), "hunter22".into()),
+                ("__path".into(), "x".into()),
+            ],
+        }
+    }
+
+    fn reopened(cookie: &Cookie<'_>, key: &FlashKey) -> Option<Flash> {
+        // As the browser sends it back.
+        let sent = Cookie::parse_encoded(cookie.encoded().to_string()).unwrap();
+        open(key, sent.into_owned())
+    }
+
+    #[test]
+    fn a_flash_comes_back_without_secrets_and_only_with_its_key() {
+        let cookie = seal(&key(), true, failed()).unwrap();
+        assert!(cookie.http_only() == Some(true) && cookie.secure() == Some(true));
+        assert!(!cookie.value().contains("hunter22"));
+        let flash = reopened(&cookie, &key()).unwrap();
+        assert_eq!(flash.values, vec![("email".to_owned(), "nope".to_owned())]);
+        assert_eq!(flash.error, failed().error);
+        assert_eq!(reopened(&cookie, &FlashKey::derive(&[8; 32])), None);
+    }
+
+    #[test]
+    fn a_tampered_or_stale_flash_is_ignored() {
+        let cookie = seal(&key(), false, failed()).unwrap();
+        let tampered = Cookie::new(COOKIE, cookie.value().replace("Not an", "Now an"));
+        assert_eq!(reopened(&tampered, &key()), None);
+
+        let stale = serde_json::to_string(&Sealed {
+            at: now() - LIFETIME_SECS - 1,
+            flash: failed(),
+        })
+        .unwrap();
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&key().0).add(Cookie::new(COOKIE, stale));
+        let stale = jar.delta().next().cloned().unwrap();
+        assert_eq!(reopened(&stale, &key()), None);
+    }
+
+    #[test]
+    fn values_that_would_overflow_the_cookie_are_dropped_but_the_error_kept() {
+        let mut flash = failed();
+        flash.values = (0..10)
+            .map(|n| (format!("field{n}"), "x".repeat(900)))
+            .collect();
+        flash
+            .values
+            .push(("long".into(), "y".repeat(MAX_VALUE_CHARS + 1)));
+        let cookie = seal(&key(), false, flash).unwrap();
+        assert!(cookie.encoded().to_string().len() < 4000);
+        let flash = reopened(&cookie, &key()).unwrap();
+        assert!(flash.values.is_empty());
+        assert!(flash.error.is_some());
+    }
+
+    #[test]
+    fn error_parameters_are_cut_from_addresses() {
+        let uri: Uri = "http://h/profile?a=1&__path=/api/x&__err=e30&b=%2F"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            without_error_params(&uri).as_deref(),
+            Some("/profile?a=1&b=%2F")
+        );
+        let uri: Uri = "/signin?__err=e30".parse().unwrap();
+        assert_eq!(without_error_params(&uri).as_deref(), Some("/signin"));
+        let uri: Uri = "/signin?next=%2Fapplications".parse().unwrap();
+        assert_eq!(without_error_params(&uri), None);
+    }
+}
