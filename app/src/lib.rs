@@ -38,6 +38,7 @@ use crate::applications::{ApplicationPage, ApplicationsPage};
 
 use crate::auth::{Auth, SignInPage, with_user};
 use crate::profile::ProfilePage;
+use crate::profile::unsubscribe::UnsubscribePage;
 use crate::shell::TopBar;
 
 /// The HTML document the server renders around [`App`].
@@ -97,6 +98,11 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("applications"), ParamSegment("id"))
                     view=ApplicationPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("unsubscribe"), ParamSegment("token"))
+                    view=UnsubscribePage
                     ssr=SsrMode::Async
                 />
             </Routes>

@@ -14,12 +14,19 @@ pub fn TopBar(product_name: String) -> impl IntoView {
                 <a href="/" class="text-lg font-semibold tracking-wide">
                     {product_name}
                 </a>
-                <a
-                    href="/applications"
-                    class="rounded px-2 py-1 text-sm hover:bg-slate-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-white"
-                >
-                    "Applications"
-                </a>
+                // Only for the signed in: anyone else would be sent to sign in.
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        matches!(auth.user.await, Ok(Some(_))).then(|| view! {
+                            <a
+                                href="/applications"
+                                class="rounded px-2 py-1 text-sm hover:bg-slate-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-white"
+                            >
+                                "Applications"
+                            </a>
+                        })
+                    })}
+                </Suspense>
             </nav>
             <Suspense>
                 {move || Suspend::new(async move {
@@ -34,7 +41,8 @@ pub fn TopBar(product_name: String) -> impl IntoView {
 }
 
 /// The login name; opens a menu with Profile and Sign out. A `<details>` disclosure, so it works
-/// with the keyboard (Enter/Space) and without JavaScript; as an island it also closes on Escape.
+/// with the keyboard (Enter/Space) and without JavaScript; as an island it also closes on Escape,
+/// the focus back on its button.
 #[island]
 fn UserMenu(username: String, admin: bool) -> impl IntoView {
     let ready = hydrated_signal();
@@ -45,9 +53,16 @@ fn UserMenu(username: String, admin: bool) -> impl IntoView {
         }
     });
     let menu = NodeRef::<leptos::html::Details>::new();
+    let button = NodeRef::<leptos::html::Summary>::new();
+    // Closing with Escape gives the focus back to the button that opened the menu.
     let close = move || {
-        if let Some(menu) = menu.get() {
+        if let Some(menu) = menu.get()
+            && menu.open()
+        {
             menu.set_open(false);
+            if let Some(button) = button.get() {
+                let _ = button.focus();
+            }
         }
     };
     let item = "block w-full px-4 py-2 text-left text-sm text-slate-700 hover:bg-slate-100 \
@@ -64,6 +79,7 @@ fn UserMenu(username: String, admin: bool) -> impl IntoView {
             }
         >
             <summary
+                node_ref=button
                 class="flex cursor-pointer list-none items-center gap-1 rounded px-2 py-1 \
                 hover:bg-slate-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-white \
                 [&::-webkit-details-marker]:hidden"

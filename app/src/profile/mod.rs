@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod email_settings;
+pub mod unsubscribe;
 
 use leptos::prelude::*;
 
@@ -24,7 +25,7 @@ pub fn ProfilePage() -> impl IntoView {
                     <h1 class="text-2xl font-semibold text-slate-800" data-testid="profile-name">
                         {user.name.clone()}
                     </h1>
-                    <p class="text-sm text-slate-500">{user.username.clone()}</p>
+                    <p class="text-sm text-slate-600">{user.username.clone()}</p>
                 </div>
                 <Section title="API Key" id="api-key">
                     <ApiKeyPanel stored=api_key />

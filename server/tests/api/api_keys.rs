@@ -315,10 +315,11 @@ async fn plain_form_generate_shows_the_key_exactly_once(backend: Backend) {
 
     let page = browser.get("/profile").await;
     let html = page.text().await.unwrap();
-    let marker = "id=\"new-api-key\"";
+    let marker = "<textarea id=\"new-api-key\"";
     assert!(html.contains(marker), "the new key is shown");
     let after_marker = &html[html.find(marker).unwrap()..];
-    let start = after_marker.find("value=\"").map(|i| i + 7).unwrap();
+    // The text area's content.
+    let start = after_marker.find('>').map(|i| i + 1).unwrap();
     let key = &after_marker[start..start + 41];
     assert_key_shape(key);
     assert_eq!(app.rest_user_with_key(key).await.status(), StatusCode::OK);

@@ -11,7 +11,7 @@ use crate::smtp::{Mailbox, header};
 
 on_both_databases!(
     events_become_mail_for_users_who_want_it,
-    unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off,
+    unsubscribe_links_turn_mail_off_with_or_without_a_session,
     mail_past_the_hourly_budget_is_held_back_and_shown_to_admins,
 );
 
@@ -76,7 +76,7 @@ async fn events_become_mail_for_users_who_want_it(backend: Backend) {
     assert_eq!(spool(&database).mails().len(), 1);
 }
 
-async fn unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off(backend: Backend) {
+async fn unsubscribe_links_turn_mail_off_with_or_without_a_session(backend: Backend) {
     let (database, app) = TestApp::on(backend).await;
     let owner = app.tool("owner", "user").await;
     opt_in(&owner, "owner@example.com").await;
@@ -88,9 +88,9 @@ async fn unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off(backend: 
         .to_owned();
     let path = link.trim_start_matches(&app.address).to_owned();
 
-    // GET changes nothing and lands on the profile, Email Settings in view.
+    // Signed in, GET changes nothing and lands on the profile, Email Settings in view.
     let landed = owner.browser.get(&path).await;
-    assert_eq!(landed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(landed.status(), StatusCode::FOUND);
     let target = landed.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(target.starts_with("/profile?unsubscribe="), "{target}");
     let page = owner.browser.get(&target).await.text().await.unwrap();
@@ -99,10 +99,31 @@ async fn unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off(backend: 
         page.contains("autofocus"),
         "the one-click button takes the focus"
     );
-    let me = owner.get("/rest/user").await.1;
-    assert_eq!(me["notifications"], true);
+    assert_eq!(owner.get("/rest/user").await.1["notifications"], true);
 
-    // Tampered: a clear error, nothing changed.
+    // Without a session: the console's frame, the masked address, one button; no sign-in.
+    let stranger = app.browser();
+    let page = stranger.get(&path).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    for expected in [
+        "<header",
+        "o•••@example.com",
+        "Turn off email notifications",
+    ] {
+        assert!(page.contains(expected), "{expected} in {page}");
+    }
+    assert!(!page.contains("owner@example.com") && !page.contains("name=\"password\""));
+    assert_eq!(owner.get("/rest/user").await.1["notifications"], true);
+
+    // Tampered: the same frame, a clear sentence, nothing changed.
+    let tampered = stranger.get(&format!("{path}x")).await;
+    assert_eq!(tampered.status(), StatusCode::BAD_REQUEST);
+    let tampered = tampered.text().await.unwrap();
+    assert!(
+        tampered.contains("<header") && tampered.contains("not valid"),
+        "{tampered}"
+    );
     let tampered = reqwest::Client::new()
         .post(format!("{link}x"))
         .body("List-Unsubscribe=One-Click")
@@ -116,6 +137,25 @@ async fn unsubscribe_lands_on_the_profile_and_one_click_turns_mail_off(backend: 
         assert_eq!(padded.status(), StatusCode::BAD_REQUEST, "{suffix}");
     }
     assert_eq!(owner.get("/rest/user").await.1["notifications"], true);
+
+    // The page's button: the token alone turns mail off, and the page says so.
+    let pressed = stranger
+        .client
+        .post(stranger.url(&path))
+        .header("accept", "text/html")
+        .header("origin", &stranger.address)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pressed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(pressed.headers()[LOCATION].to_str().unwrap(), path);
+    assert_eq!(owner.get("/rest/user").await.1["notifications"], false);
+    let page = stranger.get(&path).await.text().await.unwrap();
+    assert!(page.contains("Email notifications are off for"), "{page}");
+    assert!(page.contains("href=\"/profile#email-settings\""), "{page}");
+    opt_in(&owner, "owner@example.com").await;
 
     // RFC 8058 one-click: no cookie, another site, no redirect.
     let clicked = reqwest::Client::builder()

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use crate::ui::hydrated_signal;
 
 /// Copies `text` to the clipboard and confirms with "Copied". Uses the asynchronous Clipboard
-/// API; where it is missing (insecure origins, old browsers) falls back to selecting the field
-/// `fallback_input_id` and `document.execCommand("copy")`.
+/// API; where it is missing (insecure origins, old browsers) falls back to selecting the text
+/// area `fallback_input_id` and `document.execCommand("copy")`.
 #[island]
 pub fn CopyButton(text: String, fallback_input_id: String) -> impl IntoView {
     let ready = hydrated_signal();
@@ -19,33 +19,34 @@ pub fn CopyButton(text: String, fallback_input_id: String) -> impl IntoView {
             set_copied.set(Some(write_clipboard(&text, &fallback_input_id).await));
         });
     };
+    // A fixed width, the outcome under the icon: "Copied" never pushes the key aside.
     view! {
-        <button
-            data-ready=move || ready.get().to_string()
-            disabled=move || !ready.get()
-            type="button"
-            class="rounded p-2 text-slate-600 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-600"
-            aria-label="Copy API key"
-            title="Copy API key"
-            on:click=copy
-        >
-            <svg class="h-5 w-5" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
-                <rect x="9" y="9" width="13" height="13" rx="2" />
-                <path d="M5 15H4a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2h9a2 2 0 0 1 2 2v1" />
-            </svg>
-        </button>
-        <span role="status" class="text-sm">
-            {move || match copied.get() {
-                Some(true) => view! { <span class="text-green-700">"Copied"</span> }.into_any(),
-                Some(false) => {
-                    view! {
-                        <span class="text-red-700">"Could not copy; select the key and copy it by hand."</span>
+        <div class="flex w-24 shrink-0 flex-col items-center">
+            <button
+                data-ready=move || ready.get().to_string()
+                disabled=move || !ready.get()
+                type="button"
+                class="rounded p-2 text-slate-600 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-600"
+                aria-label="Copy API key"
+                title="Copy API key"
+                on:click=copy
+            >
+                <svg class="h-5 w-5" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
+                    <rect x="9" y="9" width="13" height="13" rx="2" />
+                    <path d="M5 15H4a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2h9a2 2 0 0 1 2 2v1" />
+                </svg>
+            </button>
+            <span role="status" class="text-center text-xs">
+                {move || match copied.get() {
+                    Some(true) => view! { <span class="text-green-700">"Copied"</span> }.into_any(),
+                    Some(false) => {
+                        view! { <span class="text-red-700">"Could not copy: select the key and copy it by hand."</span> }
+                            .into_any()
                     }
-                        .into_any()
-                }
-                None => ().into_any(),
-            }}
-        </span>
+                    None => ().into_any(),
+                }}
+            </span>
+        </div>
     }
 }
 
@@ -67,13 +68,13 @@ async fn write_clipboard(text: &str, fallback_input_id: &str) -> bool {
     let Some(document) = window.document() else {
         return false;
     };
-    let Some(input) = document
+    let Some(field) = document
         .get_element_by_id(fallback_input_id)
-        .and_then(|element| element.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .and_then(|element| element.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
     else {
         return false;
     };
-    input.select();
+    field.select();
     document
         .dyn_into::<web_sys::HtmlDocument>()
         .ok()

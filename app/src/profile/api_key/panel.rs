@@ -44,14 +44,14 @@ pub fn ApiKeyPanel(
                     <div class="mt-4 flex flex-wrap items-start gap-3">
                         {if has_key {
                             view! {
-                                <Confirm label="Delete" warning=REPLACE_WARNING>
+                                <Confirm label="Delete" id="confirm-delete-key" warning=REPLACE_WARNING>
                                     <ActionForm action=delete>
-                                        <button type="submit" class=primary_button_class()>"Yes, delete"</button>
+                                        <button type="submit" class=primary_button_class() autofocus>"Yes, delete"</button>
                                     </ActionForm>
                                 </Confirm>
-                                <Confirm label="Generate" warning=REPLACE_WARNING>
+                                <Confirm label="Generate" id="confirm-generate-key" warning=REPLACE_WARNING>
                                     <ActionForm action=generate>
-                                        <button type="submit" class=primary_button_class()>"Generate new key"</button>
+                                        <button type="submit" class=primary_button_class() autofocus>"Generate new key"</button>
                                     </ActionForm>
                                 </Confirm>
                             }
@@ -82,15 +82,18 @@ fn NewKey(key: String) -> impl IntoView {
             <p class="mb-2 text-sm font-semibold text-amber-900">
                 "Copy your new API key now. It will not be shown again."
             </p>
-            <div class="flex items-center gap-2">
-                <input
+            // A text area that grows with the key: on a phone it wraps, the whole key in view.
+            <div class="flex items-start gap-2">
+                <textarea
                     id="new-api-key"
-                    class="w-full rounded border border-slate-300 bg-white px-3 py-2 font-mono text-sm"
-                    type="text"
+                    class="field-sizing-content min-w-0 flex-1 resize-none break-all rounded border border-slate-300 bg-white px-3 py-2 font-mono text-sm"
                     readonly
+                    rows="1"
+                    spellcheck="false"
                     aria-label="New API key"
-                    value=key.clone()
-                />
+                >
+                    {key.clone()}
+                </textarea>
                 <CopyButton text=key fallback_input_id="new-api-key".to_owned() />
             </div>
         </div>
@@ -117,22 +120,35 @@ fn KeyDetails(info: ApiKeyInfo) -> impl IntoView {
     }
 }
 
-/// A button that opens a confirmation with the real submit button inside (no JavaScript needed).
+/// A button that opens a confirmation with the real submit button inside: an HTML `popover`, so
+/// without any script one is open at a time, Escape or a click outside closes it, and the focus
+/// goes back to its button.
 #[component]
-fn Confirm(label: &'static str, warning: &'static str, children: Children) -> impl IntoView {
+fn Confirm(
+    label: &'static str,
+    /// The popover's id, unique on the page.
+    id: &'static str,
+    warning: &'static str,
+    children: Children,
+) -> impl IntoView {
     view! {
-        <details class="relative">
-            <summary class=format!("{} list-none cursor-pointer [&::-webkit-details-marker]:hidden", secondary_button_class())>
-                {label}
-            </summary>
-            <div
-                class="absolute left-0 z-10 mt-2 w-72 space-y-3 rounded bg-white p-4 shadow-lg ring-1 ring-black/10"
-                role="group"
-                aria-label=format!("Confirm: {label}")
-            >
-                <p class="text-sm text-slate-700">{warning}</p>
+        <button type="button" class=secondary_button_class() popovertarget=id>
+            {label}
+        </button>
+        <div
+            id=id
+            popover="auto"
+            class="w-80 max-w-[calc(100vw-2rem)] space-y-3 rounded-lg bg-white p-5 shadow-xl ring-1 ring-black/10 backdrop:bg-slate-900/30"
+            role="dialog"
+            aria-label=format!("Confirm: {label}")
+        >
+            <p class="text-sm text-slate-700">{warning}</p>
+            <div class="flex flex-wrap gap-3">
                 {children()}
+                <button type="button" class=secondary_button_class() popovertarget=id popovertargetaction="hide">
+                    "Cancel"
+                </button>
             </div>
-        </details>
+        </div>
     }
 }
