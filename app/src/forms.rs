@@ -44,7 +44,7 @@ pub struct Flash {
 
 /// One form's view of [`Flash`]: nothing unless the last post was to this form.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Posted(Option<Flash>);
+pub struct Posted(Option<Flash>, Option<&'static str>);
 
 impl Posted {
     /// The outcome of the last post to server function `S`, if the page load follows one.
@@ -57,12 +57,26 @@ impl Posted {
         {
             let flash = leptos::prelude::use_context::<axum::http::request::Parts>()
                 .and_then(|parts| parts.extensions.get::<Flash>().cloned());
-            Self(flash.filter(|flash| flash.form == path))
+            Self(flash.filter(|flash| flash.form == path), None)
         }
         #[cfg(not(feature = "ssr"))]
         {
             let _ = path;
-            Self(None)
+            Self(None, None)
+        }
+    }
+
+    /// Shows a conflict with what is stored ([`AppError::Conflict`]: a taken name) as the
+    /// error of `field`.
+    pub fn conflict_on(self, field: &'static str) -> Self {
+        Self(self.0, Some(field))
+    }
+
+    /// The field `error` is about, a conflict counting as [`Self::conflict_on`]'s.
+    fn field_of<'a>(&self, error: &'a AppError) -> Option<&'a str> {
+        match error {
+            AppError::Conflict(_) => self.1,
+            other => other.field(),
         }
     }
 
@@ -108,7 +122,8 @@ impl Posted {
 
     /// The error about `field`, to show beside it.
     pub fn field_error(&self, field: &str) -> Option<AppError> {
-        self.error().filter(|error| error.field() == Some(field))
+        self.error()
+            .filter(|error| self.field_of(error) == Some(field))
     }
 
     /// Whether `field` is the invalid one (it then gets `aria-invalid` and the focus).
@@ -118,8 +133,11 @@ impl Posted {
 
     /// The error, unless it is about one of `fields` (those are shown beside their field).
     pub fn other_error(&self, fields: &[&str]) -> Option<AppError> {
-        self.error()
-            .filter(|error| !error.field().is_some_and(|field| fields.contains(&field)))
+        self.error().filter(|error| {
+            !self
+                .field_of(error)
+                .is_some_and(|field| fields.contains(&field))
+        })
     }
 }
 
@@ -162,14 +180,17 @@ mod tests {
     use super::*;
 
     fn failed(error: AppError) -> Posted {
-        Posted(Some(Flash {
-            form: "/api/x".into(),
-            error: Some(error),
-            values: vec![
-                ("email".into(), "not-an-address".into()),
-                ("name".into(), "Ada".into()),
-            ],
-        }))
+        Posted(
+            Some(Flash {
+                form: "/api/x".into(),
+                error: Some(error),
+                values: vec![
+                    ("email".into(), "not-an-address".into()),
+                    ("name".into(), "Ada".into()),
+                ],
+            }),
+            None,
+        )
     }
 
     #[test]
@@ -191,11 +212,14 @@ mod tests {
 
     #[test]
     fn a_success_or_no_post_shows_what_is_saved() {
-        let done = Posted(Some(Flash {
-            form: "/api/x".into(),
-            error: None,
-            values: vec![],
-        }));
+        let done = Posted(
+            Some(Flash {
+                form: "/api/x".into(),
+                error: None,
+                values: vec![],
+            }),
+            None,
+        );
         for posted in [done.clone(), Posted::default()] {
             assert_eq!(
                 posted.value_or("email", "saved@example.com"),
@@ -206,6 +230,16 @@ mod tests {
             assert_eq!(posted.error(), None);
         }
         assert!(done.succeeded() && !Posted::default().succeeded());
+    }
+
+    #[test]
+    fn a_conflict_is_the_error_of_the_field_named_for_it() {
+        let taken = failed(AppError::Conflict("Taken.".into()));
+        assert!(!taken.invalid("name"));
+        assert!(taken.other_error(&["name"]).is_some());
+        let taken = taken.conflict_on("name");
+        assert!(taken.invalid("name"));
+        assert_eq!(taken.other_error(&["name"]), None);
     }
 
     #[test]

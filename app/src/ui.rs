@@ -101,7 +101,7 @@ pub fn TextField(
 pub fn FieldError(id: String, error: Option<AppError>) -> impl IntoView {
     error.map(|error| {
         view! {
-            <p id=id class="mt-1 text-sm text-red-700">
+            <p id=id class="mt-1 text-sm text-red-700" role="alert">
                 {error.to_string()}
             </p>
         }

@@ -116,7 +116,7 @@ test.describe.serial('three instances behind HAProxy (TLS), one PostgreSQL, one 
     await expect(page.getByTestId('api-key-last-used')).toContainText('127.0.0.1');
 
     await page.getByText('Generate', { exact: true }).click();
-    await page.getByRole('group', { name: 'Confirm: Generate' }).getByRole('button', { name: 'Generate new key' }).click();
+    await page.getByRole('dialog', { name: 'Confirm: Generate' }).getByRole('button', { name: 'Generate new key' }).click();
     await expect(page.getByLabel('New API key')).not.toHaveValue(key);
     const refusedBy = new Set<string>();
     for (let n = 0; n < 6; n++) {

@@ -36,7 +36,7 @@ test('generate a key, copy it, use it, and see it only once; delete it', async (
 
   // Generating again asks first; the old key stops working at once.
   await page.getByText('Generate', { exact: true }).click();
-  const confirmGenerate = page.getByRole('group', { name: 'Confirm: Generate' });
+  const confirmGenerate = page.getByRole('dialog', { name: 'Confirm: Generate' });
   await expect(confirmGenerate).toContainText('Your current key stops working immediately.');
   await confirmGenerate.getByRole('button', { name: 'Generate new key' }).click();
   await expect(page.getByLabel('New API key')).not.toHaveValue(key);
@@ -46,7 +46,7 @@ test('generate a key, copy it, use it, and see it only once; delete it', async (
 
   // Delete, confirmed: the no-key text is back and the key is refused.
   await page.getByText('Delete', { exact: true }).click();
-  const confirmDelete = page.getByRole('group', { name: 'Confirm: Delete' });
+  const confirmDelete = page.getByRole('dialog', { name: 'Confirm: Delete' });
   await expect(confirmDelete).toContainText('stops working immediately');
   await confirmDelete.getByRole('button', { name: 'Yes, delete' }).click();
   await expect(page.getByTestId('no-api-key')).toHaveText('No API Key found, click generate to create a new one');

@@ -55,46 +55,21 @@ pub fn UsersPanel(
     users: Resource<Result<Vec<UserView>, AppError>>,
 ) -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
-    let posted = Posted::of::<CreateUser>();
-    // A taken username is a conflict with what is stored, but it is the username's to show.
-    let taken = posted
-        .error()
-        .filter(|error| matches!(error, AppError::Conflict(_)));
-    let username_error = posted.field_error("username").or(taken);
-    let error = Signal::stored(
-        posted
-            .other_error(&["username", "password", "name", "email", "role"])
-            .filter(|error| !matches!(error, AppError::Conflict(_))),
-    );
+    let posted = Posted::of::<CreateUser>().conflict_on("username");
+    let error =
+        Signal::stored(posted.other_error(&["username", "password", "name", "email", "role"]));
     let created = Signal::stored(
         posted
             .succeeded()
             .then(|| "User created. They can sign in with the password you chose.".to_owned()),
     );
-    let username_invalid = username_error.is_some();
     let chosen_role = posted.value("role");
     view! {
         {loaded(users, |users| view! { <UserTable users /> })}
         <h3 class="mt-6 mb-2 font-semibold text-slate-800">"New user"</h3>
         <ActionForm action=create attr:class="grid gap-4 sm:grid-cols-2" attr:aria-label="New user" attr:novalidate=true>
-            <div>
-                <label class="block" for="new-user-username">
-                    <span class="text-sm text-slate-700">"Username *"</span>
-                </label>
-                <input
-                    id="new-user-username"
-                    class=input_class()
-                    type="text"
-                    name="username"
-                    required
-                    autocomplete="off"
-                    value=posted.value_or("username", "")
-                    autofocus=username_invalid
-                    aria-invalid=username_invalid.then_some("true")
-                    aria-describedby=username_invalid.then_some("new-user-username-error")
-                />
-                <FieldError id="new-user-username-error".to_owned() error=username_error />
-            </div>
+            <TextField id="new-user-username" label="Username *" name="username" required=true
+                autocomplete="off" posted=posted.clone() />
             <TextField id="new-user-password" label="Password * (at least 8 characters)" name="password"
                 kind="password" required=true autocomplete="new-password" posted=posted.clone() />
             <TextField id="new-user-name" label="Name" name="name" autocomplete="off" posted=posted.clone() />

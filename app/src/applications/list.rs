@@ -14,7 +14,7 @@ pub fn ApplicationsPage() -> impl IntoView {
     let applications = page_resource(list_applications);
     with_user(move |_| {
         let create = ServerAction::<CreateApplication>::new();
-        let posted = Posted::of::<CreateApplication>();
+        let posted = Posted::of::<CreateApplication>().conflict_on("name");
         let error = Signal::stored(posted.other_error(&["name"]));
         view! {
             <main class="mx-auto max-w-4xl p-6">

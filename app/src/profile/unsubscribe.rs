@@ -1,7 +1,8 @@
 //! The page a notification mail's unsubscribe link opens, `/unsubscribe/<token>`, in the
 //! console's frame.
 //!
-//! - Signed in, it lands on the profile with Email Settings in view, as before.
+//! - Signed in, it lands on the profile with Email Settings in view, as before (while
+//!   notifications are on).
 //! - Otherwise it names the (masked) address and offers one button, "Turn off email
 //!   notifications", authorised by the signed token alone: a plain form posting to the same
 //!   address (`server/src/unsubscribe.rs`, which also takes RFC 8058 one-click posts from mail
@@ -85,7 +86,8 @@ pub fn UnsubscribePage() -> impl IntoView {
                         let signed_in = matches!(auth.user.await, Ok(Some(_)));
                         let link = link.await;
                         match link {
-                            Ok(LinkState::Account { .. }) if signed_in => {
+                            // Once they are off the page says so, signed in or not.
+                            Ok(LinkState::Account { notifications: true, .. }) if signed_in => {
                                 view! { <Redirect path=format!("/profile?unsubscribe={token}") /> }.into_any()
                             }
                             Ok(LinkState::Account { address, notifications }) => {
