@@ -6,7 +6,8 @@ use crate::error::AppError;
 use crate::forms::Posted;
 
 pub fn input_class() -> &'static str {
-    "mt-1 block w-full rounded border border-slate-300 px-3 py-2 text-slate-900 \
+    // One height for inputs and selects alike.
+    "mt-1 block h-10 w-full rounded border border-slate-300 bg-white px-3 py-2 text-slate-900 \
      focus:border-blue-600 focus:outline-none focus:ring-2 focus:ring-blue-600/30"
 }
 

@@ -44,7 +44,8 @@ pub fn JobProgress(id: i64, status: JobStatus, progress: u8) -> impl IntoView {
                 (status == JobStatus::Running)
                     .then(|| {
                         view! {
-                            <progress class="h-2 w-24" max="100" value=progress aria-label="Progress"></progress>
+                            // No value until the job reports some: an indeterminate bar, not an empty one.
+                            <progress class="h-2 w-24" max="100" value=(progress > 0).then_some(progress) aria-label="Progress"></progress>
                             <span class="w-10 text-right text-sm text-slate-600">{format!("{progress}%")}</span>
                         }
                     })
