@@ -91,7 +91,8 @@ pub fn send_page_content_security_policy() {
     }
 }
 
-fn accepts_html(headers: &HeaderMap) -> bool {
+/// Whether a request asks for HTML: a browser's page load or plain form post.
+pub fn accepts_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())

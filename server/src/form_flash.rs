@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use app::error::AppError;
 use app::forms::{Flash, Submitted, is_secret};
+use app::http::accepts_html;
 
 use crate::body_limit::MAX_BODY;
 
@@ -235,13 +236,6 @@ fn without_error_params(uri: &Uri) -> Option<String> {
         .extend_pairs(kept)
         .finish();
     Some(format!("{path}?{query}"))
-}
-
-fn accepts_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
 }
 
 fn is_urlencoded(headers: &HeaderMap) -> bool {

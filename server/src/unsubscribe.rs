@@ -7,7 +7,7 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 
@@ -32,11 +32,7 @@ async fn one_click(
         },
         None => false,
     };
-    let browser = headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if turned_off && browser {
+    if turned_off && app::http::accepts_html(&headers) {
         // The page shows the state the account is now in.
         return Redirect::to(&format!("/unsubscribe/{token}")).into_response();
     }
