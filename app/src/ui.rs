@@ -159,7 +159,7 @@ pub const NUMBER_CELL: &str = "py-1 pr-4 text-right tabular-nums";
 #[component]
 pub fn TableHead(first: &'static str, numbers: &'static [&'static str]) -> impl IntoView {
     view! {
-        <thead class="text-slate-500">
+        <thead class="text-slate-600">
             <tr>
                 <th scope="col" class="py-1 pr-4">{first}</th>
                 {numbers

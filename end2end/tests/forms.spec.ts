@@ -71,12 +71,12 @@ for (const javaScriptEnabled of [true, false]) {
       const user = await newUser(request, 'formapps');
       await signInPlain(page, user.username, user.password, '/applications');
       const name = `Twice ${Date.now().toString(36)}`;
-      for (let i = 0; i < 2; i++) {
+      for (const lands of [/\/applications\/\d+$/, /\/applications$/]) {
         await page.goto('/applications');
         await page.getByLabel('Application name').fill(name);
         await page.getByRole('button', { name: 'Create' }).click();
+        await expect(page).toHaveURL(lands);
       }
-      await expect(page).toHaveURL(/\/applications$/);
       await expectErrorBeside(page, page.getByLabel('Application name'), 'You already have an application named');
       await expect(page.getByLabel('Application name')).toHaveValue(name);
       expectCleanUrl(page);
@@ -208,6 +208,20 @@ for (const viewport of [
     await page.getByRole('button', { name: 'Update' }).click();
     await expect(page.getByText('not a valid email address')).toBeVisible();
     await audit('profile with an error');
+    await page.goto('/applications');
+    await audit('applications');
+    await page.goto('/unsubscribe/1.tampered');
+    await expect(page.getByText('This unsubscribe link is not valid')).toBeVisible();
+    await audit('an invalid unsubscribe link');
+
+    await page.context().clearCookies();
+    const admin = await newUser(request, 'axeadmin', 'admin');
+    await signIn(page, admin.username, admin.password, '/admin');
+    await audit('administration');
+    await page.getByLabel('Port').fill('99999');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByText('1 to 65535')).toBeVisible();
+    await audit('administration with an error');
   });
 }
 

@@ -66,6 +66,7 @@ test.describe.serial('notification mail', () => {
 
   test('a finished job mails its owner; the unsubscribe link opens the profile; one click turns mail off', async ({
     page,
+    browser,
   }) => {
     const user = await newUser(page.request, 'mail');
     const address = `${user.username}@example.com`;
@@ -97,7 +98,39 @@ test.describe.serial('notification mail', () => {
     const mail = mailsTo(sinkDir, address).find((m) => m.includes('Subject: [AIP Console] Analyze completed'))!;
     const link = /^List-Unsubscribe: <([^>]+)>/m.exec(mail)![1];
 
-    // The link lands on the profile, Email Settings in view, the one-click button focused.
+    // Without a session, with JavaScript off and on: the console's frame, the masked address and
+    // one button, which turns mail off by the token alone.
+    const notificationsOn = async () => (await (await page.request.get('/rest/user')).json()).notifications;
+    for (const javaScriptEnabled of [false, true]) {
+      const context = await browser.newContext({ javaScriptEnabled });
+      const stranger = await context.newPage();
+      for (const viewport of [{ width: 390, height: 844 }, { width: 1280, height: 800 }]) {
+        await stranger.setViewportSize(viewport);
+        await stranger.goto(link);
+        await expect(stranger.getByRole('banner')).toBeVisible();
+        await expect(stranger.locator('main')).toContainText(`${user.username[0]}•••@example.com`);
+        // axe runs as a script in the page.
+        if (javaScriptEnabled) {
+          const axe = await new AxeBuilder({ page: stranger }).analyze();
+          expect(axe.violations.map((v) => v.id)).toEqual([]);
+        }
+      }
+      await expect(stranger.getByLabel('Password')).toHaveCount(0);
+      await stranger.getByRole('button', { name: 'Turn off email notifications' }).click();
+      await expect(stranger.getByTestId('unsubscribed')).toContainText('Email notifications are off for');
+      expect(await notificationsOn()).toBe(false);
+      if (javaScriptEnabled) {
+        const axe = await new AxeBuilder({ page: stranger }).analyze();
+        expect(axe.violations.map((v) => v.id)).toEqual([]);
+      }
+      await context.close();
+      // On again, from the profile.
+      await page.goto('/profile');
+      await saveEmail(page, address);
+      expect(await notificationsOn()).toBe(true);
+    }
+
+    // Signed in, the link lands on the profile, Email Settings in view, the one-click button focused.
     await page.goto(link);
     await expect(page).toHaveURL(/\/profile\?unsubscribe=[^#]+$/);
     await hydrated(page);

@@ -93,8 +93,11 @@ pub fn UndeliveredMailPanel(
 #[component]
 fn MailTable(mails: Vec<UndeliveredMail>, retry: ServerAction<RetryMail>) -> impl IntoView {
     view! {
+        // Scrolls sideways on a phone instead of spilling out of its section (and so can be
+        // focused, to scroll it with the keyboard).
+        <div class="overflow-x-auto" tabindex="0" role="region" aria-label="Undelivered mail">
         <table class="w-full text-left text-sm" data-testid="undelivered-mail">
-            <thead class="text-slate-500">
+            <thead class="text-slate-600">
                 <tr>
                     <th scope="col" class="py-2">"To"</th>
                     <th scope="col">"Subject"</th>
@@ -133,6 +136,7 @@ fn MailTable(mails: Vec<UndeliveredMail>, retry: ServerAction<RetryMail>) -> imp
                     .collect_view()}
             </tbody>
         </table>
+        </div>
     }
 }
 

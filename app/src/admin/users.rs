@@ -105,8 +105,11 @@ pub fn UsersPanel(
 #[component]
 fn UserTable(users: Vec<UserView>) -> impl IntoView {
     view! {
+        // Scrolls sideways on a phone instead of spilling out of its section (and so can be
+        // focused, to scroll it with the keyboard).
+        <div class="overflow-x-auto" tabindex="0" role="region" aria-label="Users">
         <table class="w-full text-left text-sm" data-testid="users">
-            <thead class="text-slate-500">
+            <thead class="text-slate-600">
                 <tr>
                     <th scope="col" class="py-2">"Username"</th>
                     <th scope="col">"Name"</th>
@@ -130,5 +133,6 @@ fn UserTable(users: Vec<UserView>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+        </div>
     }
 }

@@ -49,7 +49,7 @@ fn ApplicationTable(list: Vec<ApplicationView>) -> impl IntoView {
     }
     view! {
         <table class="w-full rounded-lg bg-white text-left text-sm shadow" data-testid="applications">
-            <thead class="text-slate-500">
+            <thead class="text-slate-600">
                 <tr>
                     <th scope="col" class="px-6 py-2">"Name"</th>
                     <th scope="col">"Owner"</th>

@@ -105,7 +105,7 @@ pub fn VersionsPanel(
         } else {
             view! {
                 <table class="mt-4 w-full text-left text-sm" data-testid="versions">
-                    <thead class="text-slate-500">
+                    <thead class="text-slate-600">
                         <tr>
                             <th scope="col" class="py-1">"Version"</th>
                             <th scope="col">"Archive"</th>
