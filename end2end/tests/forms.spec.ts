@@ -52,6 +52,8 @@ for (const javaScriptEnabled of [true, false]) {
     test('email settings keep the address typed, beside its error', async ({ page, request }) => {
       const user = await newUser(request, 'formemail');
       await signInPlain(page, user.username, user.password, '/profile');
+      // On a phone, where Email Settings start below the fold.
+      await page.setViewportSize({ width: 390, height: 844 });
       const email = page.getByLabel('Email', { exact: true });
       await email.fill('not-an-address');
       await page.getByRole('switch', { name: 'I want to receive email notifications' }).check({ force: true });
@@ -60,7 +62,7 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page.getByLabel('Email', { exact: true })).toHaveValue('not-an-address');
       await expect(page.getByRole('switch', { name: 'I want to receive email notifications' })).toBeChecked();
       expectCleanUrl(page);
-      // In view on a phone too: the focused field is scrolled to.
+      // The focused field is scrolled into view.
       await expect(page.getByLabel('Email', { exact: true })).toBeInViewport();
       await page.reload();
       await expect(page.getByText('not a valid email address')).toHaveCount(0);
@@ -104,6 +106,38 @@ for (const javaScriptEnabled of [true, false]) {
       });
       await page.getByRole('button', { name: 'Upload' }).click();
       await expect(page.getByTestId('versions')).toContainText('2.0');
+    });
+
+    test('API key generate and delete, and starting a job, work as plain forms', async ({ page, request }) => {
+      const user = await newUser(request, 'formkey');
+      await signInPlain(page, user.username, user.password, '/profile');
+      await page.getByRole('button', { name: 'Generate' }).click();
+      await expect(page).toHaveURL(/\/profile#api-key$/);
+      const key = await page.getByLabel('New API key').inputValue();
+      expect(key).toMatch(/^[A-Za-z0-9]{8}\.[A-Za-z0-9]{32}$/);
+      await page.getByRole('button', { name: 'Delete', exact: true }).click();
+      await page.getByRole('dialog', { name: 'Confirm: Delete' }).getByRole('button', { name: 'Yes, delete' }).click();
+      await expect(page.getByTestId('no-api-key')).toBeVisible();
+      expectCleanUrl(page);
+
+      await page.goto('/applications');
+      await page.getByLabel('Application name').fill(`Jobs ${Date.now().toString(36)}`);
+      await page.getByRole('button', { name: 'Create' }).click();
+      await expect(page).toHaveURL(/\/applications\/\d+$/);
+      for (const name of ['1.0', '2.0']) {
+        await page.getByLabel('Version name *').fill(name);
+        await page.getByLabel('Source archive (.zip, .tar.gz) *').setInputFiles({
+          name: 'src.tar.gz',
+          mimeType: 'application/gzip',
+          buffer: tarGz({ 'a/Main.java': `class Main { /* ${name} */ }\n` }),
+        });
+        await page.getByRole('button', { name: 'Upload' }).click();
+        await expect(page.getByTestId('versions')).toContainText(name);
+      }
+      await page.getByRole('combobox', { name: 'Version' }).selectOption({ label: '1.0' });
+      await page.getByRole('button', { name: 'Analyze' }).click();
+      await expect(page.getByTestId('job').first()).toContainText('Analyze of 1.0');
+      expectCleanUrl(page);
     });
 
     test('administration forms keep what was typed', async ({ page, request }) => {

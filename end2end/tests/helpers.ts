@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { test as base, expect, type Page, type APIRequestContext } from '@playwright/test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,4 +108,23 @@ export function mailsTo(sinkDir: string, address: string): string[] {
     .sort()
     .map((name) => readFileSync(join(sinkDir, name), 'utf8'))
     .filter((mail) => mail.split('\r\n').some((line) => line.toLowerCase() === `to: ${address}`));
+}
+
+/** The sizes every page is audited at: a laptop and a phone. */
+export const VIEWPORTS = [
+  { width: 1280, height: 800 },
+  { width: 390, height: 844 },
+];
+
+/** axe-core finds nothing, of any impact, on the page as it is, at each of VIEWPORTS. */
+export async function expectAccessible(page: Page, state: string) {
+  const original = page.viewportSize();
+  for (const viewport of VIEWPORTS) {
+    await page.setViewportSize(viewport);
+    const results = await new AxeBuilder({ page }).analyze();
+    expect(
+      results.violations.map((v) => `${state} at ${viewport.width}px: ${v.id} ${v.nodes.map((n) => n.target).join(' ')}`),
+    ).toEqual([]);
+  }
+  if (original) await page.setViewportSize(original);
 }

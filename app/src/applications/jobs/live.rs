@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use super::JobStatus;
 #[cfg(feature = "hydrate")]
 use super::poll_job;
+use crate::ui::hydrated_signal;
 
 /// How often a queued or running job is looked at again.
 #[cfg(feature = "hydrate")]
@@ -16,6 +17,7 @@ const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 #[island]
 pub fn JobProgress(id: i64, status: JobStatus, progress: u8) -> impl IntoView {
     let current = RwSignal::new((status, progress));
+    let ready = hydrated_signal();
     // Finished while the user was busy: the page waits for them.
     let waiting = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
@@ -43,10 +45,12 @@ pub fn JobProgress(id: i64, status: JobStatus, progress: u8) -> impl IntoView {
                 let (status, progress) = current.get();
                 (status == JobStatus::Running)
                     .then(|| {
+                        // Indeterminate (no value) until the job reports progress, and without
+                        // JavaScript, where the figure would never move.
+                        let known = ready.get() && progress > 0;
                         view! {
-                            // No value until the job reports some: an indeterminate bar, not an empty one.
-                            <progress class="h-2 w-24" max="100" value=(progress > 0).then_some(progress) aria-label="Progress"></progress>
-                            <span class="w-10 text-right text-sm text-slate-600">{format!("{progress}%")}</span>
+                            <progress class="h-2 w-24" max="100" value=known.then_some(progress) aria-label="Progress"></progress>
+                            <span class="w-10 text-right text-sm text-slate-600">{known.then(|| format!("{progress}%"))}</span>
                         }
                     })
             }}
