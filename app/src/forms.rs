@@ -113,7 +113,12 @@ impl Posted {
     /// Whether checkbox `field` is to be shown checked: as submitted after a failed post (an
     /// unchecked box sends nothing), else `saved`.
     pub fn checked_or(&self, field: &str, saved: bool) -> bool {
-        if self.failed() {
+        // No values at all: they were too large to carry, so nothing says what was ticked.
+        let submitted = self
+            .0
+            .as_ref()
+            .is_some_and(|flash| !flash.values.is_empty());
+        if self.failed() && submitted {
             self.value(field).is_some()
         } else {
             saved
@@ -147,13 +152,31 @@ impl Posted {
 #[derive(Clone, Debug, Default)]
 pub struct Submitted(std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>);
 
+/// The most fields kept of one post, and the longest value: a form has a handful of short
+/// fields, and a body of a million `a&a&…` must not become a million copies.
+#[cfg(feature = "ssr")]
+const MAX_FIELDS: usize = 20;
+#[cfg(feature = "ssr")]
+pub const MAX_VALUE_CHARS: usize = 1000;
+
 #[cfg(feature = "ssr")]
 impl Submitted {
+    /// Keeps `name = value` to show again, unless it is a secret, the framework's own, too long,
+    /// a repeat of a name already kept, or past [`MAX_FIELDS`].
     pub fn record(&self, name: &str, value: &str) {
-        self.0
+        let mut fields = self
+            .0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((name.to_owned(), value.to_owned()));
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let keep = fields.len() < MAX_FIELDS
+            && !is_secret(name)
+            && !name.starts_with("__")
+            && name.len() <= 100
+            && value.chars().count() <= MAX_VALUE_CHARS
+            && !fields.iter().any(|(kept, _)| kept == name);
+        if keep {
+            fields.push((name.to_owned(), value.to_owned()));
+        }
     }
 
     pub fn fields(&self) -> Vec<(String, String)> {
@@ -240,6 +263,28 @@ mod tests {
         let taken = taken.conflict_on("name");
         assert!(taken.invalid("name"));
         assert_eq!(taken.other_error(&["name"]), None);
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_post_keeps_a_few_short_fields_once_each_and_no_secrets() {
+        let submitted = Submitted::default();
+        submitted.record("email", "a@example.com");
+        submitted.record("email", "second@example.com");
+        submitted.record("password", "hunter22");
+        submitted.record("__path", "x");
+        submitted.record("long", &"x".repeat(MAX_VALUE_CHARS + 1));
+        for n in 0..1000 {
+            submitted.record(&format!("f{n}"), "v");
+        }
+        let fields = submitted.fields();
+        assert_eq!(fields.len(), MAX_FIELDS);
+        assert_eq!(fields[0], ("email".to_owned(), "a@example.com".to_owned()));
+        assert!(
+            fields
+                .iter()
+                .all(|(name, _)| !is_secret(name) && name != "long")
+        );
     }
 
     #[test]

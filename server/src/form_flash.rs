@@ -24,7 +24,7 @@ use cookie::{Cookie, CookieJar, SameSite};
 use serde::{Deserialize, Serialize};
 
 use app::error::AppError;
-use app::forms::{Flash, Submitted, is_secret};
+use app::forms::{Flash, MAX_VALUE_CHARS, Submitted, is_secret};
 use app::http::accepts_html;
 
 use crate::body_limit::MAX_BODY;
@@ -34,9 +34,8 @@ const COOKIE: &str = "console_flash";
 /// How long a flash waits for the page load it is meant for.
 const LIFETIME_SECS: i64 = 60;
 
-/// A cookie holds about 4 KB: values beyond this are not kept (no form field is near it).
-const MAX_VALUE_CHARS: usize = 1000;
-const MAX_PAYLOAD_BYTES: usize = 3000;
+/// Browsers drop a cookie over 4 KB: past this, the values are left out (the error is kept).
+const MAX_COOKIE_BYTES: usize = 3800;
 
 /// The key flash cookies are signed with, derived from the server's secret.
 #[derive(Clone)]
@@ -53,11 +52,37 @@ impl FlashKey {
     }
 }
 
-/// What the cookie holds: the flash and when it was made.
+/// What the cookie holds: the flash, when it was made, and for which browser session (a digest
+/// of its cookie), so a flash planted from elsewhere is not shown.
 #[derive(Serialize, Deserialize)]
 struct Sealed {
     at: i64,
+    session: String,
     flash: Flash,
+}
+
+/// Stands in for a missing `Referer`: server_fn can only encode a failure into an absolute URL,
+/// and without one it answers a failure as if it were a success.
+const NO_REFERER: &str = "http://referer.invalid/";
+
+/// A digest of the request's session cookie ("" without one).
+fn session_of(headers: &HeaderMap) -> String {
+    use sha2::Digest;
+    let session = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == crate::startup::SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
+        .unwrap_or_default();
+    let digest = sha2::Sha256::digest(session.as_bytes());
+    digest
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// The middleware; its state says whether cookies must be `Secure`.
@@ -86,8 +111,14 @@ pub async fn carry(
 
 async fn after_post(key: &FlashKey, secure: bool, request: Request, next: Next) -> Response {
     let form = request.uri().path().to_owned();
+    let session = session_of(request.headers());
     let submitted = Submitted::default();
     let (mut parts, body) = request.into_parts();
+    if !parts.headers.contains_key(header::REFERER) {
+        parts
+            .headers
+            .insert(header::REFERER, HeaderValue::from_static(NO_REFERER));
+    }
     let body = if is_urlencoded(&parts.headers) {
         // Already read in full and bounded by `body_limit`.
         let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
@@ -117,13 +148,21 @@ async fn after_post(key: &FlashKey, secure: bool, request: Request, next: Next) 
     else {
         return response;
     };
+    // server_fn appends its own after any the page's address carried: the last one.
     let error = query_pairs(&location)
-        .find(|(name, _)| name == "__err")
+        .filter(|(name, _)| name == "__err")
+        .last()
         .map(|(_, encoded)| {
             leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&encoded)
         });
     // Back to the page without the error in its address (and as a path: on this site).
-    if let Some(clean) = without_error_params(&location)
+    let clean = without_error_params(&location).or_else(|| {
+        let placeholder = location
+            .authority()
+            .is_some_and(|a| a.host() == "referer.invalid");
+        placeholder.then(|| "/".to_owned())
+    });
+    if let Some(clean) = clean
         && let Ok(value) = HeaderValue::from_str(&clean)
     {
         response.headers_mut().insert(header::LOCATION, value);
@@ -138,7 +177,7 @@ async fn after_post(key: &FlashKey, secure: bool, request: Request, next: Next) 
         error,
         values,
     };
-    if let Some(cookie) = seal(key, secure, flash)
+    if let Some(cookie) = seal(key, secure, &session, flash)
         && let Ok(value) = HeaderValue::from_str(&cookie.encoded().to_string())
     {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -160,7 +199,7 @@ async fn page_load(key: &FlashKey, mut request: Request, next: Next) -> Response
     let Some(flash) = flash else {
         return next.run(request).await;
     };
-    if let Some(flash) = open(key, flash) {
+    if let Some(flash) = open(key, &session_of(request.headers()), flash) {
         request.extensions_mut().insert(flash);
     }
     let mut response = next.run(request).await;
@@ -178,36 +217,45 @@ async fn page_load(key: &FlashKey, mut request: Request, next: Next) -> Response
 }
 
 /// The signed cookie carrying `flash`; values are dropped if they would make it too large.
-fn seal(key: &FlashKey, secure: bool, mut flash: Flash) -> Option<Cookie<'static>> {
+fn seal(key: &FlashKey, secure: bool, session: &str, mut flash: Flash) -> Option<Cookie<'static>> {
     flash.values.retain(|(name, value)| {
         !is_secret(name) && !name.starts_with("__") && value.chars().count() <= MAX_VALUE_CHARS
     });
-    let mut sealed = Sealed { at: now(), flash };
-    let mut json = serde_json::to_string(&sealed).ok()?;
-    if json.len() > MAX_PAYLOAD_BYTES {
-        sealed.flash.values.clear();
-        json = serde_json::to_string(&sealed).ok()?;
+    let sealed = |flash: &Flash| {
+        let json = serde_json::to_string(&Sealed {
+            at: now(),
+            session: session.to_owned(),
+            flash: flash.clone(),
+        })
+        .ok()?;
+        let cookie = Cookie::build((COOKIE, json))
+            .path("/")
+            .max_age(cookie::time::Duration::seconds(LIFETIME_SECS))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(secure)
+            .build();
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&key.0).add(cookie);
+        jar.delta().next().cloned()
+    };
+    let cookie = sealed(&flash)?;
+    // Measured as sent: percent-encoding can triple what the JSON weighs.
+    if cookie.encoded().to_string().len() <= MAX_COOKIE_BYTES {
+        return Some(cookie);
     }
-    let cookie = Cookie::build((COOKIE, json))
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(LIFETIME_SECS))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .build();
-    let mut jar = CookieJar::new();
-    jar.signed_mut(&key.0).add(cookie);
-    jar.delta().next().cloned()
+    flash.values.clear();
+    sealed(&flash).filter(|cookie| cookie.encoded().to_string().len() <= MAX_COOKIE_BYTES)
 }
 
 /// The flash in `cookie`, if it is genuine and fresh.
-fn open(key: &FlashKey, cookie: Cookie<'static>) -> Option<Flash> {
+fn open(key: &FlashKey, session: &str, cookie: Cookie<'static>) -> Option<Flash> {
     let mut jar = CookieJar::new();
     jar.add_original(cookie);
     let verified = jar.signed(&key.0).get(COOKIE)?;
     let sealed: Sealed = serde_json::from_str(verified.value()).ok()?;
     let age = now() - sealed.at;
-    (0..=LIFETIME_SECS).contains(&age).then_some(sealed.flash)
+    ((0..=LIFETIME_SECS).contains(&age) && sealed.session == session).then_some(sealed.flash)
 }
 
 fn now() -> i64 {
@@ -228,7 +276,11 @@ fn without_error_params(uri: &Uri) -> Option<String> {
     let kept: Vec<(String, String)> = query_pairs(uri)
         .filter(|(name, _)| !is_error_param(name))
         .collect();
-    let path = uri.path();
+    // `//host/…` is another site to a browser: such a path goes home instead.
+    let path = match uri.path() {
+        path if path.starts_with("//") || path.starts_with("/\\") => "/",
+        path => path,
+    };
     if kept.is_empty() {
         return Some(path.to_owned());
     }
@@ -266,14 +318,14 @@ mod tests {
     }
 
     fn reopened(cookie: &Cookie<'_>, key: &FlashKey) -> Option<Flash> {
-        // As the browser sends it back.
+        // As the browser sends it back, in the same session.
         let sent = Cookie::parse_encoded(cookie.encoded().to_string()).unwrap();
-        open(key, sent.into_owned())
+        open(key, "session", sent.into_owned())
     }
 
     #[test]
     fn a_flash_comes_back_without_secrets_and_only_with_its_key() {
-        let cookie = seal(&key(), true, failed()).unwrap();
+        let cookie = seal(&key(), true, "session", failed()).unwrap();
         assert!(cookie.http_only() == Some(true) && cookie.secure() == Some(true));
         assert!(!cookie.value().contains("hunter22"));
         let flash = reopened(&cookie, &key()).unwrap();
@@ -284,12 +336,13 @@ mod tests {
 
     #[test]
     fn a_tampered_or_stale_flash_is_ignored() {
-        let cookie = seal(&key(), false, failed()).unwrap();
+        let cookie = seal(&key(), false, "session", failed()).unwrap();
         let tampered = Cookie::new(COOKIE, cookie.value().replace("Not an", "Now an"));
         assert_eq!(reopened(&tampered, &key()), None);
 
         let stale = serde_json::to_string(&Sealed {
             at: now() - LIFETIME_SECS - 1,
+            session: "session".into(),
             flash: failed(),
         })
         .unwrap();
@@ -308,11 +361,18 @@ mod tests {
         flash
             .values
             .push(("long".into(), "y".repeat(MAX_VALUE_CHARS + 1)));
-        let cookie = seal(&key(), false, flash).unwrap();
-        assert!(cookie.encoded().to_string().len() < 4000);
+        let cookie = seal(&key(), false, "session", flash).unwrap();
+        assert!(cookie.encoded().to_string().len() <= MAX_COOKIE_BYTES);
         let flash = reopened(&cookie, &key()).unwrap();
         assert!(flash.values.is_empty());
         assert!(flash.error.is_some());
+    }
+
+    #[test]
+    fn a_flash_from_another_session_is_not_shown() {
+        let cookie = seal(&key(), false, "session", failed()).unwrap();
+        let sent = Cookie::parse_encoded(cookie.encoded().to_string()).unwrap();
+        assert_eq!(open(&key(), "another", sent.into_owned()), None);
     }
 
     #[test]
@@ -328,5 +388,10 @@ mod tests {
         assert_eq!(without_error_params(&uri).as_deref(), Some("/signin"));
         let uri: Uri = "/signin?next=%2Fapplications".parse().unwrap();
         assert_eq!(without_error_params(&uri), None);
+        // Never to another site.
+        for evil in ["//evil.example/?__err=e30", "/\\evil.example/?__err=e30"] {
+            let uri: Uri = evil.parse().unwrap();
+            assert_eq!(without_error_params(&uri).as_deref(), Some("/"), "{evil}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use app::state::AppState;
 
-/// How long `/readyz` waits for the archive store.
+/// How long `/readyz` waits for the database, and then for the archive store.
 const READINESS_CHECK: Duration = Duration::from_secs(2);
 
 /// How long a readiness answer is reused. `/readyz` is public: however often it is called, it
@@ -32,7 +32,13 @@ pub fn routes() -> Router<AppState> {
             if state.stopping.is_cancelled() {
                 return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
             }
-            readiness.answer(check_readiness(state)).await
+            let stopping = state.stopping.clone();
+            let answer = readiness.answer(check_readiness(state)).await;
+            // A caller that waited for another's check still learns of a stop at once.
+            if stopping.is_cancelled() {
+                return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+            }
+            answer
         }),
     )
 }
@@ -54,13 +60,16 @@ async fn database_answers(state: &AppState) -> Answer {
 }
 
 /// 200 when both the database and the archive store answer; 503 with the reason otherwise.
+/// A load balancer's check waits a few seconds at most: each part slower than that is as good
+/// as down (and no caller queues behind a check for longer).
 async fn check_readiness(state: AppState) -> Answer {
-    let database = database_answers(&state).await;
+    let Ok(database) = tokio::time::timeout(READINESS_CHECK, database_answers(&state)).await else {
+        tracing::error!("readiness: the database did not answer in time");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
+    };
     if database.0 != StatusCode::OK {
         return database;
     }
-    // A load balancer's check waits a few seconds at most; a store slower than that is as
-    // good as unreachable.
     match tokio::time::timeout(READINESS_CHECK, state.config.archives.check()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready"),
         Ok(Err(error)) => {

@@ -31,6 +31,9 @@ use crate::{
     security_headers, server_fn_status, static_files, unsubscribe,
 };
 
+/// The browser session's cookie.
+pub const SESSION_COOKIE: &str = "console_session";
+
 /// How long a browser session lasts after it last changed (signing in). Sessions are written
 /// only when they change, so page views cost no database write.
 const SESSION_LIFETIME: time::Duration = time::Duration::days(7);
@@ -224,7 +227,7 @@ const HAND_BACK: Duration = Duration::from_secs(10);
 
 fn router(state: AppState, settings: &Settings) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
-        .with_name("console_session")
+        .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(settings.secure_cookies())

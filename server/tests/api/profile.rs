@@ -233,4 +233,25 @@ async fn error_text_in_an_address_is_never_shown(backend: Backend) {
     assert_eq!(response.headers()[LOCATION], "/profile?tab=1");
     let html = browser.get("/profile?tab=1").await.text().await.unwrap();
     assert!(!html.contains("555-0100"), "{html}");
+    // Cleaning an address never leads to another site.
+    let response = browser.get(&format!("//evil.example/?__err={encoded}")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/");
+
+    // A browser that sends no Referer still gets its failure, not a silent "success".
+    let response = browser
+        .client
+        .post(browser.url("/api/update_email_settings"))
+        .header("accept", "text/html")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", &browser.address)
+        .body("email=broken&notifications=true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/");
+    let html = browser.get("/profile").await.text().await.unwrap();
+    // The flash was a failure for the update form: the profile shows it.
+    assert!(html.contains("is not a valid email address"), "{html}");
 }

@@ -11,8 +11,23 @@ use crate::archives::{sample_project, tar_gz};
 use crate::helpers::{Backend, RUNTIME, TestApp, TestDatabase, Tool};
 use crate::jobs::{hold_archive, job_row, release_archive, stored_archive};
 
+/// Every request of these tests is bounded: an instance that stopped answering fails the test
+/// instead of hanging it.
+const ANSWER_WITHIN: Duration = Duration::from_secs(10);
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(ANSWER_WITHIN)
+        .build()
+        .expect("client")
+}
+
 async fn get(app: &TestApp, path: &str) -> (StatusCode, String) {
-    let response = reqwest::get(app.url(path)).await.unwrap();
+    let response = client()
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("GET {path}: {error}"));
     (response.status(), response.text().await.unwrap())
 }
 
@@ -124,9 +139,9 @@ fn readiness_covers_the_archive_store_and_ends_when_the_instance_stops() {
         // A bucket of its own, removed under the running instance.
         let endpoint = std::env::var("AWS_ENDPOINT").expect("AWS_ENDPOINT of the test store");
         let bucket = format!("{endpoint}/readiness-{:08x}", rand::random::<u32>());
-        let client = reqwest::Client::new();
+        let store = client();
         assert!(
-            client
+            store
                 .put(&bucket)
                 .send()
                 .await
@@ -139,7 +154,7 @@ fn readiness_covers_the_archive_store_and_ends_when_the_instance_stops() {
         let app = TestApp::spawn(&database).await;
         assert_eq!(get(&app, "/readyz").await, (StatusCode::OK, "ready".into()));
         assert!(
-            client
+            store
                 .delete(&bucket)
                 .send()
                 .await
@@ -168,7 +183,11 @@ fn readiness_covers_the_archive_store_and_ends_when_the_instance_stops() {
         app.state().stopping.cancel();
         let mut answer = None;
         for _ in 0..50 {
-            answer = reqwest::get(app.url("/readyz"))
+            // Refused, cut off or unanswered all count as "no longer ready".
+            answer = client()
+                .get(app.url("/readyz"))
+                .timeout(Duration::from_secs(2))
+                .send()
                 .await
                 .ok()
                 .map(|r| r.status());
