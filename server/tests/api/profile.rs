@@ -234,7 +234,9 @@ async fn error_text_in_an_address_is_never_shown(backend: Backend) {
     let html = browser.get("/profile?tab=1").await.text().await.unwrap();
     assert!(!html.contains("555-0100"), "{html}");
     // Cleaning an address never leads to another site.
-    let response = browser.get(&format!("//evil.example/?__err={encoded}")).await;
+    let response = browser
+        .get(&format!("//evil.example/?__err={encoded}"))
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], "/");
 
