@@ -117,14 +117,14 @@ FORM = {"accept": "text/html,application/xhtml+xml", "content-type": "applicatio
         "origin": base, "referer": base + "/profile"}
 PAGE = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 user_steps = [
-    ("POST", "/api/generate_api_key", "", 302), ("GET", "/profile", None, 200),
-    ("POST", "/api/delete_api_key", "", 302), ("GET", "/profile", None, 200),
-    ("POST", "/api/update_email_settings", "email=soak%40example.com", 302), ("GET", "/profile", None, 200),
+    ("POST", "/api/generate_api_key", "", 303), ("GET", "/profile", None, 200),
+    ("POST", "/api/delete_api_key", "", 303), ("GET", "/profile", None, 200),
+    ("POST", "/api/update_email_settings", "email=soak%40example.com", 303), ("GET", "/profile", None, 200),
     ("GET", "/applications", None, 200), ("GET", f"/applications/{application}", None, 200),
     ("GET", "/", None, 200),
 ]
 admin_steps = [
-    ("POST", "/api/update_email_settings", "email=admin%40example.com&notifications=true", 302),
+    ("POST", "/api/update_email_settings", "email=admin%40example.com&notifications=true", 303),
     ("GET", "/profile", None, 200), ("GET", "/admin", None, 200), ("GET", "/applications", None, 200),
 ]
 
