@@ -91,6 +91,22 @@ pub fn send_page_content_security_policy() {
     }
 }
 
+/// The cookie `name` a request carries (the first, if it carries several), percent-decoded.
+pub fn request_cookie(
+    headers: &HeaderMap,
+    name: &str,
+) -> Option<tower_sessions::cookie::Cookie<'static>> {
+    use tower_sessions::cookie::Cookie;
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse_encoded)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .map(Cookie::into_owned)
+}
+
 /// Whether a request asks for HTML: a browser's page load or plain form post.
 pub fn accepts_html(headers: &HeaderMap) -> bool {
     headers

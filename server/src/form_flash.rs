@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use app::error::AppError;
 use app::forms::{Flash, MAX_VALUE_CHARS, Submitted, is_secret};
-use app::http::accepts_html;
+use app::http::{accepts_html, request_cookie};
 
 use crate::body_limit::MAX_BODY;
 
@@ -68,13 +68,7 @@ const NO_REFERER: &str = "http://referer.invalid/";
 /// A digest of the request's session cookie ("" without one).
 fn session_of(headers: &HeaderMap) -> String {
     use sha2::Digest;
-    let session = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == crate::startup::SESSION_COOKIE)
+    let session = request_cookie(headers, crate::startup::SESSION_COOKIE)
         .map(|cookie| cookie.value().to_owned())
         .unwrap_or_default();
     let digest = sha2::Sha256::digest(session.as_bytes());
@@ -187,16 +181,7 @@ async fn after_post(key: &FlashKey, secure: bool, request: Request, next: Next) 
 }
 
 async fn page_load(key: &FlashKey, mut request: Request, next: Next) -> Response {
-    let flash = request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse_encoded)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == COOKIE)
-        .map(Cookie::into_owned);
-    let Some(flash) = flash else {
+    let Some(flash) = request_cookie(request.headers(), COOKIE) else {
         return next.run(request).await;
     };
     if let Some(flash) = open(key, &session_of(request.headers()), flash) {

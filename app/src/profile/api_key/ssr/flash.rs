@@ -47,14 +47,7 @@ pub fn flash_key(key: &ApiKey, secure: bool) {
 /// Middleware: moves a flashed key from the request's cookies into its extensions (as
 /// [`FlashedKey`]) and tells the browser to forget it.
 pub async fn take_flashed_key(mut request: Request, next: Next) -> Response {
-    let flashed = request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == COOKIE)
+    let flashed = crate::http::request_cookie(request.headers(), COOKIE)
         .and_then(|cookie| ApiKey::parse(cookie.value().as_bytes()));
     let Some(key) = flashed else {
         return next.run(request).await;
