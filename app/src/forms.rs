@@ -31,6 +31,18 @@ pub fn is_secret(name: &str) -> bool {
     SECRET_FIELDS.contains(&name)
 }
 
+/// The longest value kept to show again (no form field comes near it).
+const MAX_VALUE_CHARS: usize = 1000;
+
+/// Whether `name = value` may be kept to show again: not a secret, not the framework's own
+/// (`__…`), and short.
+pub fn is_kept(name: &str, value: &str) -> bool {
+    !is_secret(name)
+        && !name.starts_with("__")
+        && name.len() <= 100
+        && value.chars().count() <= MAX_VALUE_CHARS
+}
+
 /// The outcome of the plain form post that led to this page load.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flash {
@@ -44,7 +56,11 @@ pub struct Flash {
 
 /// One form's view of [`Flash`]: nothing unless the last post was to this form.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Posted(Option<Flash>, Option<&'static str>);
+pub struct Posted {
+    flash: Option<Flash>,
+    /// The field a [`AppError::Conflict`] is about ([`Self::conflict_on`]).
+    conflict_field: Option<&'static str>,
+}
 
 impl Posted {
     /// The outcome of the last post to server function `S`, if the page load follows one.
@@ -57,37 +73,45 @@ impl Posted {
         {
             let flash = leptos::prelude::use_context::<axum::http::request::Parts>()
                 .and_then(|parts| parts.extensions.get::<Flash>().cloned());
-            Self(flash.filter(|flash| flash.form == path), None)
+            Self {
+                flash: flash.filter(|flash| flash.form == path),
+                conflict_field: None,
+            }
         }
         #[cfg(not(feature = "ssr"))]
         {
             let _ = path;
-            Self(None, None)
+            Self::default()
         }
     }
 
     /// Shows a conflict with what is stored ([`AppError::Conflict`]: a taken name) as the
     /// error of `field`.
     pub fn conflict_on(self, field: &'static str) -> Self {
-        Self(self.0, Some(field))
+        Self {
+            conflict_field: Some(field),
+            ..self
+        }
     }
 
     /// The field `error` is about, a conflict counting as [`Self::conflict_on`]'s.
     fn field_of<'a>(&self, error: &'a AppError) -> Option<&'a str> {
         match error {
-            AppError::Conflict(_) => self.1,
+            AppError::Conflict(_) => self.conflict_field,
             other => other.field(),
         }
     }
 
     /// Whether the post succeeded.
     pub fn succeeded(&self) -> bool {
-        self.0.as_ref().is_some_and(|flash| flash.error.is_none())
+        self.flash
+            .as_ref()
+            .is_some_and(|flash| flash.error.is_none())
     }
 
     /// Why the post failed.
     pub fn error(&self) -> Option<AppError> {
-        self.0.as_ref().and_then(|flash| flash.error.clone())
+        self.flash.as_ref().and_then(|flash| flash.error.clone())
     }
 
     /// Whether the post failed (its values are then what the form shows).
@@ -97,7 +121,7 @@ impl Posted {
 
     /// What was typed into `field`, after a failed post.
     pub fn value(&self, field: &str) -> Option<String> {
-        let flash = self.0.as_ref().filter(|flash| flash.error.is_some())?;
+        let flash = self.flash.as_ref().filter(|flash| flash.error.is_some())?;
         flash
             .values
             .iter()
@@ -115,7 +139,7 @@ impl Posted {
     pub fn checked_or(&self, field: &str, saved: bool) -> bool {
         // No values at all: they were too large to carry, so nothing says what was ticked.
         let submitted = self
-            .0
+            .flash
             .as_ref()
             .is_some_and(|flash| !flash.values.is_empty());
         if self.failed() && submitted {
@@ -152,12 +176,10 @@ impl Posted {
 #[derive(Clone, Debug, Default)]
 pub struct Submitted(std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>);
 
-/// The most fields kept of one post, and the longest value: a form has a handful of short
-/// fields, and a body of a million `a&a&…` must not become a million copies.
+/// The most fields kept of one post: a form has a handful, and a body of a million `a&a&…`
+/// must not become a million copies.
 #[cfg(feature = "ssr")]
 const MAX_FIELDS: usize = 20;
-#[cfg(feature = "ssr")]
-pub const MAX_VALUE_CHARS: usize = 1000;
 
 #[cfg(feature = "ssr")]
 impl Submitted {
@@ -169,10 +191,7 @@ impl Submitted {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let keep = fields.len() < MAX_FIELDS
-            && !is_secret(name)
-            && !name.starts_with("__")
-            && name.len() <= 100
-            && value.chars().count() <= MAX_VALUE_CHARS
+            && is_kept(name, value)
             && !fields.iter().any(|(kept, _)| kept == name);
         if keep {
             fields.push((name.to_owned(), value.to_owned()));
@@ -203,8 +222,8 @@ mod tests {
     use super::*;
 
     fn failed(error: AppError) -> Posted {
-        Posted(
-            Some(Flash {
+        Posted {
+            flash: Some(Flash {
                 form: "/api/x".into(),
                 error: Some(error),
                 values: vec![
@@ -212,8 +231,8 @@ mod tests {
                     ("name".into(), "Ada".into()),
                 ],
             }),
-            None,
-        )
+            conflict_field: None,
+        }
     }
 
     #[test]
@@ -235,14 +254,14 @@ mod tests {
 
     #[test]
     fn a_success_or_no_post_shows_what_is_saved() {
-        let done = Posted(
-            Some(Flash {
+        let done = Posted {
+            flash: Some(Flash {
                 form: "/api/x".into(),
                 error: None,
                 values: vec![],
             }),
-            None,
-        );
+            conflict_field: None,
+        };
         for posted in [done.clone(), Posted::default()] {
             assert_eq!(
                 posted.value_or("email", "saved@example.com"),

@@ -23,22 +23,25 @@ const READINESS_REUSE: Duration = Duration::from_secs(1);
 
 type Answer = (StatusCode, &'static str);
 
+const SHUTTING_DOWN: Answer = (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+
 pub fn routes() -> Router<AppState> {
     let readiness = Arc::new(Readiness::default());
     Router::new().route("/healthz", get(healthz)).route(
         "/readyz",
         get(move |State(state): State<AppState>| async move {
-            // Stopping is known at once, never from an older answer.
-            if state.stopping.is_cancelled() {
-                return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
-            }
+            // Stopping is known at once, never from an older answer: before the check, and
+            // after it for a caller that waited for another's.
             let stopping = state.stopping.clone();
-            let answer = readiness.answer(check_readiness(state)).await;
-            // A caller that waited for another's check still learns of a stop at once.
             if stopping.is_cancelled() {
-                return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+                return SHUTTING_DOWN;
             }
-            answer
+            let answer = readiness.answer(check_readiness(state)).await;
+            if stopping.is_cancelled() {
+                SHUTTING_DOWN
+            } else {
+                answer
+            }
         }),
     )
 }

@@ -44,8 +44,11 @@ where
 {
     let auth = Auth::expect();
     let page = std::sync::Arc::new(page);
-    let location = use_location();
-    let here = move || {
+    // Read now, while the page's owner is alive: the redirect below is built after an await,
+    // when a request whose client went away has had its signals disposed (reading one then
+    // panics the render task).
+    let here = {
+        let location = use_location();
         let path = location.pathname.get_untracked();
         let query = location.search.get_untracked();
         if query.is_empty() {
@@ -58,11 +61,12 @@ where
         <Suspense fallback=|| view! { <p class="p-8 text-slate-500">"Loading…"</p> }>
             {move || {
                 let page = page.clone();
+                let here = here.clone();
                 Suspend::new(async move {
                 match auth.user.await {
                     Ok(Some(user)) => page(user).into_any(),
                     Ok(None) => {
-                        let next = leptos_router::location::Url::escape(&here());
+                        let next = leptos_router::location::Url::escape(&here);
                         view! { <Redirect path=format!("/signin?next={next}") /> }.into_any()
                     }
                     Err(error) => {
