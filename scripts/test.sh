@@ -26,7 +26,7 @@ cargo clippy -p frontend -p app --target wasm32-unknown-unknown --locked -- -D w
 
 step "the WASM bundle carries no server-only crates"
 if cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none \
-  | grep -E '^(sea-orm|sqlx|tokio|tokio-util|argon2|lettre|governor|tower-sessions|tokei|zip|tar|object_store|hyper|rustls) '; then
+  | grep -E '^(sea-orm|sqlx|tokio|tokio-util|argon2|lettre|governor|tower-sessions|tokei|zip|tar|object_store|hyper|rustls|zxcvbn|woothee) '; then
   echo "server-only crates leaked into the browser build" >&2
   exit 1
 fi

@@ -25,6 +25,18 @@ pub enum AppError {
     /// An `X-API-KEY` header was present but is not a valid, current key.
     #[error("The API key is not valid. Generate a new one on your profile page.")]
     InvalidApiKey,
+    /// The right password, but an administrator disabled the account.
+    #[error("This account is disabled. Ask an administrator to enable it.")]
+    AccountDisabled,
+    /// The browser's session was ended since it signed in (its password changed, or all its
+    /// sessions were ended).
+    #[error(
+        "You were signed out because your password changed or all your sessions were ended. Please sign in again."
+    )]
+    SessionEnded,
+    /// The password was reset: nothing but choosing a new one is allowed until then.
+    #[error("Your password was reset. Choose a new password to continue.")]
+    PasswordChangeRequired,
     /// Signed in, but not allowed to do this.
     #[error("You are not allowed to do this.")]
     Forbidden,
@@ -80,6 +92,9 @@ impl AppError {
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidCredentials => "invalid_credentials",
             Self::InvalidApiKey => "invalid_api_key",
+            Self::AccountDisabled => "account_disabled",
+            Self::SessionEnded => "session_ended",
+            Self::PasswordChangeRequired => "password_change_required",
             Self::Forbidden => "forbidden",
             Self::CrossSite => "cross_site_request",
             Self::NotFound => "not_found",
@@ -98,7 +113,12 @@ impl AppError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidApiKey => 401,
+            Self::Unauthenticated
+            | Self::InvalidCredentials
+            | Self::InvalidApiKey
+            | Self::AccountDisabled
+            | Self::SessionEnded
+            | Self::PasswordChangeRequired => 401,
             Self::Forbidden | Self::CrossSite => 403,
             Self::NotFound => 404,
             Self::Conflict(_) => 409,
@@ -222,6 +242,8 @@ mod tests {
         for (error, status) in [
             (AppError::Unauthenticated, 401),
             (AppError::InvalidApiKey, 401),
+            (AppError::AccountDisabled, 401),
+            (AppError::PasswordChangeRequired, 401),
             (AppError::Forbidden, 403),
             (AppError::invalid("email", "bad"), 400),
             (AppError::Conflict("taken".into()), 409),

@@ -21,6 +21,8 @@ pub mod mail;
 pub mod metrics;
 pub mod profile;
 pub mod render;
+#[cfg(feature = "ssr")]
+pub mod secret_flash;
 mod shell;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -34,6 +36,7 @@ use leptos_router::{
 };
 
 use crate::admin::AdminPage;
+use crate::admin::audit::AuditPage;
 use crate::applications::{ApplicationPage, ApplicationsPage};
 
 use crate::auth::{Auth, SignInPage, with_user};
@@ -94,6 +97,11 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("signin") view=SignInPage ssr=SsrMode::Async />
                 <Route path=StaticSegment("profile") view=ProfilePage ssr=SsrMode::Async />
                 <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async />
+                <Route
+                    path=(StaticSegment("admin"), StaticSegment("audit"))
+                    view=AuditPage
+                    ssr=SsrMode::Async
+                />
                 <Route path=StaticSegment("applications") view=ApplicationsPage ssr=SsrMode::Async />
                 <Route
                     path=(StaticSegment("applications"), ParamSegment("id"))

@@ -151,7 +151,6 @@ where
     }
 }
 
-/// A titled panel that collapses and expands with an arrow toggle; works without JavaScript.
 /// Classes of a table cell holding a number (right-aligned, digits of equal width).
 pub const NUMBER_CELL: &str = "py-1 pr-4 text-right tabular-nums";
 
@@ -171,6 +170,7 @@ pub fn TableHead(first: &'static str, numbers: &'static [&'static str]) -> impl 
     }
 }
 
+/// A titled panel that collapses and expands with an arrow toggle; works without JavaScript.
 #[component]
 pub fn Section(
     title: &'static str,
@@ -256,6 +256,40 @@ pub fn human_count(count: u64) -> String {
         grouped.push(digit);
     }
     grouped
+}
+
+/// A button that opens a confirmation with the real submit button inside: an HTML `popover`, so
+/// without any script one is open at a time, Escape or a click outside closes it, and the focus
+/// goes back to its button.
+#[component]
+pub fn Confirm(
+    #[prop(into)] label: String,
+    /// The popover's id, unique on the page.
+    #[prop(into)]
+    id: String,
+    #[prop(into)] warning: String,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <button type="button" class=secondary_button_class() popovertarget=id.clone()>
+            {label.clone()}
+        </button>
+        <div
+            id=id.clone()
+            popover="auto"
+            class="w-80 max-w-[calc(100vw-2rem)] space-y-3 rounded-lg bg-white p-5 shadow-xl ring-1 ring-black/10 backdrop:bg-slate-900/30"
+            role="dialog"
+            aria-label=format!("Confirm: {label}")
+        >
+            <p class="text-sm text-slate-700">{warning}</p>
+            <div class="flex flex-wrap gap-3">
+                {children()}
+                <button type="button" class=secondary_button_class() popovertarget=id.clone() popovertargetaction="hide">
+                    "Cancel"
+                </button>
+            </div>
+        </div>
+    }
 }
 
 #[cfg(test)]

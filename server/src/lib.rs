@@ -3,6 +3,7 @@
 
 mod body_limit;
 mod client_addr;
+pub mod command;
 mod csrf;
 mod form_flash;
 mod health;

@@ -1,8 +1,11 @@
 //! Starts the console: settings from the environment, then the server until Ctrl-C or SIGTERM.
+//! Or runs an operator's command ([`server::command`]).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
+use server::command::{self, Command};
 use server::settings::Settings;
 use server::startup::Application;
 
@@ -11,6 +14,18 @@ use server::startup::Application;
 const ABANDON_BLOCKING_WORK: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match Command::parse(&args) {
+        Ok(command) => command,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    if command == Command::Help {
+        print!("{}", command::USAGE);
+        return ExitCode::SUCCESS;
+    }
     if let Err(error) = server::telemetry::init() {
         eprintln!("console: {error}");
         return ExitCode::FAILURE;
@@ -25,6 +40,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Command::ResetPassword { username } = command {
+        return runtime.block_on(reset_password(&username));
+    }
     let result = runtime.block_on(async {
         let settings = Settings::from_env()?;
         let application = Application::build(settings).await?;
@@ -41,6 +59,35 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("console: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `server admin reset-password USERNAME`: prints the temporary password on standard output.
+async fn reset_password(username: &str) -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("console: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match command::reset_password(&settings.database_url, username).await {
+        Ok(temporary) => {
+            println!(
+                "Temporary password for {username}: {}
+                 It only lets them choose a new password. Their sessions have ended and their                  API key was revoked.",
+                temporary.expose_secret()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(app::error::AppError::NotFound) => {
+            eprintln!("console: there is no user named {username:?}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("console: the password could not be reset: {error}");
             ExitCode::FAILURE
         }
     }

@@ -19,7 +19,6 @@ use app::applications::jobs::ssr::Jobs;
 use app::archives::ArchiveStore;
 use app::auth::ssr::{RequestUser, Throttles};
 use app::mail::ssr::MailConfig;
-use app::profile::api_key::ssr::take_flashed_key;
 use app::state::{AppConfig, AppState};
 use app::{App, shell};
 
@@ -258,7 +257,7 @@ fn router(state: AppState, settings: &Settings) -> Router {
         .layer(axum::middleware::from_fn(
             server_fn_status::status_from_error,
         ))
-        .layer(axum::middleware::from_fn(take_flashed_key))
+        .layer(axum::middleware::from_fn(app::secret_flash::take))
         .layer(axum::middleware::from_fn_with_state(
             (flash_key, settings.secure_cookies()),
             form_flash::carry,

@@ -23,10 +23,12 @@ async fn one_click(
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
+    request: axum::http::request::Parts,
 ) -> Response {
+    let ip = app::http::client_addr(&request);
     // A genuine token is the exact path segment (see `token::verify`): safe to put in a header.
     let turned_off = match token::verify(&state.config.mail.secret, &token) {
-        Some(user_id) => match turn_off_notifications(&state.db, user_id).await {
+        Some(user_id) => match turn_off_notifications(&state.db, user_id, Some(ip)).await {
             Ok(found) => found,
             Err(error) => return error.into_response(),
         },

@@ -1,18 +1,20 @@
 //! Administration, for administrators only: the mail server, mail that could not be delivered,
-//! and user accounts. The account menu in the top bar links here.
+//! user accounts, and the audit log of every account's security events. The account menu in the
+//! top bar links here.
 
+pub mod audit;
 pub mod mail_server;
 pub mod undelivered;
 pub mod users;
 
 use leptos::prelude::*;
 
-use crate::auth::{Role, with_user};
+use crate::auth::{Role, UserView, with_user};
 use crate::render::page_resource;
 use crate::ui::Section;
 use mail_server::{MailServerPanel, load_mail_server};
 use undelivered::{UndeliveredMailPanel, list_undelivered_mail};
-use users::{UsersPanel, list_users};
+use users::{UsersPanel, flashed_password_reset, list_users};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
@@ -21,6 +23,38 @@ pub fn AdminPage() -> impl IntoView {
     let settings = page_resource(load_mail_server);
     let mails = page_resource(list_undelivered_mail);
     let users = page_resource(list_users);
+    let reset = page_resource(flashed_password_reset);
+    view! {
+        <AdminsOnly>
+            {
+                let user = expect_context::<UserView>();
+                view! {
+                    <main class="mx-auto max-w-5xl p-6">
+                        <div class="mb-6 flex flex-wrap items-baseline justify-between gap-3">
+                            <h1 class="text-2xl font-semibold text-slate-800">"Administration"</h1>
+                            <a class="text-blue-700 underline" href="/admin/audit">"Audit log"</a>
+                        </div>
+                        <Section title="Mail server" id="mail-server">
+                            <MailServerPanel settings admin_email=user.email.clone() />
+                        </Section>
+                        <Section title="Undelivered mail" id="undelivered-mail">
+                            <UndeliveredMailPanel mails />
+                        </Section>
+                        <Section title="Users" id="users">
+                            <UsersPanel users reset me=user.username.clone() />
+                        </Section>
+                    </main>
+                }
+            }
+        </AdminsOnly>
+    }
+}
+
+/// Renders `children` for an administrator (who is provided to them as context); anyone else
+/// signed in gets 403 and a short explanation, anyone else is sent to sign in.
+#[component]
+pub fn AdminsOnly(children: ChildrenFn) -> impl IntoView {
+    let children = std::sync::Arc::new(children);
     with_user(move |user| {
         if user.role != Role::Admin {
             #[cfg(feature = "ssr")]
@@ -35,21 +69,8 @@ pub fn AdminPage() -> impl IntoView {
             }
             .into_any();
         }
-        view! {
-            <main class="mx-auto max-w-4xl p-6">
-                <h1 class="mb-6 text-2xl font-semibold text-slate-800">"Administration"</h1>
-                <Section title="Mail server" id="mail-server">
-                    <MailServerPanel settings admin_email=user.email.clone() />
-                </Section>
-                <Section title="Undelivered mail" id="undelivered-mail">
-                    <UndeliveredMailPanel mails />
-                </Section>
-                <Section title="Users" id="users">
-                    <UsersPanel users />
-                </Section>
-            </main>
-        }
-        .into_any()
+        provide_context(user);
+        children().into_any()
     })
 }
 

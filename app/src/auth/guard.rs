@@ -64,6 +64,10 @@ where
                 let here = here.clone();
                 Suspend::new(async move {
                 match auth.user.await {
+                    // After a reset, choosing a new password (on the profile) comes first.
+                    Ok(Some(user)) if user.must_change_password && !here.starts_with("/profile") => {
+                        view! { <Redirect path="/profile#password" /> }.into_any()
+                    }
                     Ok(Some(user)) => page(user).into_any(),
                     Ok(None) => {
                         let next = leptos_router::location::Url::escape(&here);

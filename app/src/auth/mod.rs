@@ -1,9 +1,12 @@
 //! Accounts and sign-in: who the current user is, signing in and out, and guarding pages.
 //!
-//! The browser session (a cookie naming a row in `sessions`) carries only the user's id; every
-//! request reloads the user, so a role or account change takes effect at once.
+//! The browser session (a cookie naming a row in `sessions`) carries only the user's id and the
+//! account's session epoch at sign-in; every request reloads the user, so a role change, a
+//! disabled account or a raised epoch (password changed, "sign out everywhere", a reset) takes
+//! effect on the very next request, on every instance.
 
 mod guard;
+pub mod log;
 mod sign_in;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -55,6 +58,10 @@ pub struct UserView {
     pub role: Role,
     pub email: Option<String>,
     pub notifications: bool,
+    /// An administrator disabled the account: it cannot sign in or use the API.
+    pub disabled: bool,
+    /// The password was reset: until a new one is chosen, only the password form opens.
+    pub must_change_password: bool,
 }
 
 /// The user of this browser session, if any.
@@ -82,6 +89,13 @@ pub async fn sign_out() -> Result<(), AppError> {
     ssr::sign_out().await?;
     crate::http::redirect_plain_form_to("/signin");
     Ok(())
+}
+
+/// Why this browser's last session is over (its account was disabled, or its sessions were
+/// ended), for the sign-in page to say; `None` when it simply is not signed in.
+#[server(endpoint = "session_end_notice")]
+pub async fn session_end_notice() -> Result<Option<AppError>, AppError> {
+    ssr::session_end_reason().await
 }
 
 /// Where a freshly signed-in user lands when no (safe) `next` was given.

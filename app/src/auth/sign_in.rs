@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_query_map};
 
-use super::{Auth, SignIn, next_or_home};
+use super::{Auth, SignIn, next_or_home, session_end_notice};
 use crate::forms::Posted;
 use crate::ui::{ErrorText, TextField, primary_button_class};
 
@@ -16,6 +16,9 @@ pub fn SignInPage() -> impl IntoView {
     let next = move || query.read().get("next").unwrap_or_default();
     let posted = Posted::of::<SignIn>();
     let error = Signal::stored(posted.error());
+    // Why the last session is over, when it was ended rather than signed out.
+    let ended = crate::render::page_resource(session_end_notice);
+    let posted_failed = posted.failed();
     // After a failure the username is kept: the password is what to type again.
     let retry = posted.failed()
         && posted
@@ -53,6 +56,15 @@ pub fn SignInPage() -> impl IntoView {
                     posted
                 />
                 <ErrorText error />
+                {(!posted_failed).then(|| view! {
+                    <Suspense>
+                        {move || Suspend::new(async move {
+                            ended.await.ok().flatten().map(|reason| view! {
+                                <p class="text-sm text-amber-800" role="status" data-testid="session-ended">{reason.to_string()}</p>
+                            })
+                        })}
+                    </Suspense>
+                })}
                 <button class=primary_button_class() type="submit">
                     "Sign in"
                 </button>

@@ -36,7 +36,7 @@ pub async fn update_email_settings(
 /// Whether notification mail leaves the server (an administrator configured a mail server).
 #[server(endpoint = "mail_delivery_configured")]
 pub async fn mail_delivery_configured() -> Result<bool, AppError> {
-    crate::auth::ssr::require_user_id().await?;
+    crate::auth::ssr::require_user().await?;
     let state = crate::state::app_state()?;
     if let Some(configured) = state.mail_server.configured() {
         return Ok(configured);
@@ -143,9 +143,11 @@ pub mod ssr {
     //! Server side of Email Settings: the update (the address type is an account's,
     //! [`crate::auth::ssr::EmailAddress`]).
 
-    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
 
     use super::EmailSettings;
+    use crate::auth::log::SecurityEventKind;
+    use crate::auth::log::ssr::{Entry, record};
     use crate::auth::ssr::{EmailAddress, require_user};
     use crate::error::AppError;
     use crate::state::app_state;
@@ -155,6 +157,7 @@ pub mod ssr {
     pub async fn turn_off_notifications(
         db: &impl sea_orm::ConnectionTrait,
         user_id: i64,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<bool, AppError> {
         use sea_orm::sea_query::Expr;
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -163,8 +166,13 @@ pub mod ssr {
         let updated = user::Entity::update_many()
             .col_expr(user::Column::Notifications, Expr::value(false))
             .filter(user::Column::Id.eq(user_id))
+            .filter(user::Column::Notifications.eq(true))
             .exec(db)
             .await?;
+        if updated.rows_affected == 0 {
+            return Ok(user::Entity::find_by_id(user_id).one(db).await?.is_some());
+        }
+        record(db, Entry::new(user_id, SecurityEventKind::Unsubscribed, ip)).await?;
         tracing::info!(
             user_id,
             "email notifications turned off by an unsubscribe link"
@@ -186,10 +194,24 @@ pub mod ssr {
             raw => Some(EmailAddress::parse(raw)?),
         };
         let state = app_state()?;
-        let mut user = require_user().await?.into_active_model();
-        user.email = Set(email.map(EmailAddress::into_string));
+        let user = require_user().await?;
+        let email = email.map(EmailAddress::into_string);
+        let changed = user.email != email;
+        let id = user.id;
+        let mut user = user.into_active_model();
+        user.email = Set(email);
         user.notifications = Set(notifications);
-        let user = user.update(&state.db).await?;
+        let txn = state.db.begin().await?;
+        let user = user.update(&txn).await?;
+        if changed {
+            let ip = crate::auth::ssr::client_ip().await;
+            record(
+                &txn,
+                Entry::new(id, SecurityEventKind::EmailChanged, Some(ip)),
+            )
+            .await?;
+        }
+        txn.commit().await?;
         Ok(EmailSettings {
             email: user.email,
             notifications: user.notifications,

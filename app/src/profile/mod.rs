@@ -1,7 +1,10 @@
-//! The profile page: avatar, name, and the API Key and Email Settings panels.
+//! The profile page: avatar, name, and the API Key, Email Settings, Password and Security Log
+//! panels. After an administrator reset the password, only the Password panel.
 
 pub mod api_key;
 pub mod email_settings;
+pub mod password;
+pub mod security_log;
 pub mod unsubscribe;
 
 use leptos::prelude::*;
@@ -11,13 +14,17 @@ use crate::render::page_resource;
 use crate::ui::Section;
 use api_key::{ApiKeyPanel, get_api_key};
 use email_settings::{EmailSettingsPanel, mail_delivery_configured};
+use password::PasswordPanel;
+use security_log::{SecurityLogPanel, own_security_log};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
     // Created here, once per request, never inside `with_user` (see `crate::render`).
     let api_key = page_resource(get_api_key);
     let mail_configured = page_resource(mail_delivery_configured);
+    let events = page_resource(own_security_log);
     with_user(move |user| {
+        let must_change = user.must_change_password;
         view! {
             <main class="mx-auto max-w-3xl p-6">
                 <div class="flex flex-col items-center gap-2 py-6">
@@ -27,12 +34,22 @@ pub fn ProfilePage() -> impl IntoView {
                     </h1>
                     <p class="text-sm text-slate-600">{user.username.clone()}</p>
                 </div>
-                <Section title="API Key" id="api-key">
-                    <ApiKeyPanel stored=api_key />
+                {(!must_change).then(|| view! {
+                    <Section title="API Key" id="api-key">
+                        <ApiKeyPanel stored=api_key />
+                    </Section>
+                    <Section title="Email Settings" id="email-settings">
+                        <EmailSettingsPanel user=user.clone() configured=mail_configured />
+                    </Section>
+                })}
+                <Section title="Password" id="password">
+                    <PasswordPanel must_change />
                 </Section>
-                <Section title="Email Settings" id="email-settings">
-                    <EmailSettingsPanel user=user.clone() configured=mail_configured />
-                </Section>
+                {(!must_change).then(|| view! {
+                    <Section title="Security Log" id="security-log">
+                        <SecurityLogPanel events />
+                    </Section>
+                })}
             </main>
         }
     })

@@ -43,7 +43,7 @@ pub struct VersionUpload {
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(principal, _): Caller,
 ) -> Result<axum::Json<Vec<ApplicationView>>, AppError> {
     Ok(axum::Json(applications::list(&state.db, &principal).await?))
 }
@@ -60,7 +60,7 @@ pub async fn list(
 )]
 pub async fn create(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(principal, _): Caller,
     Json(new): Json<NewApplication>,
 ) -> Result<impl IntoResponse, AppError> {
     let created = applications::create(&state, &principal, &new.name).await?;
@@ -78,7 +78,7 @@ pub async fn create(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(principal, _): Caller,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<ApplicationView>, AppError> {
     Ok(axum::Json(
@@ -97,7 +97,7 @@ pub async fn get(
 )]
 pub async fn versions(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(principal, _): Caller,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Vec<VersionView>>, AppError> {
     Ok(axum::Json(versions::list(&state.db, &principal, id).await?))
@@ -118,7 +118,7 @@ pub async fn versions(
 )]
 pub async fn upload(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(principal, _): Caller,
     Path(id): Path<i64>,
     request: Request,
 ) -> Result<impl IntoResponse, AppError> {

@@ -3,7 +3,9 @@
 //! Order and policy: `X-API-KEY`, when present, decides alone (a bad key is 401, never a
 //! fallback); then `Authorization: Basic`; then the browser session. Failed key and password
 //! checks count against the client's address; once it fails too often it is answered 429,
-//! before any check, until its quota refills.
+//! before any check, until its quota refills. A disabled account is 401 however it presents
+//! itself; so is a temporary password (after a reset), which opens only the browser's
+//! change-password form.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -12,14 +14,22 @@ use base64::Engine;
 use secrecy::SecretString;
 use tower_sessions::Session;
 
-use app::auth::ssr::{Principal, authenticate_password, session_user};
+use app::auth::ssr::{Principal, SessionAccount, authenticate_password, session_account};
 use app::error::AppError;
 use app::state::AppState;
 
 use crate::csrf::API_KEY_HEADER;
 
-/// The authenticated user of a REST request.
-pub struct Caller(pub Principal);
+/// The authenticated user of a REST request, and how they proved it.
+pub struct Caller(pub Principal, pub Credential);
+
+/// What a REST caller authenticated with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential {
+    ApiKey,
+    Password,
+    Session,
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
@@ -36,7 +46,7 @@ impl FromRequestParts<AppState> for Caller {
             let principal =
                 app::profile::api_key::ssr::authenticate(&state.db, key.as_bytes(), ip).await?;
             return match principal {
-                Some(principal) => Ok(Self(principal)),
+                Some(principal) => Ok(Self(principal, Credential::ApiKey)),
                 None => Err(state
                     .throttles
                     .rest_failure(ip, AppError::InvalidApiKey)
@@ -57,15 +67,23 @@ impl FromRequestParts<AppState> for Caller {
                     .await),
                 other => other,
             }?;
-            return Ok(Self(Principal::from(&user)));
+            if user.must_change_password {
+                return Err(AppError::PasswordChangeRequired);
+            }
+            return Ok(Self(Principal::from(&user), Credential::Password));
         }
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::Unauthenticated)?;
-        session_user(&state.db, &session)
-            .await?
-            .map(|user| Self(Principal::from(&user)))
-            .ok_or(AppError::Unauthenticated)
+        match session_account(&state.db, &session).await? {
+            SessionAccount::Current(user) if user.must_change_password => {
+                Err(AppError::PasswordChangeRequired)
+            }
+            SessionAccount::Current(user) => Ok(Self(Principal::from(&user), Credential::Session)),
+            SessionAccount::Disabled => Err(AppError::AccountDisabled),
+            SessionAccount::Ended => Err(AppError::SessionEnded),
+            SessionAccount::Anonymous => Err(AppError::Unauthenticated),
+        }
     }
 }
 

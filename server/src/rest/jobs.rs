@@ -32,7 +32,7 @@ pub struct JobFilter {
 )]
 pub async fn start(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(principal, _): Caller,
     Json(new): Json<NewJob>,
 ) -> Result<impl IntoResponse, AppError> {
     let job = jobs::start(&state, &principal, new).await?;
@@ -50,7 +50,7 @@ pub async fn start(
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(principal, _): Caller,
     Query(filter): Query<JobFilter>,
 ) -> Result<axum::Json<Vec<JobView>>, AppError> {
     Ok(axum::Json(
@@ -69,7 +69,7 @@ pub async fn list(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(principal, _): Caller,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<JobView>, AppError> {
     Ok(axum::Json(jobs::get(&state, &principal, id).await?))
@@ -87,7 +87,7 @@ pub async fn get(
 )]
 pub async fn stop(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(principal, _): Caller,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<JobView>, AppError> {
     Ok(axum::Json(jobs::stop(&state, &principal, id).await?))

@@ -1,16 +1,23 @@
-//! `/rest/user` (the caller) and `/rest/users` (admins create accounts).
+//! `/rest/user` (the caller: who they are, their security log, their password) and
+//! `/rest/users` (administrators: create, list and change accounts, revoke their keys).
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 
+use app::admin::users::ssr::{self as admin_users, AccountChange};
 use app::auth::UserView;
+use app::auth::log::ssr::{Filter, list as list_events};
+use app::auth::log::{OWN_LOG_LEN, SecurityEventView};
+use app::auth::ssr::accounts::{self, PasswordChange};
+use app::auth::ssr::users::{all_users, find_by_username};
 use app::auth::ssr::{NewUser, to_view, users::create_user};
 use app::error::{AppError, ErrorBody};
 use app::state::AppState;
 
-use super::caller::Caller;
-use super::extract::Json;
+use super::caller::{Caller, Credential};
+use super::extract::{Json, Path};
 
 #[utoipa::path(
     get, path = "/user", tag = "users",
@@ -20,7 +27,7 @@ use super::extract::Json;
         (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
     )
 )]
-pub async fn me(Caller(principal): Caller) -> axum::Json<UserView> {
+pub async fn me(Caller(principal, _): Caller) -> axum::Json<UserView> {
     axum::Json(principal.user)
 }
 
@@ -45,4 +52,123 @@ pub async fn create(
     let user = create_user(&state.db, new).await?;
     tracing::info!(user_id = user.id, by = caller.0.id, "user created");
     Ok((StatusCode::CREATED, axum::Json(to_view(&user))))
+}
+
+#[utoipa::path(
+    get, path = "/users", tag = "users",
+    responses(
+        (status = 200, description = "Every account, by username", body = Vec<UserView>),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Administrators only", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<Vec<UserView>>, AppError> {
+    caller.require_admin()?;
+    Ok(axum::Json(all_users(&state.db).await?))
+}
+
+#[utoipa::path(
+    patch, path = "/users/{username}", tag = "users",
+    params(("username" = String, Path, description = "The account's username")),
+    request_body = AccountChange,
+    responses(
+        (status = 200, description = "The account as changed", body = UserView),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Administrators only", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "It would leave no enabled administrator", body = ErrorBody),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+    request: Parts,
+    Json(change): Json<AccountChange>,
+) -> Result<axum::Json<UserView>, AppError> {
+    caller.require_admin()?;
+    let ip = app::http::client_addr(&request);
+    let user = admin_users::change(&state, &caller.0, ip, &username, change).await?;
+    Ok(axum::Json(user))
+}
+
+#[utoipa::path(
+    delete, path = "/users/{username}/api-key", tag = "users",
+    params(("username" = String, Path, description = "The account's username")),
+    responses(
+        (status = 204, description = "The key was revoked: it fails from the next request on"),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Administrators only", body = ErrorBody),
+        (status = 404, description = "No such user, or they have no key", body = ErrorBody),
+    )
+)]
+pub async fn revoke_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+    request: Parts,
+) -> Result<StatusCode, AppError> {
+    caller.require_admin()?;
+    let ip = app::http::client_addr(&request);
+    if admin_users::revoke_api_key(&state.db, &caller.0, ip, &username).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+#[utoipa::path(
+    get, path = "/user/events", tag = "users",
+    responses(
+        (status = 200, description = "The caller's last 50 security events, newest first", body = Vec<SecurityEventView>),
+        (status = 401, body = ErrorBody),
+    )
+)]
+pub async fn events(
+    State(state): State<AppState>,
+    Caller(principal, _): Caller,
+) -> Result<axum::Json<Vec<SecurityEventView>>, AppError> {
+    let filter = Filter {
+        user_id: Some(principal.id),
+        ..Filter::default()
+    };
+    Ok(axum::Json(
+        list_events(&state.db, filter, OWN_LOG_LEN).await?,
+    ))
+}
+
+#[utoipa::path(
+    post, path = "/user/password", tag = "users",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; every session of the account ended"),
+        (status = 400, description = "A field is wrong: the current password, a weak or mismatched new one", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Authenticated by API key: a key cannot change the password", body = ErrorBody),
+        (status = 429, description = "Too many attempts for this account from this address", body = ErrorBody),
+    )
+)]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Caller(principal, credential): Caller,
+    request: Parts,
+    Json(change): Json<PasswordChange>,
+) -> Result<StatusCode, AppError> {
+    if credential == Credential::ApiKey {
+        return Err(AppError::Forbidden);
+    }
+    let ip = app::http::client_addr(&request);
+    state
+        .throttles
+        .check_sign_in(ip, &principal.user.username)
+        .await?;
+    let user = find_by_username(&state.db, &principal.user.username)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    accounts::change_password(&state.db, &user, change, ip).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,9 @@
 //! Server side of sign-in: sessions, password checks, throttling and user accounts.
 
+pub mod accounts;
 mod email;
 mod password;
+mod strength;
 mod throttle;
 pub mod users;
 
@@ -17,6 +19,8 @@ pub use password::{hash_password, verify_password};
 pub use throttle::{DEFAULT_REST_FAILURE_BURST, Throttles};
 pub use users::{NewUser, Username, usernames};
 
+use super::log::SecurityEventKind;
+use super::log::ssr::{self as log, Entry};
 use super::{Role, UserView};
 use crate::db::entity::user;
 use crate::error::AppError;
@@ -24,6 +28,8 @@ use crate::state::{AppState, app_state};
 
 /// The session key holding the signed-in user's id.
 const USER_ID: &str = "user_id";
+/// The session key holding the account's session epoch when this session signed in.
+const EPOCH: &str = "epoch";
 
 /// An authenticated user as request handling needs it: the id for lookups and what may be shown.
 #[derive(Clone, Debug)]
@@ -68,6 +74,8 @@ pub fn to_view(user: &user::Model) -> UserView {
         role: user.role,
         email: user.email.clone(),
         notifications: user.notifications,
+        disabled: user.disabled_at.is_some(),
+        must_change_password: user.must_change_password,
     }
 }
 
@@ -87,16 +95,52 @@ pub async fn client_ip() -> IpAddr {
         })
 }
 
-/// The user a session belongs to, if it is signed in and the account still exists.
+/// What a browser session's account is now.
+#[derive(Clone, Debug)]
+pub enum SessionAccount {
+    /// Never signed in, signed out, or the account no longer exists.
+    Anonymous,
+    /// Signed in, and still valid.
+    Current(user::Model),
+    /// Was signed in, but the account was disabled since.
+    Disabled,
+    /// Was signed in, but its sessions were ended since (password changed or reset, "sign
+    /// out everywhere").
+    Ended,
+}
+
+/// The account `session` is signed in to, checked against the account as stored now: one
+/// query, on every request that needs the user.
+pub async fn session_account(
+    db: &DatabaseConnection,
+    session: &Session,
+) -> Result<SessionAccount, AppError> {
+    let Some(id) = session.get::<i64>(USER_ID).await.map_err(session_error)? else {
+        return Ok(SessionAccount::Anonymous);
+    };
+    // Sessions from before epochs existed count as epoch 0, every account's first.
+    let epoch = session
+        .get::<i64>(EPOCH)
+        .await
+        .map_err(session_error)?
+        .unwrap_or(0);
+    Ok(match user::Entity::find_by_id(id).one(db).await? {
+        None => SessionAccount::Anonymous,
+        Some(user) if user.disabled_at.is_some() => SessionAccount::Disabled,
+        Some(user) if user.session_epoch != epoch => SessionAccount::Ended,
+        Some(user) => SessionAccount::Current(user),
+    })
+}
+
+/// The user a session belongs to, if it is signed in and still valid ([`session_account`]).
 pub async fn session_user(
     db: &DatabaseConnection,
     session: &Session,
 ) -> Result<Option<user::Model>, AppError> {
-    let id: Option<i64> = session.get(USER_ID).await.map_err(session_error)?;
-    match id {
-        Some(id) => Ok(user::Entity::find_by_id(id).one(db).await?),
-        None => Ok(None),
-    }
+    Ok(match session_account(db, session).await? {
+        SessionAccount::Current(user) => Some(user),
+        _ => None,
+    })
 }
 
 /// The signed-in user of one request, looked up once and shared by every server function the
@@ -119,8 +163,19 @@ pub async fn signed_in_user() -> Result<Option<user::Model>, AppError> {
     }
 }
 
-/// The signed-in user of the current server-function call, or [`AppError::Unauthenticated`].
+/// The signed-in user of the current server-function call, or [`AppError::Unauthenticated`];
+/// a user whose password was reset gets [`AppError::PasswordChangeRequired`] until they chose
+/// a new one.
 pub async fn require_user() -> Result<user::Model, AppError> {
+    let user = require_user_even_after_reset().await?;
+    if user.must_change_password {
+        return Err(AppError::PasswordChangeRequired);
+    }
+    Ok(user)
+}
+
+/// The signed-in user, even one whose password was reset: for choosing a new one.
+pub async fn require_user_even_after_reset() -> Result<user::Model, AppError> {
     signed_in_user().await?.ok_or(AppError::Unauthenticated)
 }
 
@@ -129,15 +184,16 @@ pub async fn require_principal() -> Result<Principal, AppError> {
     Ok(Principal::from(&require_user().await?))
 }
 
-/// The signed-in user's id, from the session alone (no query). For callers whose own queries
-/// are keyed by the user, and so find nothing for an account that no longer exists.
-pub async fn require_user_id() -> Result<i64, AppError> {
-    session()
-        .await?
-        .get::<i64>(USER_ID)
+/// Marks `session` as signed in to `user_id` under the account's session epoch `epoch`, with a
+/// fresh session id (no fixation). After a password change, the same keeps the session that
+/// made it signed in under the new epoch.
+pub async fn start_session(session: &Session, user_id: i64, epoch: i64) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(USER_ID, user_id)
         .await
-        .map_err(session_error)?
-        .ok_or(AppError::Unauthenticated)
+        .map_err(session_error)?;
+    session.insert(EPOCH, epoch).await.map_err(session_error)
 }
 
 /// Checks a username/password pair for `client`. Unknown users cost as much as known ones.
@@ -157,8 +213,25 @@ pub async fn authenticate_password(
         verify_password(hash, password.expose_secret().to_owned()).await?,
         user,
     ) {
+        (true, Some(user)) if user.disabled_at.is_some() => {
+            tracing::info!(user_id = user.id, %client, "sign-in refused: the account is disabled");
+            Err(AppError::AccountDisabled)
+        }
         (true, Some(user)) => Ok(user),
-        _ => {
+        (false, user) => {
+            if let Some(user) = &user {
+                // Off the request path: a wrong password for a known user must not take
+                // longer than for an unknown one.
+                let (db, entry) = (
+                    state.db.clone(),
+                    Entry::new(user.id, SecurityEventKind::SignInFailed, Some(client)),
+                );
+                tokio::spawn(async move {
+                    if let Err(error) = log::record(&db, entry).await {
+                        tracing::warn!(%error, "could not log a failed sign-in");
+                    }
+                });
+            }
             tracing::warn!(
                 %client,
                 username_hash = %username_hash(&state.config.mail.secret, username),
@@ -166,6 +239,7 @@ pub async fn authenticate_password(
             );
             Err(AppError::InvalidCredentials)
         }
+        (true, None) => Err(AppError::InvalidCredentials),
     }
 }
 
@@ -194,19 +268,48 @@ pub async fn sign_in(username: String, password: SecretString) -> Result<(), App
                 crate::metrics::auth_failure("sign_in");
             }
         })?;
-    let session = session().await?;
-    session.cycle_id().await.map_err(session_error)?;
-    session
-        .insert(USER_ID, user.id)
-        .await
-        .map_err(session_error)?;
+    start_session(&session().await?, user.id, user.session_epoch).await?;
+    let mut entry = Entry::new(user.id, SecurityEventKind::SignedIn, Some(client));
+    if let Some(browser) = browser_family().await {
+        entry = entry.detail(browser);
+    }
+    log::record(&state.db, entry).await?;
     tracing::info!(user_id = user.id, "signed in");
     Ok(())
+}
+
+/// "Firefox on Linux": the browser of the current request as its `User-Agent` names it, for
+/// the security log.
+async fn browser_family() -> Option<String> {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+    let agent = parts
+        .headers
+        .get(axum::http::header::USER_AGENT)?
+        .to_str()
+        .ok()?;
+    let parsed = woothee::parser::Parser::new().parse(agent)?;
+    let known = |value: &str| !value.is_empty() && value != woothee::woothee::VALUE_UNKNOWN;
+    match (known(parsed.name), known(parsed.os)) {
+        (true, true) => Some(format!("{} on {}", parsed.name, parsed.os)),
+        (true, false) => Some(parsed.name.to_owned()),
+        _ => None,
+    }
 }
 
 #[tracing::instrument(skip_all, err)]
 pub async fn sign_out() -> Result<(), AppError> {
     session().await?.flush().await.map_err(session_error)
+}
+
+/// Why the browser's last session is over, for the sign-in page to say; `None` when it simply
+/// is not signed in.
+pub async fn session_end_reason() -> Result<Option<AppError>, AppError> {
+    let state = app_state()?;
+    Ok(match session_account(&state.db, &session().await?).await? {
+        SessionAccount::Disabled => Some(AppError::AccountDisabled),
+        SessionAccount::Ended => Some(AppError::SessionEnded),
+        SessionAccount::Anonymous | SessionAccount::Current(_) => None,
+    })
 }
 
 fn session_error(error: tower_sessions::session::Error) -> AppError {

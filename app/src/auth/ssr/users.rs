@@ -57,9 +57,6 @@ pub struct NewUser {
     pub email: Option<String>,
 }
 
-/// The shortest password accepted for a new account.
-pub const MIN_PASSWORD_LEN: usize = 8;
-
 /// Validates and stores a new user. A taken username is a [`AppError::Conflict`].
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Model, AppError> {
@@ -67,12 +64,7 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user
     let role = Role::parse(new.role.trim())
         .ok_or_else(|| AppError::invalid("role", "The role must be \"admin\" or \"user\"."))?;
     let password = new.password.expose_secret();
-    if password.chars().count() < MIN_PASSWORD_LEN || password.len() > 1024 {
-        return Err(AppError::invalid(
-            "password",
-            format!("The password must have {MIN_PASSWORD_LEN} to 1024 characters."),
-        ));
-    }
+    super::strength::check_length("password", password)?;
     let name = new.name.as_deref().map(str::trim).unwrap_or_default();
     if name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(AppError::invalid(
@@ -156,7 +148,9 @@ pub async fn ensure_admin(
     }
 }
 
-fn random_password() -> String {
+/// A password of 20 random letters and digits (about 119 bits), for a first administrator and
+/// for a reset.
+pub fn random_password() -> String {
     use rand::{Rng, TryRngCore};
     rand::rngs::OsRng
         .unwrap_err()
@@ -164,6 +158,16 @@ fn random_password() -> String {
         .take(20)
         .map(char::from)
         .collect()
+}
+
+/// Every account, by username.
+pub async fn all_users(db: &impl ConnectionTrait) -> Result<Vec<crate::auth::UserView>, AppError> {
+    use sea_orm::QueryOrder;
+    let users = user::Entity::find()
+        .order_by_asc(user::Column::Username)
+        .all(db)
+        .await?;
+    Ok(users.iter().map(super::to_view).collect())
 }
 
 /// The usernames of `ids`, for showing who owns or did what.

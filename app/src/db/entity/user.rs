@@ -17,6 +17,12 @@ pub struct Model {
     pub email: Option<String>,
     pub notifications: bool,
     pub created_at: DateTimeUtc,
+    /// Sessions signed in under an older epoch are over ([`crate::auth::ssr::session_user`]).
+    pub session_epoch: i64,
+    /// Set while an administrator has disabled the account.
+    pub disabled_at: Option<DateTimeUtc>,
+    /// After a reset: the temporary password opens only the change-password form.
+    pub must_change_password: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

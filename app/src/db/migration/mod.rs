@@ -9,6 +9,7 @@ mod m0006_owner_scoped_names;
 mod m0007_archive_keys;
 mod m0008_throttles;
 mod m0009_notifications_need_an_address;
+mod m0010_account_management;
 
 use sea_orm_migration::prelude::*;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_archive_keys::Migration),
             Box::new(m0008_throttles::Migration),
             Box::new(m0009_notifications_need_an_address::Migration),
+            Box::new(m0010_account_management::Migration),
         ]
     }
 }

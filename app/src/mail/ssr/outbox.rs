@@ -87,7 +87,7 @@ pub async fn enqueue(
         .await?;
     let recipients: Vec<&user::Model> = users
         .iter()
-        .filter(|user| user.notifications && user.email.is_some())
+        .filter(|user| user.notifications && user.email.is_some() && user.disabled_at.is_none())
         .collect();
     if recipients.is_empty() {
         return Ok(0);
@@ -185,6 +185,22 @@ async fn sent_within_the_hour(txn: &impl ConnectionTrait, user_id: i64) -> Resul
         .filter(held_back.not())
         .count(txn)
         .await?)
+}
+
+/// Gives up on the mail waiting for `user_id` (their account is being disabled): marked failed,
+/// with the reason, where administrators see undelivered mail. Returns how many.
+pub async fn drop_for_disabled(txn: &impl ConnectionTrait, user_id: i64) -> Result<u64, AppError> {
+    Ok(outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(Failed))
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value("Not sent: the account was disabled."),
+        )
+        .filter(outbox::Column::UserId.eq(user_id))
+        .filter(outbox::Column::Status.eq(Pending))
+        .exec(txn)
+        .await?
+        .rows_affected)
 }
 
 /// Leases up to `limit` due mails for `lease`, oldest first.

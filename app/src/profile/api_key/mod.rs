@@ -39,14 +39,15 @@ pub struct ApiKeyState {
 #[server(endpoint = "api_key")]
 pub async fn get_api_key() -> Result<ApiKeyState, AppError> {
     let state = crate::state::app_state()?;
-    let user_id = crate::auth::ssr::require_user_id().await?;
+    let user_id = crate::auth::ssr::require_user().await?.id;
     let stored = ssr::find(&state.db, user_id).await?;
     // Only the current key of this user: not a stale one from another tab or account.
-    let new_key = ssr::flashed_key().filter(|key| {
-        stored.as_ref().is_some_and(|row| {
-            ssr::ApiKey::parse(key.as_bytes()).is_some_and(|key| key.matches(&row.digest))
-        })
-    });
+    let new_key =
+        crate::secret_flash::flashed(crate::secret_flash::Secret::NewApiKey).filter(|key| {
+            stored.as_ref().is_some_and(|row| {
+                ssr::ApiKey::parse(key.as_bytes()).is_some_and(|key| key.matches(&row.digest))
+            })
+        });
     Ok(ApiKeyState {
         info: stored.as_ref().map(ssr::to_info),
         new_key,
@@ -57,12 +58,16 @@ pub async fn get_api_key() -> Result<ApiKeyState, AppError> {
 #[server(endpoint = "generate_api_key")]
 pub async fn generate_api_key() -> Result<ApiKeyState, AppError> {
     let state = crate::state::app_state()?;
-    let user_id = crate::auth::ssr::require_user_id().await?;
+    let user_id = crate::auth::ssr::require_user().await?.id;
     let ip = crate::auth::ssr::client_ip().await;
     let (key, info) = ssr::generate(&state.db, user_id, Some(ip)).await?;
     // A script caller gets the key in this answer; a form post gets it on the next page load.
     if crate::http::is_plain_form_post() {
-        ssr::flash_key(&key, state.config.secure_cookies);
+        crate::secret_flash::flash(
+            crate::secret_flash::Secret::NewApiKey,
+            key.expose(),
+            state.config.secure_cookies,
+        );
         leptos_axum::redirect("/profile#api-key");
     }
     Ok(ApiKeyState {
@@ -75,7 +80,7 @@ pub async fn generate_api_key() -> Result<ApiKeyState, AppError> {
 #[server(endpoint = "delete_api_key")]
 pub async fn delete_api_key() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let user_id = crate::auth::ssr::require_user_id().await?;
+    let user_id = crate::auth::ssr::require_user().await?.id;
     let ip = crate::auth::ssr::client_ip().await;
     ssr::delete(&state.db, user_id, Some(ip)).await?;
     crate::http::redirect_plain_form_to("/profile#api-key");

@@ -8,7 +8,7 @@ use super::copy::CopyButton;
 use super::{ApiKeyInfo, ApiKeyState, DeleteApiKey, GenerateApiKey, NO_KEY_TEXT};
 use crate::error::AppError;
 use crate::forms::Posted;
-use crate::ui::{ErrorText, primary_button_class, secondary_button_class};
+use crate::ui::{Confirm, ErrorText, primary_button_class, secondary_button_class};
 
 const REPLACE_WARNING: &str = "Your current key stops working immediately.";
 
@@ -117,38 +117,5 @@ fn KeyDetails(info: ApiKeyInfo) -> impl IntoView {
             <dt class="text-slate-500">"Last used"</dt>
             <dd data-testid="api-key-last-used">{last_used}</dd>
         </dl>
-    }
-}
-
-/// A button that opens a confirmation with the real submit button inside: an HTML `popover`, so
-/// without any script one is open at a time, Escape or a click outside closes it, and the focus
-/// goes back to its button.
-#[component]
-fn Confirm(
-    label: &'static str,
-    /// The popover's id, unique on the page.
-    id: &'static str,
-    warning: &'static str,
-    children: Children,
-) -> impl IntoView {
-    view! {
-        <button type="button" class=secondary_button_class() popovertarget=id>
-            {label}
-        </button>
-        <div
-            id=id
-            popover="auto"
-            class="w-80 max-w-[calc(100vw-2rem)] space-y-3 rounded-lg bg-white p-5 shadow-xl ring-1 ring-black/10 backdrop:bg-slate-900/30"
-            role="dialog"
-            aria-label=format!("Confirm: {label}")
-        >
-            <p class="text-sm text-slate-700">{warning}</p>
-            <div class="flex flex-wrap gap-3">
-                {children()}
-                <button type="button" class=secondary_button_class() popovertarget=id popovertargetaction="hide">
-                    "Cancel"
-                </button>
-            </div>
-        </div>
     }
 }

@@ -210,6 +210,51 @@ pub async fn stop(state: &AppState, principal: &Principal, id: i64) -> Result<Jo
     get(state, principal, id).await
 }
 
+/// Stops every queued or running job `user_id` started, as `admin` (their account is being
+/// disabled), in the caller's transaction; each stop records its event. Returns the ids, for
+/// [`Jobs::cancel`] once the transaction has committed.
+pub async fn stop_all_started_by(
+    txn: &impl ConnectionTrait,
+    config: &crate::state::AppConfig,
+    user_id: i64,
+    admin: i64,
+) -> Result<Vec<i64>, AppError> {
+    let rows = job::Entity::find()
+        .filter(job::Column::CreatedBy.eq(user_id))
+        .filter(job::Column::Status.is_in(unfinished()))
+        .all(txn)
+        .await?;
+    let mut stopped = Vec::with_capacity(rows.len());
+    for row in rows {
+        let updated = job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Stopped))
+            .col_expr(job::Column::StoppedBy, Expr::value(admin))
+            .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
+            .filter(job::Column::Id.eq(row.id))
+            .filter(job::Column::Status.is_in(unfinished()))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            continue;
+        }
+        outbox::record(
+            txn,
+            config,
+            Event {
+                kind: EventKind::JobStopped,
+                application_id: row.application_id,
+                version_id: Some(row.version_id),
+                job_id: Some(row.id),
+                actor_id: Some(admin),
+                work: Some(row.kind.label()),
+            },
+        )
+        .await?;
+        stopped.push(row.id);
+    }
+    Ok(stopped)
+}
+
 /// One job, if `principal` may see its application.
 pub async fn get(state: &AppState, principal: &Principal, id: i64) -> Result<JobView, AppError> {
     let row = find_visible(&state.db, principal, id).await?;

@@ -2,9 +2,9 @@
 //!
 //! Rules: one key per user (unique `user_id`); a new key replaces the old one in the same
 //! statement, so the old key fails on the very next request to any instance (every request reads
-//! the database; nothing is cached). Key changes are audited in `api_key_events`.
+//! the database; nothing is cached). Key changes are written to the owner's security log
+//! ([`crate::auth::log`]). A disabled account's key is refused.
 
-mod flash;
 mod key;
 
 use std::net::IpAddr;
@@ -16,13 +16,14 @@ use sea_orm::{
     QueryFilter, Set, SqlErr, TransactionTrait,
 };
 
-pub use flash::{flash_key, flashed_key, take_flashed_key};
 pub use key::ApiKey;
 
 use super::ApiKeyInfo;
+use crate::auth::log::SecurityEventKind;
+use crate::auth::log::ssr::{Entry, record};
 use crate::auth::ssr::Principal;
 use crate::auth::{Role, UserView};
-use crate::db::entity::{api_key, api_key_event, user};
+use crate::db::entity::{api_key, user};
 use crate::error::AppError;
 
 /// Last-used time and address are written at most this often per key.
@@ -95,13 +96,12 @@ pub async fn generate(
             }
             other => other?,
         };
-        audit(
-            &txn,
-            user_id,
-            if replaced { "replaced" } else { "created" },
-            ip,
-        )
-        .await?;
+        let kind = if replaced {
+            SecurityEventKind::ApiKeyReplaced
+        } else {
+            SecurityEventKind::ApiKeyCreated
+        };
+        record(&txn, Entry::new(user_id, kind, ip)).await?;
         let stored = find(&txn, user_id).await?.ok_or(AppError::Internal)?;
         txn.commit().await?;
         tracing::info!(
@@ -124,16 +124,27 @@ pub async fn delete(
 ) -> Result<bool, AppError> {
     let txn = db.begin().await?;
     lock_user(&txn, user_id).await?;
+    let deleted = remove(
+        &txn,
+        Entry::new(user_id, SecurityEventKind::ApiKeyDeleted, ip),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(deleted)
+}
+
+/// Deletes `user_id`'s key for an administrator, in the caller's transaction (a reset, a
+/// revocation), and logs it as `entry` when there was one. Returns whether there was one.
+pub async fn remove(txn: &impl ConnectionTrait, entry: Entry) -> Result<bool, AppError> {
     let deleted = api_key::Entity::delete_many()
-        .filter(api_key::Column::UserId.eq(user_id))
-        .exec(&txn)
+        .filter(api_key::Column::UserId.eq(entry.user_id))
+        .exec(txn)
         .await?
         .rows_affected
         > 0;
     if deleted {
-        audit(&txn, user_id, "deleted", ip).await?;
+        record(txn, entry).await?;
     }
-    txn.commit().await?;
     Ok(deleted)
 }
 
@@ -156,7 +167,7 @@ type KeyOwner = (
 /// (`scripts/bench/pages.sh`). Both backends share the text but for the placeholder.
 const FIND_KEY_OWNER: &str = "SELECT k.id, k.digest, k.last_used_at, u.id, u.username, u.name, \
      u.role, u.email, u.notifications FROM api_keys k JOIN users u ON u.id = k.user_id \
-     WHERE k.prefix = ";
+     WHERE u.disabled_at IS NULL AND u.must_change_password = FALSE AND k.prefix = ";
 
 async fn find_key_owner(
     db: &DatabaseConnection,
@@ -212,6 +223,8 @@ pub async fn authenticate(
             role: Role::parse(&role).unwrap_or(Role::User),
             email,
             notifications,
+            disabled: false,
+            must_change_password: false,
         },
     }))
 }
@@ -263,23 +276,5 @@ async fn lock_user(txn: &impl ConnectionTrait, user_id: i64) -> Result<(), AppEr
     if locked.rows_affected == 0 {
         return Err(AppError::Unauthenticated);
     }
-    Ok(())
-}
-
-async fn audit(
-    txn: &impl ConnectionTrait,
-    user_id: i64,
-    action: &'static str,
-    ip: Option<IpAddr>,
-) -> Result<(), AppError> {
-    api_key_event::Entity::insert(api_key_event::ActiveModel {
-        user_id: Set(user_id),
-        action: Set(action.to_owned()),
-        at: Set(Utc::now()),
-        ip: Set(ip.map(|ip| ip.to_string())),
-        ..Default::default()
-    })
-    .exec(txn)
-    .await?;
     Ok(())
 }

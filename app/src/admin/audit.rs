@@ -1,0 +1,145 @@
+//! The Audit page: every account's security events, newest first, filtered by user and kind,
+//! a page at a time. The filter and the page are in the address (`/admin/audit?user=alice&
+//! kind=signed_in&before=120`), so a view can be bookmarked and shared.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use super::AdminsOnly;
+use crate::auth::log::{SecurityEventKind, SecurityEventView};
+use crate::error::AppError;
+use crate::profile::security_log::EventTable;
+use crate::render::page_resource;
+use crate::ui::{input_class, loaded, primary_button_class};
+
+/// Events per page.
+pub const AUDIT_PAGE_LEN: u64 = 50;
+
+/// One page of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<SecurityEventView>,
+    /// Where the next (older) page starts, if there is one.
+    pub older: Option<i64>,
+}
+
+/// Security events of every account (or of `user`, of `kind`), older than event `before`.
+#[server(endpoint = "audit_log")]
+pub async fn audit_log(
+    #[server(default)] user: Option<String>,
+    #[server(default)] kind: Option<String>,
+    #[server(default)] before: Option<i64>,
+) -> Result<AuditPage, AppError> {
+    use crate::auth::log::ssr::{Filter, list};
+    crate::admin::ssr::require_admin().await?;
+    let state = crate::state::app_state()?;
+    let user_id = match user
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+    {
+        Some(name) => match crate::auth::ssr::users::find_by_username(&state.db, name).await? {
+            Some(user) => Some(user.id),
+            // An unknown user has no events.
+            None => {
+                return Ok(AuditPage {
+                    events: Vec::new(),
+                    older: None,
+                });
+            }
+        },
+        None => None,
+    };
+    let kind = match kind.as_deref().filter(|kind| !kind.is_empty()) {
+        Some(name) => Some(
+            SecurityEventKind::parse(name)
+                .ok_or_else(|| AppError::invalid("kind", "There is no such kind of event."))?,
+        ),
+        None => None,
+    };
+    let filter = Filter {
+        user_id,
+        kind,
+        before,
+    };
+    // One more than a page tells whether there is an older one.
+    let mut events = list(&state.db, filter, AUDIT_PAGE_LEN + 1).await?;
+    let older = (events.len() as u64 > AUDIT_PAGE_LEN).then(|| {
+        events.truncate(AUDIT_PAGE_LEN as usize);
+        events.last().map(|event| event.id)
+    });
+    Ok(AuditPage {
+        events,
+        older: older.flatten(),
+    })
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let query = use_query_map().get_untracked();
+    let text = |name: &str| query.get(name).filter(|value| !value.is_empty());
+    let (user, kind) = (text("user"), text("kind"));
+    let before = text("before").and_then(|value| value.parse::<i64>().ok());
+    let page = {
+        let (user, kind) = (user.clone(), kind.clone());
+        // Created here, once per request (see `crate::render`).
+        page_resource(move || audit_log(user.clone(), kind.clone(), before))
+    };
+    view! {
+        <AdminsOnly>
+            <AuditView page user=user.clone() kind=kind.clone() />
+        </AdminsOnly>
+    }
+}
+
+#[component]
+fn AuditView(
+    page: Resource<Result<AuditPage, AppError>>,
+    /// The filter as the address gives it.
+    user: Option<String>,
+    kind: Option<String>,
+) -> impl IntoView {
+    view! {
+        <main class="mx-auto max-w-5xl p-6">
+            <h1 class="mb-6 text-2xl font-semibold text-slate-800">"Audit"</h1>
+            <form method="get" action="/admin/audit" class="mb-4 flex flex-wrap items-end gap-3" aria-label="Filter events">
+                <label class="block">
+                    <span class="text-sm text-slate-700">"User"</span>
+                    <input class=input_class() name="user" value=user.clone().unwrap_or_default() autocomplete="off" />
+                </label>
+                <label class="block">
+                    <span class="text-sm text-slate-700">"Event"</span>
+                    <select class=input_class() name="kind">
+                        <option value="">"All events"</option>
+                        {SecurityEventKind::ALL
+                            .into_iter()
+                            .map(|option| {
+                                let selected = kind.as_deref() == Some(option.as_str());
+                                view! { <option value=option.as_str() selected=selected>{option.label()}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <button type="submit" class=primary_button_class()>"Filter"</button>
+            </form>
+            <div class="rounded-lg bg-white p-6 shadow">
+                {loaded(page, move |page| {
+                    let older = page.older.map(|older| {
+                        let mut link = format!("/admin/audit?before={older}");
+                        for (name, value) in [("user", &user), ("kind", &kind)] {
+                            if let Some(value) = value {
+                                link.push_str(&format!("&{name}={}", leptos_router::location::Url::escape(value)));
+                            }
+                        }
+                        view! { <a class="mt-4 inline-block text-blue-700 underline" href=link>"Older events"</a> }
+                    });
+                    view! {
+                        <EventTable events=page.events with_user=true />
+                        {older}
+                    }
+                })}
+            </div>
+        </main>
+    }
+}
