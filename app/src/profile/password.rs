@@ -22,12 +22,14 @@ pub async fn change_password(
     let state = crate::state::app_state()?;
     let user = require_user_even_after_reset().await?;
     let ip = client_ip().await;
-    state.throttles.check_sign_in(ip, &user.username).await?;
     let change = PasswordChange {
         current_password: current_password.into(),
         new_password: new_password.into(),
         new_password_again: new_password_again.into(),
     };
+    // A weak choice is no guess at the current password: only a real attempt counts.
+    accounts::check_new_password(&user, &change)?;
+    state.throttles.check_sign_in(ip, &user.username).await?;
     let epoch = accounts::change_password(&state.db, &user, change, ip).await?;
     start_session(&session().await?, user.id, epoch).await?;
     crate::http::redirect_plain_form_to("/profile#password");

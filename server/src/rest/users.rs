@@ -162,13 +162,12 @@ pub async fn change_password(
         return Err(AppError::Forbidden);
     }
     let ip = app::http::client_addr(&request);
-    state
-        .throttles
-        .check_sign_in(ip, &principal.user.username)
-        .await?;
     let user = find_by_username(&state.db, &principal.user.username)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    // A weak choice is no guess at the current password: only a real attempt counts.
+    accounts::check_new_password(&user, &change)?;
+    state.throttles.check_sign_in(ip, &user.username).await?;
     accounts::change_password(&state.db, &user, change, ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }

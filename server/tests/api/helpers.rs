@@ -429,6 +429,11 @@ impl TestApp {
     /// answer against `/rest/openapi.json`.
     pub async fn tool(&self, username: &str, role: &str) -> Tool {
         let browser = self.signed_in(username, role).await;
+        self.tool_of(browser).await
+    }
+
+    /// A REST client for the user `browser` is signed in as, with a new API key.
+    pub async fn tool_of(&self, browser: Browser) -> Tool {
         let response = browser.server_fn("generate_api_key", &[]).await;
         assert_eq!(response.status(), StatusCode::OK);
         let key = json(response).await["new_key"]
@@ -453,6 +458,13 @@ impl TestApp {
             api: Arc::new(OpenApi::new(document)),
             browser,
         }
+    }
+
+    /// A REST client for the first administrator (`admin`), like [`Self::tool`].
+    pub async fn admin(&self) -> Tool {
+        let browser = self.browser();
+        browser.sign_in("admin", ADMIN_PASSWORD).await;
+        self.tool_of(browser).await
     }
 
     /// A browser with an empty cookie jar.
@@ -671,6 +683,13 @@ impl Tool {
 
     async fn answer(&self, method: &str, path: &str, response: Response) -> (StatusCode, Value) {
         let status = response.status();
+        if status == StatusCode::NO_CONTENT {
+            let body = response.bytes().await.expect("the answer");
+            assert!(body.is_empty(), "{method} {path}: 204 with a body");
+            self.api
+                .check_empty(&method.to_ascii_lowercase(), path, status.as_u16());
+            return (status, Value::Null);
+        }
         let body: Value = response.json().await.expect("a JSON answer");
         self.api
             .check(&method.to_ascii_lowercase(), path, status.as_u16(), &body);
@@ -683,6 +702,14 @@ impl Tool {
 
     pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::DELETE, path, None).await
     }
 
     /// `POST /rest/applications/{id}/versions` with the given multipart fields.

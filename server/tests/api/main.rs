@@ -14,6 +14,7 @@ mod openapi;
 mod smtp;
 
 mod abuse;
+mod account_admin;
 mod accounts;
 mod api_keys;
 mod applications;

@@ -46,6 +46,20 @@ impl OpenApi {
     }
 
     /// Panics unless `body` is what the description promises for this route and status.
+    /// Checks that `status` is documented for the operation as an answer without a body.
+    pub fn check_empty(&self, method: &str, path: &str, status: u16) {
+        let template = self.template_for(path);
+        let response = &self.document["paths"][&template][method]["responses"][status.to_string()];
+        assert!(
+            response.is_object(),
+            "{method} {template} {status} is not documented"
+        );
+        assert!(
+            response.get("content").is_none(),
+            "{method} {template} {status} documents a body but none was sent"
+        );
+    }
+
     pub fn check(&self, method: &str, path: &str, status: u16, body: &Value) {
         let template = self.template_for(path);
         let key = format!("{method} {template} {status}");

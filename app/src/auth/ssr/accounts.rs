@@ -20,7 +20,6 @@ use sea_orm::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use super::strength::check_new_password;
 use super::users::{find_by_username, random_password};
 use super::{hash_password, verify_password};
 use crate::auth::Role;
@@ -41,15 +40,10 @@ pub struct PasswordChange {
     pub new_password_again: SecretString,
 }
 
-/// Changes `user`'s password after checking the current one, and ends every session of the
-/// account. Returns the new session epoch, for the caller's own session to stay signed in.
-#[tracing::instrument(skip_all, fields(user_id = user.id), err(level = "info"))]
-pub async fn change_password(
-    db: &DatabaseConnection,
-    user: &user::Model,
-    change: PasswordChange,
-    ip: IpAddr,
-) -> Result<i64, AppError> {
+/// Checks a password change for `user` as far as it can be without the current password: the
+/// new one typed twice alike, strong enough, and not the current one as typed. Call it before
+/// counting the attempt against the sign-in throttle, so a weak choice is not a guess.
+pub fn check_new_password(user: &user::Model, change: &PasswordChange) -> Result<(), AppError> {
     let new = change.new_password.expose_secret();
     if new != change.new_password_again.expose_secret() {
         return Err(AppError::invalid(
@@ -57,6 +51,28 @@ pub async fn change_password(
             "The two new passwords are not the same.",
         ));
     }
+    if new == change.current_password.expose_secret() {
+        return Err(AppError::invalid(
+            "new_password",
+            "The new password must differ from the current one.",
+        ));
+    }
+    let mut context = vec![user.username.as_str(), user.name.as_str()];
+    context.extend(user.email.as_deref());
+    super::strength::check_new_password("new_password", new, &context)
+}
+
+/// Changes `user`'s password after [`check_new_password`] and a check of the current one, and
+/// ends every session of the account. Returns the new session epoch, for the caller's own
+/// session to stay signed in.
+#[tracing::instrument(skip_all, fields(user_id = user.id), err(level = "info"))]
+pub async fn change_password(
+    db: &DatabaseConnection,
+    user: &user::Model,
+    change: PasswordChange,
+    ip: IpAddr,
+) -> Result<i64, AppError> {
+    check_new_password(user, &change)?;
     let current_matches = verify_password(
         Some(user.password_hash.clone()),
         change.current_password.expose_secret().to_owned(),
@@ -68,15 +84,7 @@ pub async fn change_password(
             "The current password is wrong.",
         ));
     }
-    if new == change.current_password.expose_secret() {
-        return Err(AppError::invalid(
-            "new_password",
-            "The new password must differ from the current one.",
-        ));
-    }
-    let mut context = vec![user.username.as_str(), user.name.as_str()];
-    context.extend(user.email.as_deref());
-    check_new_password("new_password", new, &context)?;
+    let new = change.new_password.expose_secret();
     let hash = hash_password(new.to_owned()).await?;
 
     let txn = db.begin().await?;
