@@ -152,7 +152,10 @@ async fn disabling_ends_sessions_keys_and_passwords_on_every_instance(backend: B
             &[("username", "alice"), ("password", "not-hers-at-all")],
         )
         .await;
-    assert_eq!(server_fn_error(response).await, AppError::InvalidCredentials);
+    assert_eq!(
+        server_fn_error(response).await,
+        AppError::InvalidCredentials
+    );
 
     // Enabled again: the password works, no old session comes back.
     let (status, _) = admin
@@ -750,9 +753,21 @@ async fn the_audit_page_filters_and_pages_every_accounts_events(backend: Backend
     );
     // Everyone's events without a filter (a page of them), one user's with it; nobody's for an
     // unknown user.
-    let all = admin.browser.get("/admin/audit").await.text().await.unwrap();
+    let all = admin
+        .browser
+        .get("/admin/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(all.matches("data-testid=\"security-event\"").count(), 50);
-    let admins = admin.browser.get("/admin/audit?user=admin").await.text().await.unwrap();
+    let admins = admin
+        .browser
+        .get("/admin/audit?user=admin")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(admins.contains("data-kind=\"signed_in\""));
     assert!(admins.contains("data-kind=\"api_key_created\""));
     assert!(!admins.contains("data-kind=\"api_key_replaced\""));

@@ -94,7 +94,8 @@ async fn admin_creates_users_and_the_new_user_can_sign_in(backend: Backend) {
     assert_eq!(
         body,
         json!({ "username": "jane", "name": "Jane Doe", "role": "user",
-                "email": "jane@example.com", "notifications": true })
+                "email": "jane@example.com", "notifications": true,
+                "disabled": false, "must_change_password": false })
     );
     let browser = app.browser();
     browser.sign_in("jane", "jane-secret-1").await;

@@ -258,16 +258,24 @@ async fn only_prefix_and_digest_are_stored_and_changes_are_audited(backend: Back
     let events = db
         .query_all_raw(Statement::from_string(
             backend,
-            "SELECT e.action, e.ip FROM api_key_events e JOIN users u ON u.id = e.user_id \
-             WHERE u.username = 'audited' ORDER BY e.id",
+            "SELECT e.kind, e.ip FROM security_events e JOIN users u ON u.id = e.user_id \
+             WHERE u.username = 'audited' AND e.kind LIKE 'api_key_%' ORDER BY e.id",
         ))
         .await
         .unwrap();
     let actions: Vec<String> = events
         .iter()
-        .map(|row| row.try_get("", "action").unwrap())
+        .map(|row| row.try_get("", "kind").unwrap())
         .collect();
-    assert_eq!(actions, ["created", "replaced", "deleted", "created"]);
+    assert_eq!(
+        actions,
+        [
+            "api_key_created",
+            "api_key_replaced",
+            "api_key_deleted",
+            "api_key_created"
+        ]
+    );
     let ip: Option<String> = events[0].try_get("", "ip").unwrap();
     assert_eq!(ip.as_deref(), Some("127.0.0.1"));
 }

@@ -101,7 +101,7 @@ async fn a_trusted_proxy_names_the_client(backend: Backend) {
     let audited = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
-            "SELECT ip FROM api_key_events ORDER BY id DESC",
+            "SELECT ip FROM security_events WHERE kind LIKE 'api_key_%' ORDER BY id DESC",
         ))
         .await
         .unwrap()
