@@ -3,11 +3,12 @@
 
 use leptos::prelude::*;
 
-use crate::auth::log::{OWN_LOG_LEN, SecurityEventView};
+use crate::auth::log::SecurityEventView;
 use crate::error::AppError;
 use crate::ui::loaded;
 
-/// The signed-in user's last [`OWN_LOG_LEN`] security events, newest first.
+/// The signed-in user's last [`OWN_LOG_LEN`](crate::auth::log::OWN_LOG_LEN) security events,
+/// newest first.
 #[server(endpoint = "security_log")]
 pub async fn own_security_log() -> Result<Vec<SecurityEventView>, AppError> {
     use crate::auth::log::ssr::{Filter, list};
@@ -17,7 +18,7 @@ pub async fn own_security_log() -> Result<Vec<SecurityEventView>, AppError> {
         user_id: Some(user.id),
         ..Filter::default()
     };
-    list(&state.db, filter, OWN_LOG_LEN).await
+    list(&state.db, filter, crate::auth::log::OWN_LOG_LEN).await
 }
 
 #[component]

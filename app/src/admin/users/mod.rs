@@ -18,6 +18,7 @@ use crate::ui::{
 use table::{TemporaryPassword, UserTable};
 
 /// Where every account action returns to.
+#[cfg(feature = "ssr")]
 const USERS: &str = "/admin#users";
 
 /// The administrator acting, and the client's address, for an account action.
