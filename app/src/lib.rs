@@ -42,6 +42,7 @@ use crate::applications::{ApplicationPage, ApplicationsPage};
 use crate::auth::{Auth, SignInPage, with_user};
 use crate::profile::ProfilePage;
 use crate::profile::unsubscribe::UnsubscribePage;
+use crate::profile::verify_email::VerifyEmailPage;
 use crate::shell::TopBar;
 
 /// The HTML document the server renders around [`App`].
@@ -106,6 +107,11 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("applications"), ParamSegment("id"))
                     view=ApplicationPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("verify-email"), ParamSegment("token"))
+                    view=VerifyEmailPage
                     ssr=SsrMode::Async
                 />
                 <Route

@@ -45,7 +45,7 @@ pub async fn reset_password(
 ) -> Result<SecretString, app::error::AppError> {
     let db = app::db::connect(database_url).await?;
     let operator = Actor { id: None, ip: None };
-    let result = app::admin::users::ssr::reset_password(&db, operator, username).await;
+    let result = app::admin::users::ssr::reset_password(&db, None, operator, username).await;
     db.close().await?;
     let (_, temporary) = result?;
     Ok(temporary)

@@ -32,12 +32,13 @@ pub enum SecurityEventKind {
     Disabled,
     Enabled,
     EmailChanged,
+    EmailVerified,
     /// Notifications were turned off by a mail's unsubscribe link.
     Unsubscribed,
 }
 
 impl SecurityEventKind {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::SignedIn,
         Self::SignInFailed,
         Self::SignedOutEverywhere,
@@ -51,6 +52,7 @@ impl SecurityEventKind {
         Self::Disabled,
         Self::Enabled,
         Self::EmailChanged,
+        Self::EmailVerified,
         Self::Unsubscribed,
     ];
 
@@ -70,6 +72,7 @@ impl SecurityEventKind {
             Self::Disabled => "disabled",
             Self::Enabled => "enabled",
             Self::EmailChanged => "email_changed",
+            Self::EmailVerified => "email_verified",
             Self::Unsubscribed => "unsubscribed",
         }
     }
@@ -94,6 +97,7 @@ impl SecurityEventKind {
             Self::Disabled => "Account disabled",
             Self::Enabled => "Account enabled",
             Self::EmailChanged => "Email address changed",
+            Self::EmailVerified => "Email address verified",
             Self::Unsubscribed => "Notifications turned off by an unsubscribe link",
         }
     }

@@ -57,6 +57,8 @@ pub struct UserView {
     pub name: String,
     pub role: Role,
     pub email: Option<String>,
+    /// Whether `email` was proven to be theirs; notifications wait until it is.
+    pub email_verified: bool,
     pub notifications: bool,
     /// An administrator disabled the account: it cannot sign in or use the API.
     pub disabled: bool,

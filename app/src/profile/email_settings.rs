@@ -17,10 +17,14 @@ use crate::ui::{ErrorText, SuccessText, TextField, primary_button_class};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailSettings {
     pub email: Option<String>,
+    /// Whether the address was verified; notifications wait until it is.
+    pub email_verified: bool,
     pub notifications: bool,
 }
 
 const SAVED_TEXT: &str = "Email settings saved.";
+const VERIFY_TEXT: &str =
+    "We sent a verification link to the address: open it to receive notifications there.";
 
 /// Saves the signed-in user's email address and notification choice.
 #[server(endpoint = "update_email_settings")]
@@ -31,6 +35,15 @@ pub async fn update_email_settings(
     let saved = ssr::update(&email, notifications).await?;
     crate::http::redirect_plain_form_to("/profile#email-settings");
     Ok(saved)
+}
+
+/// Sends the verification mail of the signed-in user's unverified address again (a new link;
+/// the earlier ones stop working). At most five an hour.
+#[server(endpoint = "resend_verification")]
+pub async fn resend_verification() -> Result<(), AppError> {
+    ssr::resend_verification().await?;
+    crate::http::redirect_plain_form_to("/profile#email-settings");
+    Ok(())
 }
 
 /// Whether notification mail leaves the server (an administrator configured a mail server).
@@ -53,10 +66,21 @@ pub fn EmailSettingsPanel(
     configured: Resource<Result<bool, AppError>>,
 ) -> impl IntoView {
     let update = ServerAction::<UpdateEmailSettings>::new();
+    let resend = ServerAction::<ResendVerification>::new();
     let query = use_query_map();
     let posted = Posted::of::<UpdateEmailSettings>();
-    let other_error = Signal::stored(posted.other_error(&["email"]));
-    let saved = Signal::stored(posted.succeeded().then(|| SAVED_TEXT.to_owned()));
+    let resent = Posted::of::<ResendVerification>();
+    let other_error = Signal::stored(posted.other_error(&["email"]).or_else(|| resent.error()));
+    let saved = Signal::stored(if posted.succeeded() {
+        Some(if user.email_verified || user.email.is_none() {
+            SAVED_TEXT.to_owned()
+        } else {
+            format!("{SAVED_TEXT} {VERIFY_TEXT}")
+        })
+    } else {
+        resent.succeeded().then(|| VERIFY_TEXT.to_owned())
+    });
+    let verification = user.email.clone().map(|_| user.email_verified);
     let admin = user.role == Role::Admin;
 
     // Set when the user arrives from a mail's unsubscribe link (the token alone can turn
@@ -111,6 +135,20 @@ pub fn EmailSettingsPanel(
                 value=user.email.unwrap_or_default()
                 posted=posted.clone()
             />
+            {verification.map(|verified| if verified {
+                view! {
+                    <p class="-mt-2 text-sm text-green-800" data-testid="email-verified">"✓ Verified"</p>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <p class="-mt-2 flex flex-wrap items-center gap-2 text-sm text-amber-900" data-testid="email-unverified">
+                        "Unverified: no notification goes to it until you open the link we sent."
+                        <button type="submit" form="resend-verification" class="text-blue-700 underline">"Resend"</button>
+                    </p>
+                }
+                    .into_any()
+            })}
             <label class="flex cursor-pointer items-center gap-3">
                 <input
                     class="peer sr-only"
@@ -135,6 +173,10 @@ pub fn EmailSettingsPanel(
                 "Update"
             </button>
         </ActionForm>
+        // Outside the settings form (forms do not nest); its button sits beside the address.
+        <ActionForm action=resend attr:id="resend-verification" attr:class="hidden" attr:aria-label="Resend the verification link">
+            <span></span>
+        </ActionForm>
     }
 }
 
@@ -150,7 +192,9 @@ pub mod ssr {
     use crate::auth::log::ssr::{Entry, record};
     use crate::auth::ssr::{EmailAddress, require_user};
     use crate::error::AppError;
+    use crate::mail::ssr::account::{SecurityNotice, security_notice, send_verification};
     use crate::state::app_state;
+    use chrono::Utc;
 
     /// Turns notifications off for `user_id` (an unsubscribe link was followed). Returns whether
     /// the account exists.
@@ -180,7 +224,9 @@ pub mod ssr {
         Ok(updated.rows_affected == 1)
     }
 
-    /// Validates and saves the signed-in user's settings. Notifications need an address.
+    /// Validates and saves the signed-in user's settings. Notifications need an address. A new
+    /// address is unverified until its link is opened: a verification mail goes to it, and a
+    /// security notice to the old (verified) one.
     #[tracing::instrument(skip_all, err(level = "info"))]
     pub async fn update(email: &str, notifications: bool) -> Result<EmailSettings, AppError> {
         let email = match email.trim() {
@@ -194,27 +240,60 @@ pub mod ssr {
             raw => Some(EmailAddress::parse(raw)?),
         };
         let state = app_state()?;
-        let user = require_user().await?;
+        let old = require_user().await?;
         let email = email.map(EmailAddress::into_string);
-        let changed = user.email != email;
-        let id = user.id;
-        let mut user = user.into_active_model();
-        user.email = Set(email);
+        let changed = old.email != email;
+        let mut user = old.clone().into_active_model();
         user.notifications = Set(notifications);
+        if changed {
+            user.email_verified = Set(false);
+            user.email_token_issued = Set(email.as_ref().map(|_| Utc::now().timestamp()));
+        }
+        user.email = Set(email);
         let txn = state.db.begin().await?;
         let user = user.update(&txn).await?;
         if changed {
             let ip = crate::auth::ssr::client_ip().await;
             record(
                 &txn,
-                Entry::new(id, SecurityEventKind::EmailChanged, Some(ip)),
+                Entry::new(user.id, SecurityEventKind::EmailChanged, Some(ip)),
+            )
+            .await?;
+            send_verification(&txn, &state.config, &user).await?;
+            security_notice(
+                &txn,
+                &state.config,
+                &old,
+                SecurityNotice::AddressChanged,
+                Some(ip),
             )
             .await?;
         }
         txn.commit().await?;
         Ok(EmailSettings {
             email: user.email,
+            email_verified: user.email_verified,
             notifications: user.notifications,
         })
+    }
+
+    /// A new verification link for the signed-in user's unverified address.
+    #[tracing::instrument(skip_all, err(level = "info"))]
+    pub async fn resend_verification() -> Result<(), AppError> {
+        let state = app_state()?;
+        let user = require_user().await?;
+        if user.email.is_none() || user.email_verified {
+            return Err(AppError::invalid(
+                "email",
+                "There is no address waiting to be verified.",
+            ));
+        }
+        let mut user = user.into_active_model();
+        user.email_token_issued = Set(Some(Utc::now().timestamp()));
+        let txn = state.db.begin().await?;
+        let user = user.update(&txn).await?;
+        send_verification(&txn, &state.config, &user).await?;
+        txn.commit().await?;
+        Ok(())
     }
 }

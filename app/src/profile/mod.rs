@@ -6,6 +6,7 @@ pub mod email_settings;
 pub mod password;
 pub mod security_log;
 pub mod unsubscribe;
+pub mod verify_email;
 
 use leptos::prelude::*;
 

@@ -30,7 +30,7 @@ pub async fn change_password(
     // A weak choice is no guess at the current password: only a real attempt counts.
     accounts::check_new_password(&user, &change)?;
     state.throttles.check_sign_in(ip, &user.username).await?;
-    let epoch = accounts::change_password(&state.db, &user, change, ip).await?;
+    let epoch = accounts::change_password(&state.db, &state.config, &user, change, ip).await?;
     start_session(&session().await?, user.id, epoch).await?;
     crate::http::redirect_plain_form_to("/profile#password");
     Ok(())

@@ -168,6 +168,6 @@ pub async fn change_password(
     // A weak choice is no guess at the current password: only a real attempt counts.
     accounts::check_new_password(&user, &change)?;
     state.throttles.check_sign_in(ip, &user.username).await?;
-    accounts::change_password(&state.db, &user, change, ip).await?;
+    accounts::change_password(&state.db, &state.config, &user, change, ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,6 +15,7 @@ use crate::helpers::{ADMIN_PASSWORD, Backend, Browser, TestApp, TestDatabase, To
 use crate::jobs::{hold_archive, job_row, release_archive, stored_archive};
 use crate::mail::opt_in;
 use crate::on_both_databases;
+use crate::smtp::{Mailbox, header};
 
 on_both_databases!(
     disabling_ends_sessions_keys_and_passwords_on_every_instance,
@@ -217,7 +218,7 @@ async fn disabling_stops_the_users_jobs_and_drops_their_waiting_mail(backend: Ba
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
             "SELECT o.status, o.last_error FROM outbox o JOIN users u ON u.id = o.user_id \
-             WHERE u.username = 'ana'",
+             WHERE u.username = 'ana' AND o.kind = 'notification'",
         ))
         .await
         .unwrap();
@@ -230,7 +231,15 @@ async fn disabling_stops_the_users_jobs_and_drops_their_waiting_mail(backend: Ba
             ("failed", Some("Not sent: the account was disabled."))
         );
     }
-    assert_eq!(app.deliver_mail().await, 0);
+    // Only the security notice that tells her goes out.
+    assert_eq!(app.deliver_mail().await, 1);
+    let mails = Mailbox(database.data_dir.join("mail")).mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        header(&mails[0], "Subject"),
+        Some("[AIP Console] Your account was disabled by an administrator")
+    );
+    assert!(mails[0].contains("whatever your notification setting"));
     release_archive(path, bytes).join().unwrap();
     // The analysis that was reading ends without overwriting the stop.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;

@@ -94,7 +94,7 @@ async fn admin_creates_users_and_the_new_user_can_sign_in(backend: Backend) {
     assert_eq!(
         body,
         json!({ "username": "jane", "name": "Jane Doe", "role": "user",
-                "email": "jane@example.com", "notifications": true,
+                "email": "jane@example.com", "email_verified": true, "notifications": true,
                 "disabled": false, "must_change_password": false })
     );
     let browser = app.browser();

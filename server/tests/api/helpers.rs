@@ -449,6 +449,10 @@ impl TestApp {
         )
         .await;
         Tool {
+            state: match &self.server {
+                Server::Task(_, state) => Some(state.clone()),
+                Server::Process { .. } => None,
+            },
             client: Client::builder()
                 .timeout(REQUEST_TIMEOUT)
                 .build()
@@ -657,6 +661,8 @@ pub struct Tool {
     pub api: Arc<OpenApi>,
     /// The same user's browser session.
     pub browser: Browser,
+    /// The state of the app it talks to, when that runs in this process.
+    pub state: Option<app::state::AppState>,
 }
 
 impl Tool {

@@ -77,7 +77,7 @@ async fn email_settings_are_saved(backend: Backend) {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         json(response).await,
-        json!({ "email": "mailer@example.com", "notifications": true })
+        json!({ "email": "mailer@example.com", "email_verified": false, "notifications": true })
     );
     // Turning notifications off (unchecked box: field absent) keeps the address.
     let response = browser
@@ -145,7 +145,7 @@ async fn notifications_without_an_email_are_refused(backend: Backend) {
         .await;
     assert_eq!(
         json(response).await,
-        json!({ "email": Value::Null, "notifications": false })
+        json!({ "email": Value::Null, "email_verified": true, "notifications": false })
     );
 }
 

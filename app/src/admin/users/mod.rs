@@ -85,8 +85,13 @@ pub async fn reset_user_password(username: String) -> Result<PasswordReset, AppE
     use secrecy::ExposeSecret;
     let (admin, ip) = acting_admin().await?;
     let state = crate::state::app_state()?;
-    let (user, temporary) =
-        ssr::reset_password(&state.db, ssr::actor(&admin, ip), &username).await?;
+    let (user, temporary) = ssr::reset_password(
+        &state.db,
+        Some(&state.config),
+        ssr::actor(&admin, ip),
+        &username,
+    )
+    .await?;
     let reset = PasswordReset {
         username: user.username,
         temporary_password: temporary.expose_secret().to_owned(),

@@ -62,7 +62,7 @@ pub async fn change(
     let mut stopped = Vec::new();
     if let Some(disabled) = change.disabled {
         let (changed_user, changed) =
-            accounts::set_disabled(&txn, actor, username, disabled).await?;
+            accounts::set_disabled(&txn, &state.config, actor, username, disabled).await?;
         if changed && disabled {
             stopped = crate::applications::jobs::ssr::stop_all_started_by(
                 &txn,
@@ -98,9 +98,7 @@ pub async fn revoke_api_key(
     username: &str,
 ) -> Result<bool, AppError> {
     let txn = db.begin().await?;
-    let user = crate::auth::ssr::users::find_by_username(&txn, username)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let user = accounts::lock_account(&txn, username).await?;
     let revoked = crate::profile::api_key::ssr::remove(
         &txn,
         Entry::new(user.id, SecurityEventKind::ApiKeyRevoked, Some(ip)).by(admin.id),
@@ -113,14 +111,15 @@ pub async fn revoke_api_key(
 /// Resets `username`'s password to a temporary one (returned, to be shown once), ends their
 /// sessions and revokes their API key. `actor` is an administrator, or the operator on the
 /// server's command line.
-#[tracing::instrument(skip(db), err(level = "info"))]
+#[tracing::instrument(skip(db, config), err(level = "info"))]
 pub async fn reset_password(
     db: &DatabaseConnection,
+    config: Option<&crate::state::AppConfig>,
     actor: Actor,
     username: &str,
 ) -> Result<(UserView, SecretString), AppError> {
     let txn = db.begin().await?;
-    let (user, temporary) = accounts::reset_password(&txn, actor, username).await?;
+    let (user, temporary) = accounts::reset_password(&txn, config, actor, username).await?;
     let mut revoked = Entry::new(user.id, SecurityEventKind::ApiKeyRevoked, actor.ip);
     if let Some(id) = actor.id {
         revoked = revoked.by(id);

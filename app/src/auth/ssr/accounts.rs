@@ -27,6 +27,8 @@ use crate::auth::log::SecurityEventKind;
 use crate::auth::log::ssr::{Entry, record};
 use crate::db::entity::user;
 use crate::error::AppError;
+use crate::mail::ssr::account::{SecurityNotice, security_notice};
+use crate::state::AppConfig;
 
 /// A password change as the form and `POST /rest/user/password` send it.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -68,6 +70,7 @@ pub fn check_new_password(user: &user::Model, change: &PasswordChange) -> Result
 #[tracing::instrument(skip_all, fields(user_id = user.id), err(level = "info"))]
 pub async fn change_password(
     db: &DatabaseConnection,
+    config: &AppConfig,
     user: &user::Model,
     change: PasswordChange,
     ip: IpAddr,
@@ -105,6 +108,14 @@ pub async fn change_password(
     record(
         &txn,
         Entry::new(user.id, SecurityEventKind::PasswordChanged, Some(ip)),
+    )
+    .await?;
+    security_notice(
+        &txn,
+        config,
+        user,
+        SecurityNotice::PasswordChanged,
+        Some(ip),
     )
     .await?;
     let epoch = epoch_of(&txn, user.id).await?;
@@ -185,9 +196,27 @@ async fn lock_admins(txn: &impl ConnectionTrait) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Locks the administrators, then reads `username`'s account.
+/// Locks the administrators, then `username`'s account, and reads it.
 async fn target(txn: &impl ConnectionTrait, username: &str) -> Result<user::Model, AppError> {
     lock_admins(txn).await?;
+    lock_account(txn, username).await
+}
+
+/// Takes `username`'s row lock (PostgreSQL) or the write lock (SQLite) with a no-op write before
+/// reading the account: on SQLite a transaction that reads first and writes later may find its
+/// snapshot stale and fail, rather than wait.
+pub async fn lock_account(
+    txn: &impl ConnectionTrait,
+    username: &str,
+) -> Result<user::Model, AppError> {
+    let locked = user::Entity::update_many()
+        .col_expr(user::Column::Id, Expr::col(user::Column::Id))
+        .filter(user::Column::Username.eq(username.trim()))
+        .exec(txn)
+        .await?;
+    if locked.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
     find_by_username(txn, username)
         .await?
         .ok_or(AppError::NotFound)
@@ -249,6 +278,7 @@ pub async fn set_role(
 #[tracing::instrument(skip(txn), err(level = "info"))]
 pub async fn set_disabled(
     txn: &impl ConnectionTrait,
+    config: &AppConfig,
     actor: Actor,
     username: &str,
     disabled: bool,
@@ -273,24 +303,27 @@ pub async fn set_disabled(
         .exec(txn)
         .await?;
     record(txn, actor.entry(target.id, kind)).await?;
+    if disabled {
+        security_notice(txn, config, &target, SecurityNotice::Disabled, actor.ip).await?;
+    }
     Ok((reread(txn, target.id).await?, true))
 }
 
 /// Gives `username` a random temporary password that opens only the change-password form, and
-/// ends the account's sessions. Returns the account and the temporary password (shown once, to
+/// ends the account's sessions. With `config`, a security notice tells the user (the server's
+/// command line has none: its operator is the one locked out). Returns the account and the temporary password (shown once, to
 /// whoever asked). The caller also revokes the account's API key, in the same transaction.
 #[tracing::instrument(skip(txn), err(level = "info"))]
 pub async fn reset_password(
     txn: &impl ConnectionTrait,
+    config: Option<&AppConfig>,
     actor: Actor,
     username: &str,
 ) -> Result<(user::Model, SecretString), AppError> {
     // Hashed before the account is read: no lock is held meanwhile.
     let temporary = SecretString::from(random_password());
     let hash = hash_password(temporary.expose_secret().to_owned()).await?;
-    let target = find_by_username(txn, username)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let target = lock_account(txn, username).await?;
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::MustChangePassword, Expr::value(true))

@@ -73,6 +73,7 @@ pub fn to_view(user: &user::Model) -> UserView {
         name: user.name.clone(),
         role: user.role,
         email: user.email.clone(),
+        email_verified: user.email_verified,
         notifications: user.notifications,
         disabled: user.disabled_at.is_some(),
         must_change_password: user.must_change_password,

@@ -1,5 +1,6 @@
-//! `outbox`: notification mail waiting to be delivered, delivered, or given up on. Written with
-//! the event it announces; the recipient, subject and both bodies are fixed at that moment.
+//! `outbox`: mail waiting to be delivered, delivered, or given up on — notifications, written
+//! with the event they announce, and mail about the account (address verification, security
+//! notices). The recipient, subject and both bodies are fixed when it is written.
 
 use sea_orm::entity::prelude::*;
 
@@ -8,7 +9,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub event_id: i64,
+    /// The event a notification announces; `None` for mail about the account itself.
+    pub event_id: Option<i64>,
     /// The recipient.
     pub user_id: i64,
     pub to_address: String,
@@ -26,6 +28,7 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    pub kind: crate::mail::ssr::outbox::MailKind,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

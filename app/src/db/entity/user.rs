@@ -23,6 +23,10 @@ pub struct Model {
     pub disabled_at: Option<DateTimeUtc>,
     /// After a reset: the temporary password opens only the change-password form.
     pub must_change_password: bool,
+    /// Whether `email` was proven to be the user's; no notification goes to it until it is.
+    pub email_verified: bool,
+    /// When the one working verification link was issued (Unix seconds); `None` once used.
+    pub email_token_issued: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

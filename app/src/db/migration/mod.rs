@@ -10,6 +10,7 @@ mod m0007_archive_keys;
 mod m0008_throttles;
 mod m0009_notifications_need_an_address;
 mod m0010_account_management;
+mod m0011_verified_email;
 
 use sea_orm_migration::prelude::*;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_throttles::Migration),
             Box::new(m0009_notifications_need_an_address::Migration),
             Box::new(m0010_account_management::Migration),
+            Box::new(m0011_verified_email::Migration),
         ]
     }
 }

@@ -124,7 +124,45 @@ pub fn compose(
         EventKind::JobStopped => "#b45309",
         _ => "#15803d",
     };
-    let html = format!(
+    let body = format!(
+        "<p style=\"margin:0 0 16px\">{html_sentence}</p>\n{error_html}<p style=\"margin:0 0 24px;color:#475569\">{when}</p>"
+    );
+    let html = html_page(
+        &Page {
+            product,
+            heading: notice.status(),
+            colour,
+            button: (&link, &format!("Go to {product}")),
+        },
+        &body,
+        &format!(
+            "If you do not wish to receive further email notifications from {}, you can \
+             <a href=\"{}\" style=\"color:#1d4ed8\">unsubscribe here</a>.",
+            escape(product),
+            escape(unsubscribe_url)
+        ),
+    );
+    Composed {
+        subject: notice.subject(product),
+        text,
+        html,
+    }
+}
+
+/// What frames a mail's HTML part: the product heading it, a coloured status line, and one
+/// button.
+pub struct Page<'a> {
+    pub product: &'a str,
+    /// Plain text (escaped here).
+    pub heading: &'a str,
+    pub colour: &'a str,
+    /// The button's link and label (plain text, escaped here).
+    pub button: (&'a str, &'a str),
+}
+
+/// The HTML part of a mail: `body` and `footer` are HTML already escaped by the caller.
+pub fn html_page(page: &Page<'_>, body: &str, footer: &str) -> String {
+    format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{product}</title></head>
 <body style="margin:0;background:#f1f5f9;font-family:Arial,Helvetica,sans-serif;color:#0f172a">
@@ -132,24 +170,19 @@ pub fn compose(
 <table role="presentation" width="560" cellpadding="0" cellspacing="0" style="background:#ffffff;border-radius:8px">
 <tr><td style="background:#0f172a;color:#ffffff;padding:16px 24px;font-size:18px;font-weight:bold;border-radius:8px 8px 0 0">{product}</td></tr>
 <tr><td style="padding:24px">
-<p style="margin:0 0 16px;font-size:22px;font-weight:bold;color:{colour}">{status}</p>
-<p style="margin:0 0 16px">{html_sentence}</p>
-{error_html}<p style="margin:0 0 24px;color:#475569">{when}</p>
-<p style="margin:0 0 24px"><a href="{link}" style="background:#1d4ed8;color:#ffffff;padding:12px 20px;border-radius:4px;text-decoration:none;font-weight:bold">Go to {product}</a></p>
-<p style="margin:0;font-size:12px;color:#475569">If you do not wish to receive further email notifications from {product}, you can <a href="{unsubscribe}" style="color:#1d4ed8">unsubscribe here</a>.</p>
+<p style="margin:0 0 16px;font-size:22px;font-weight:bold;color:{colour}">{heading}</p>
+{body}
+<p style="margin:0 0 24px"><a href="{link}" style="background:#1d4ed8;color:#ffffff;padding:12px 20px;border-radius:4px;text-decoration:none;font-weight:bold">{label}</a></p>
+<p style="margin:0;font-size:12px;color:#475569">{footer}</p>
 </td></tr></table></td></tr></table>
 </body></html>
 "#,
-        product = escape(product),
-        status = notice.status(),
-        link = escape(&link),
-        unsubscribe = escape(unsubscribe_url),
-    );
-    Composed {
-        subject: notice.subject(product),
-        text,
-        html,
-    }
+        product = escape(page.product),
+        colour = page.colour,
+        heading = escape(page.heading),
+        link = escape(page.button.0),
+        label = escape(page.button.1),
+    )
 }
 
 /// Escapes text for HTML element content and attribute values.

@@ -9,6 +9,7 @@
 //! ([`settings`]): an SMTP server, or `.eml` files under the data directory while there is none
 //! ([`transport`]).
 
+pub mod account;
 pub mod compose;
 pub mod delivery;
 pub mod outbox;

@@ -31,6 +31,19 @@ pub enum OutboxStatus {
     Failed,
 }
 
+/// What a mail is about. Stored in lower case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "lowercase")]
+pub enum MailKind {
+    /// An event the user wants to hear of (notifications on, address verified).
+    Notification,
+    /// A link proving an address is the user's.
+    Verification,
+    /// Something happened to the account: sent to a verified address whatever the user's
+    /// notification setting.
+    Security,
+}
+
 /// The first retry waits this long; each further one twice as long, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
@@ -87,7 +100,12 @@ pub async fn enqueue(
         .await?;
     let recipients: Vec<&user::Model> = users
         .iter()
-        .filter(|user| user.notifications && user.email.is_some() && user.disabled_at.is_none())
+        .filter(|user| {
+            user.notifications
+                && user.email.is_some()
+                && user.email_verified
+                && user.disabled_at.is_none()
+        })
         .collect();
     if recipients.is_empty() {
         return Ok(0);
@@ -144,7 +162,8 @@ pub async fn enqueue(
             &unsubscribe_url,
         );
         outbox::Entity::insert(outbox::ActiveModel {
-            event_id: Set(event_id),
+            event_id: Set(Some(event_id)),
+            kind: Set(MailKind::Notification),
             user_id: Set(recipient.id),
             to_address: Set(recipient.email.clone().unwrap_or_default()),
             subject: Set(mail.subject),
@@ -173,7 +192,7 @@ pub async fn enqueue(
 }
 
 /// Notification mails `user_id` was sent, or has waiting, from the past hour; those held back by
-/// the budget (failed without an attempt) do not count.
+/// the budget (failed without an attempt) and mail about the account do not count.
 async fn sent_within_the_hour(txn: &impl ConnectionTrait, user_id: i64) -> Result<u64, AppError> {
     use sea_orm::PaginatorTrait;
     let held_back = Condition::all()
@@ -181,6 +200,7 @@ async fn sent_within_the_hour(txn: &impl ConnectionTrait, user_id: i64) -> Resul
         .add(outbox::Column::Attempts.eq(0));
     Ok(outbox::Entity::find()
         .filter(outbox::Column::UserId.eq(user_id))
+        .filter(outbox::Column::Kind.eq(MailKind::Notification))
         .filter(outbox::Column::CreatedAt.gt(Utc::now() - chrono::Duration::hours(1)))
         .filter(held_back.not())
         .count(txn)
@@ -188,7 +208,8 @@ async fn sent_within_the_hour(txn: &impl ConnectionTrait, user_id: i64) -> Resul
 }
 
 /// Gives up on the mail waiting for `user_id` (their account is being disabled): marked failed,
-/// with the reason, where administrators see undelivered mail. Returns how many.
+/// with the reason, where administrators see undelivered mail. Security notices still go out:
+/// the one that tells them of it above all. Returns how many.
 pub async fn drop_for_disabled(txn: &impl ConnectionTrait, user_id: i64) -> Result<u64, AppError> {
     Ok(outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(Failed))
@@ -198,6 +219,7 @@ pub async fn drop_for_disabled(txn: &impl ConnectionTrait, user_id: i64) -> Resu
         )
         .filter(outbox::Column::UserId.eq(user_id))
         .filter(outbox::Column::Status.eq(Pending))
+        .filter(outbox::Column::Kind.ne(MailKind::Security))
         .exec(txn)
         .await?
         .rows_affected)

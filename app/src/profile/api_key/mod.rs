@@ -60,7 +60,7 @@ pub async fn generate_api_key() -> Result<ApiKeyState, AppError> {
     let state = crate::state::app_state()?;
     let user_id = crate::auth::ssr::require_user().await?.id;
     let ip = crate::auth::ssr::client_ip().await;
-    let (key, info) = ssr::generate(&state.db, user_id, Some(ip)).await?;
+    let (key, info) = ssr::generate(&state.db, &state.config, user_id, Some(ip)).await?;
     // A script caller gets the key in this answer; a form post gets it on the next page load.
     if crate::http::is_plain_form_post() {
         crate::secret_flash::flash(

@@ -25,6 +25,7 @@ use crate::auth::ssr::Principal;
 use crate::auth::{Role, UserView};
 use crate::db::entity::{api_key, user};
 use crate::error::AppError;
+use crate::mail::ssr::account::{SecurityNotice, security_notice};
 
 /// Last-used time and address are written at most this often per key.
 const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::seconds(60);
@@ -54,9 +55,10 @@ pub async fn find(
 
 /// Creates the user's key, replacing any previous one. Returns the key in clear — the only time
 /// it exists outside the caller's hands.
-#[tracing::instrument(skip(db), err)]
+#[tracing::instrument(skip(db, config), err)]
 pub async fn generate(
     db: &DatabaseConnection,
+    config: &crate::state::AppConfig,
     user_id: i64,
     ip: Option<IpAddr>,
 ) -> Result<(ApiKey, ApiKeyInfo), AppError> {
@@ -102,6 +104,11 @@ pub async fn generate(
             SecurityEventKind::ApiKeyCreated
         };
         record(&txn, Entry::new(user_id, kind, ip)).await?;
+        let owner = user::Entity::find_by_id(user_id)
+            .one(&txn)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        security_notice(&txn, config, &owner, SecurityNotice::ApiKeyGenerated, ip).await?;
         let stored = find(&txn, user_id).await?.ok_or(AppError::Internal)?;
         txn.commit().await?;
         tracing::info!(
@@ -149,7 +156,7 @@ pub async fn remove(txn: &impl ConnectionTrait, entry: Entry) -> Result<bool, Ap
 }
 
 /// A key row joined with its owner: key id, digest, last use; user id, username, name, role,
-/// email, notifications. Only the columns authentication uses.
+/// email, whether it is verified, notifications. Only the columns authentication uses.
 type KeyOwner = (
     i64,
     Vec<u8>,
@@ -160,13 +167,14 @@ type KeyOwner = (
     String,
     Option<String>,
     bool,
+    bool,
 );
 
 /// The lookup behind every key-authenticated request, written out in SQL and run on the pool
 /// directly: through the query builder it cost about a third more per request
 /// (`scripts/bench/pages.sh`). Both backends share the text but for the placeholder.
 const FIND_KEY_OWNER: &str = "SELECT k.id, k.digest, k.last_used_at, u.id, u.username, u.name, \
-     u.role, u.email, u.notifications FROM api_keys k JOIN users u ON u.id = k.user_id \
+     u.role, u.email, u.email_verified, u.notifications FROM api_keys k JOIN users u ON u.id = k.user_id \
      WHERE u.disabled_at IS NULL AND u.must_change_password = FALSE AND k.prefix = ";
 
 async fn find_key_owner(
@@ -209,8 +217,18 @@ pub async fn authenticate(
         return Ok(None);
     };
     let found = find_key_owner(db, key.prefix()).await?;
-    let Some((key_id, _digest, last_used_at, user_id, username, name, role, email, notifications)) =
-        found.filter(|owner| key.matches(&owner.1))
+    let Some((
+        key_id,
+        _digest,
+        last_used_at,
+        user_id,
+        username,
+        name,
+        role,
+        email,
+        email_verified,
+        notifications,
+    )) = found.filter(|owner| key.matches(&owner.1))
     else {
         return Ok(None);
     };
@@ -222,6 +240,7 @@ pub async fn authenticate(
             name,
             role: Role::parse(&role).unwrap_or(Role::User),
             email,
+            email_verified,
             notifications,
             disabled: false,
             must_change_password: false,
