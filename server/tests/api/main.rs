@@ -18,6 +18,7 @@ mod account_admin;
 mod accounts;
 mod api_keys;
 mod applications;
+mod email_verification;
 mod jobs;
 mod mail;
 mod mail_server;
