@@ -128,3 +128,51 @@ export async function expectAccessible(page: Page, state: string) {
   }
   if (original) await page.setViewportSize(original);
 }
+
+/**
+ * What a mail says, whatever transfer encoding its parts use: the raw message, then each
+ * quoted-printable or base64 part decoded.
+ */
+export function mailText(mail: string): string {
+  const parts = mail.split(/\r?\n--[^\r\n]+\r?\n/);
+  const decoded = parts.map((part) => {
+    const [head, ...rest] = part.split(/\r?\n\r?\n/);
+    const body = rest.join('\n\n');
+    if (/content-transfer-encoding:\s*base64/i.test(head)) {
+      return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+    }
+    if (/content-transfer-encoding:\s*quoted-printable/i.test(head)) {
+      return Buffer.from(
+        body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))),
+        'latin1',
+      ).toString('utf8');
+    }
+    return part;
+  });
+  return decoded.join('\n');
+}
+
+/** The first link in `mail` whose path starts with `path`. */
+export function linkIn(mail: string, path: string): string {
+  const found = new RegExp(`https?://[^\\s"<>]+${path}[A-Za-z0-9._~-]+`).exec(mailText(mail));
+  expect(found, `a ${path} link in the mail`).not.toBeNull();
+  return found![0];
+}
+
+/** The subjects of the mail `address` received, sorted. */
+export function subjectsTo(sinkDir: string, address: string): string[] {
+  return mailsTo(sinkDir, address)
+    .map((mail) => /^Subject: (.*)$/m.exec(mail)![1])
+    .sort();
+}
+
+/** Opens the verification link of the last verification mail to `address` and verifies it. */
+export async function verifyAddress(page: Page, sinkDir: string, address: string) {
+  const verification = () =>
+    mailsTo(sinkDir, address).filter((mail) => mail.includes('Subject: [AIP Console] Verify your email address'));
+  await expect.poll(() => verification().length, { timeout: 15_000 }).toBeGreaterThan(0);
+  const mails = verification();
+  await page.goto(linkIn(mails[mails.length - 1], '/verify-email/'));
+  await page.getByRole('button', { name: 'Verify this address' }).click();
+  await expect(page.getByTestId('email-verified-now')).toBeVisible();
+}

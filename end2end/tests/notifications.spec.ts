@@ -1,7 +1,7 @@
 import type { Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { adminPassword, sinkDir, sinkPort } from '../playwright.config';
-import { expect, hydrated, mailsTo, newUser, signIn, tarGz, test } from './helpers';
+import { expect, hydrated, mailsTo, newUser, signIn, subjectsTo, tarGz, test, verifyAddress } from './helpers';
 
 async function createApplication(page: Page, name: string) {
   await page.goto('/applications');
@@ -73,6 +73,11 @@ test.describe.serial('notification mail', () => {
     await signIn(page, user.username, user.password);
     await expect(page.getByTestId('mail-not-configured')).toHaveCount(0);
     await saveEmail(page, address);
+    // No notification goes to the address until the link in the mail sent to it verifies it.
+    await expect(page.getByTestId('email-unverified')).toBeVisible();
+    await verifyAddress(page, sinkDir, address);
+    await page.goto('/profile');
+    await expect(page.getByTestId('email-verified')).toBeVisible();
 
     await createApplication(page, `Mail ${user.username}`);
     await page.getByLabel('Version name *').fill('1.0');
@@ -87,14 +92,24 @@ test.describe.serial('notification mail', () => {
       timeout: 15_000,
     });
 
-    const subjects = () => mailsTo(sinkDir, address).map((mail) => /^Subject: (.*)$/m.exec(mail)![1]).sort();
     await expect
-      .poll(subjects, { timeout: 15_000 })
+      .poll(() => subjectsTo(sinkDir, address), { timeout: 15_000 })
       .toEqual([
         `[AIP Console] Analyze completed: Mail ${user.username}`,
         `[AIP Console] Application created: Mail ${user.username}`,
         `[AIP Console] New version: Mail ${user.username}`,
+        '[AIP Console] Verify your email address',
       ]);
+
+    // A new key is a security notice, sent whatever the notification setting.
+    await page.goto('/profile');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await expect(page.getByTestId('new-api-key')).toBeVisible();
+    await expect
+      .poll(() => subjectsTo(sinkDir, address).filter((subject) => subject.includes('API key')), { timeout: 15_000 })
+      .toEqual(['[AIP Console] A new API key was generated']);
+    const notice = mailsTo(sinkDir, address).find((m) => m.includes('A new API key was generated'))!;
+    expect(notice).toContain('whatever your notification setting');
     const mail = mailsTo(sinkDir, address).find((m) => m.includes('Subject: [AIP Console] Analyze completed'))!;
     const link = /^List-Unsubscribe: <([^>]+)>/m.exec(mail)![1];
 
@@ -146,6 +161,6 @@ test.describe.serial('notification mail', () => {
     // The next event sends nothing.
     await createApplication(page, `Quiet ${user.username}`);
     await page.waitForTimeout(2_000);
-    expect(mailsTo(sinkDir, address)).toHaveLength(3);
+    expect(mailsTo(sinkDir, address)).toHaveLength(5);
   });
 });

@@ -38,17 +38,34 @@ impl Command {
     }
 }
 
-/// Resets `username`'s password on the database at `database_url`; returns the temporary one.
+/// Reads the program's arguments (after its name); one that is not text is refused.
+pub fn args() -> Result<Vec<String>, String> {
+    std::env::args_os()
+        .skip(1)
+        .map(|arg| {
+            arg.into_string()
+                .map_err(|arg| format!("not a text argument: {arg:?}\n{USAGE}"))
+        })
+        .collect()
+}
+
+/// Resets `username`'s password on the database at `database_url` (which must be migrated to
+/// this version already: the command never migrates a database a server may be using). Returns
+/// the account as reset and the temporary password.
 pub async fn reset_password(
     database_url: &str,
     username: &str,
-) -> Result<SecretString, app::error::AppError> {
-    let db = app::db::connect(database_url).await?;
+) -> Result<(app::auth::UserView, SecretString), String> {
+    let db = app::db::connect_migrated(database_url)
+        .await
+        .map_err(|error| error.to_string())?;
     let operator = Actor { id: None, ip: None };
     let result = app::admin::users::ssr::reset_password(&db, None, operator, username).await;
-    db.close().await?;
-    let (_, temporary) = result?;
-    Ok(temporary)
+    let _ = db.close().await;
+    result.map_err(|error| match error {
+        app::error::AppError::NotFound => format!("there is no user named {username:?}"),
+        other => format!("the password could not be reset: {other}"),
+    })
 }
 
 #[cfg(test)]

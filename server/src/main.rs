@@ -14,8 +14,7 @@ use server::startup::Application;
 const ABANDON_BLOCKING_WORK: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = match Command::parse(&args) {
+    let command = match command::args().and_then(|args| Command::parse(&args)) {
         Ok(command) => command,
         Err(error) => {
             eprintln!("{error}");
@@ -74,20 +73,24 @@ async fn reset_password(username: &str) -> ExitCode {
         }
     };
     match command::reset_password(&settings.database_url, username).await {
-        Ok(temporary) => {
+        Ok((user, temporary)) => {
             println!(
-                "Temporary password for {username}: {}
-                 It only lets them choose a new password. Their sessions have ended and their                  API key was revoked.",
+                "Temporary password for {username}: {}",
                 temporary.expose_secret()
             );
+            println!(
+                "It only lets them choose a new password. Their sessions have ended and their API \
+                 key was revoked."
+            );
+            if user.disabled {
+                println!(
+                    "The account is disabled: it cannot sign in until an administrator enables it."
+                );
+            }
             ExitCode::SUCCESS
         }
-        Err(app::error::AppError::NotFound) => {
-            eprintln!("console: there is no user named {username:?}");
-            ExitCode::FAILURE
-        }
         Err(error) => {
-            eprintln!("console: the password could not be reset: {error}");
+            eprintln!("console: {error}");
             ExitCode::FAILURE
         }
     }

@@ -62,6 +62,7 @@ pub async fn audit_log(
         user_id,
         kind,
         before,
+        own: false,
     };
     // One more than a page tells whether there is an older one.
     let mut events = list(&state.db, filter, AUDIT_PAGE_LEN + 1).await?;

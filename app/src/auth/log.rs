@@ -196,6 +196,9 @@ pub mod ssr {
         pub kind: Option<SecurityEventKind>,
         /// Only events older than this id (the next page).
         pub before: Option<i64>,
+        /// For the account's own reading: what an administrator did shows without the
+        /// administrator's address (that is for the audit log).
+        pub own: bool,
     }
 
     /// Up to `limit` events matching `filter`, newest first.
@@ -231,7 +234,7 @@ pub mod ssr {
                 username: name(row.user_id),
                 kind: row.kind,
                 at: row.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                ip: row.ip,
+                ip: row.ip.filter(|_| !(filter.own && row.actor_id.is_some())),
                 detail: row.detail,
                 by: row.actor_id.map(name),
             })

@@ -16,6 +16,24 @@ use sea_orm_migration::MigratorTrait;
 /// Brings the schema up to date and opens the pool for `url`.
 ///
 /// SQLite databases are created if missing and run in WAL mode so readers never wait on the writer.
+/// Connects to a database already migrated by this version, without migrating it (for the
+/// operator's commands, which may run beside a server of another version): a database that
+/// needs migrations is refused.
+pub async fn connect_migrated(url: &str) -> Result<DatabaseConnection, DbErr> {
+    use sea_orm_migration::MigratorTrait;
+    let db = Database::connect(options(url, 1, true)).await?;
+    let pending = migration::Migrator::get_pending_migrations(&db).await?;
+    if !pending.is_empty() {
+        db.close().await?;
+        return Err(DbErr::Custom(format!(
+            "the database is {} migrations behind this version: start this version's server \
+             once first",
+            pending.len()
+        )));
+    }
+    Ok(db)
+}
+
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     migrate(url, None).await?;
     let pool_size = if url.starts_with("sqlite:") { 8 } else { 16 };

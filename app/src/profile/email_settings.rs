@@ -199,7 +199,7 @@ pub mod ssr {
     /// Turns notifications off for `user_id` (an unsubscribe link was followed). Returns whether
     /// the account exists.
     pub async fn turn_off_notifications(
-        db: &impl sea_orm::ConnectionTrait,
+        db: &sea_orm::DatabaseConnection,
         user_id: i64,
         ip: Option<std::net::IpAddr>,
     ) -> Result<bool, AppError> {
@@ -207,16 +207,22 @@ pub mod ssr {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
         use crate::db::entity::user;
+        let txn = db.begin().await?;
         let updated = user::Entity::update_many()
             .col_expr(user::Column::Notifications, Expr::value(false))
             .filter(user::Column::Id.eq(user_id))
             .filter(user::Column::Notifications.eq(true))
-            .exec(db)
+            .exec(&txn)
             .await?;
         if updated.rows_affected == 0 {
-            return Ok(user::Entity::find_by_id(user_id).one(db).await?.is_some());
+            return Ok(user::Entity::find_by_id(user_id).one(&txn).await?.is_some());
         }
-        record(db, Entry::new(user_id, SecurityEventKind::Unsubscribed, ip)).await?;
+        record(
+            &txn,
+            Entry::new(user_id, SecurityEventKind::Unsubscribed, ip),
+        )
+        .await?;
+        txn.commit().await?;
         tracing::info!(
             user_id,
             "email notifications turned off by an unsubscribe link"

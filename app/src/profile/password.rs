@@ -17,7 +17,9 @@ pub async fn change_password(
     new_password_again: String,
 ) -> Result<(), AppError> {
     use crate::auth::ssr::accounts::{self, PasswordChange};
-    use crate::auth::ssr::{client_ip, require_user_even_after_reset, session, start_session};
+    use crate::auth::ssr::{
+        client_ip, keep_session_current, require_user_even_after_reset, session,
+    };
 
     let state = crate::state::app_state()?;
     let user = require_user_even_after_reset().await?;
@@ -31,7 +33,8 @@ pub async fn change_password(
     accounts::check_new_password(&user, &change)?;
     state.throttles.check_sign_in(ip, &user.username).await?;
     let epoch = accounts::change_password(&state.db, &state.config, &user, change, ip).await?;
-    start_session(&session().await?, user.id, epoch).await?;
+    // The same session id: the form's outcome is bound to it for the page it returns to.
+    keep_session_current(&session().await?, epoch).await?;
     crate::http::redirect_plain_form_to("/profile#password");
     Ok(())
 }

@@ -16,6 +16,7 @@ pub async fn own_security_log() -> Result<Vec<SecurityEventView>, AppError> {
     let state = crate::state::app_state()?;
     let filter = Filter {
         user_id: Some(user.id),
+        own: true,
         ..Filter::default()
     };
     list(&state.db, filter, crate::auth::log::OWN_LOG_LEN).await

@@ -88,10 +88,11 @@ pub fn VerifyEmailPage() -> impl IntoView {
                                         .into_any(),
                                     Err(error) => {
                                         #[cfg(feature = "ssr")]
-                                        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                                            if let Ok(status) = axum::http::StatusCode::from_u16(error.status()) {
-                                                response.set_status(status);
-                                            }
+                                        if let (Some(response), Ok(status)) = (
+                                            use_context::<leptos_axum::ResponseOptions>(),
+                                            axum::http::StatusCode::from_u16(error.status()),
+                                        ) {
+                                            response.set_status(status);
                                         }
                                         view! {
                                             <p class="text-slate-700" role="alert" data-testid="verification-invalid">

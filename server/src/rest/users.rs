@@ -134,6 +134,7 @@ pub async fn events(
 ) -> Result<axum::Json<Vec<SecurityEventView>>, AppError> {
     let filter = Filter {
         user_id: Some(principal.id),
+        own: true,
         ..Filter::default()
     };
     Ok(axum::Json(

@@ -277,6 +277,23 @@ async fn security_notices_go_to_the_verified_address_whatever_the_setting(backen
     let before = queued(&oli, "oli").await.len();
     oli.browser.server_fn("generate_api_key", &[]).await;
     assert_eq!(queued(&oli, "oli").await.len(), before);
+    // Verified, it hears of a reset by an administrator.
+    verify(&oli, &verification_token(&oli).await).await.unwrap();
+    let admin = app.admin().await;
+    let response = admin
+        .browser
+        .server_fn("reset_user_password", &[("username", "oli")])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mails = queued(&oli, "oli").await;
+    assert_eq!(
+        mails.last().unwrap(),
+        &(
+            "security".to_owned(),
+            "oli@example.org".to_owned(),
+            "[AIP Console] Your password was reset by an administrator".to_owned()
+        )
+    );
 }
 
 async fn addresses_from_an_administrator_count_as_verified(backend: Backend) {

@@ -30,10 +30,7 @@ async fn acting_admin() -> Result<(crate::auth::ssr::Principal, std::net::IpAddr
 
 /// Disables (`disabled = true`) or enables `username`'s account.
 #[server(endpoint = "set_user_disabled")]
-pub async fn set_user_disabled(
-    username: String,
-    #[server(default)] disabled: bool,
-) -> Result<UserView, AppError> {
+pub async fn set_user_disabled(username: String, disabled: bool) -> Result<UserView, AppError> {
     let (admin, ip) = acting_admin().await?;
     let state = crate::state::app_state()?;
     let change = ssr::AccountChange {

@@ -87,7 +87,7 @@ fn UserRow(user: UserView, is_me: bool) -> impl IntoView {
             <td class="py-2 pr-3" data-testid="user-status">{status}</td>
             <td class="py-2">
                 <div class="flex flex-wrap gap-2">
-                    <Actions user />
+                    <Actions user is_me />
                 </div>
             </td>
         </tr>
@@ -96,7 +96,11 @@ fn UserRow(user: UserView, is_me: bool) -> impl IntoView {
 
 /// The confirmed actions for one account.
 #[component]
-fn Actions(user: UserView) -> impl IntoView {
+fn Actions(
+    user: UserView,
+    /// The administrator's own account: no disabling or resetting oneself.
+    is_me: bool,
+) -> impl IntoView {
     let disable = ServerAction::<SetUserDisabled>::new();
     let role = ServerAction::<SetUserRole>::new();
     let revoke = ServerAction::<RevokeUserApiKey>::new();
@@ -128,13 +132,15 @@ fn Actions(user: UserView) -> impl IntoView {
         |name: &str| view! { <input type="hidden" name="username" value=name.to_owned() /> };
     let [for_disable, for_role, for_reset, for_revoke] = [(); 4].map(|()| hidden(&user.username));
     view! {
-        <Confirm label=disable_label id=id("disable") warning=disable_warning>
-            <ActionForm action=disable>
-                {for_disable}
-                <input type="hidden" name="disabled" value=disable_value />
-                <button type="submit" class=primary_button_class() autofocus>{format!("Yes, {}", disable_label.to_lowercase())}</button>
-            </ActionForm>
-        </Confirm>
+        {(!is_me).then(|| view! {
+            <Confirm label=disable_label id=id("disable") warning=disable_warning>
+                <ActionForm action=disable>
+                    {for_disable}
+                    <input type="hidden" name="disabled" value=disable_value />
+                    <button type="submit" class=primary_button_class() autofocus>{format!("Yes, {}", disable_label.to_lowercase())}</button>
+                </ActionForm>
+            </Confirm>
+        })}
         <Confirm label=role_label id=id("role") warning=format!("{} becomes {}.", user.username, if role_value == Role::Admin { "an administrator" } else { "a user without administration rights" })>
             <ActionForm action=role>
                 {for_role}
@@ -142,12 +148,14 @@ fn Actions(user: UserView) -> impl IntoView {
                 <button type="submit" class=primary_button_class() autofocus>"Yes, change the role"</button>
             </ActionForm>
         </Confirm>
-        <Confirm label="Reset password" id=id("reset") warning=format!("{} gets a temporary password, shown to you once, that only lets them choose a new one. Their sessions end and their API key is revoked.", user.username)>
-            <ActionForm action=reset>
-                {for_reset}
-                <button type="submit" class=primary_button_class() autofocus>"Yes, reset"</button>
-            </ActionForm>
-        </Confirm>
+        {(!is_me).then(|| view! {
+            <Confirm label="Reset password" id=id("reset") warning=format!("{} gets a temporary password, shown to you once, that only lets them choose a new one. Their sessions end and their API key is revoked.", user.username)>
+                <ActionForm action=reset>
+                    {for_reset}
+                    <button type="submit" class=primary_button_class() autofocus>"Yes, reset"</button>
+                </ActionForm>
+            </Confirm>
+        })}
         <Confirm label="Revoke API key" id=id("revoke") warning=format!("The API key of {} stops working immediately.", user.username)>
             <ActionForm action=revoke>
                 {for_revoke}

@@ -275,7 +275,7 @@ pub async fn set_role(
 
 /// Disables or enables `username`. Disabling ends the account's sessions (enabling later does
 /// not bring them back). Returns the account as changed, and whether anything changed.
-#[tracing::instrument(skip(txn), err(level = "info"))]
+#[tracing::instrument(skip(txn, config), err(level = "info"))]
 pub async fn set_disabled(
     txn: &impl ConnectionTrait,
     config: &AppConfig,
@@ -289,6 +289,11 @@ pub async fn set_disabled(
     }
     let kind = if disabled {
         keep_an_admin(txn, &target).await?;
+        if actor.id == Some(target.id) {
+            return Err(AppError::Conflict(
+                "You cannot disable your own account. Ask another administrator.".into(),
+            ));
+        }
         SecurityEventKind::Disabled
     } else {
         SecurityEventKind::Enabled
@@ -304,7 +309,8 @@ pub async fn set_disabled(
         .await?;
     record(txn, actor.entry(target.id, kind)).await?;
     if disabled {
-        security_notice(txn, config, &target, SecurityNotice::Disabled, actor.ip).await?;
+        // Not the administrator's address: that is for the audit log.
+        security_notice(txn, config, &target, SecurityNotice::Disabled, None).await?;
     }
     Ok((reread(txn, target.id).await?, true))
 }
@@ -313,7 +319,7 @@ pub async fn set_disabled(
 /// ends the account's sessions. With `config`, a security notice tells the user (the server's
 /// command line has none: its operator is the one locked out). Returns the account and the temporary password (shown once, to
 /// whoever asked). The caller also revokes the account's API key, in the same transaction.
-#[tracing::instrument(skip(txn), err(level = "info"))]
+#[tracing::instrument(skip(txn, config), err(level = "info"))]
 pub async fn reset_password(
     txn: &impl ConnectionTrait,
     config: Option<&AppConfig>,
@@ -324,6 +330,11 @@ pub async fn reset_password(
     let temporary = SecretString::from(random_password());
     let hash = hash_password(temporary.expose_secret().to_owned()).await?;
     let target = lock_account(txn, username).await?;
+    if actor.id == Some(target.id) {
+        return Err(AppError::Conflict(
+            "You cannot reset your own password here: change it on your profile.".into(),
+        ));
+    }
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::MustChangePassword, Expr::value(true))
@@ -336,6 +347,9 @@ pub async fn reset_password(
         actor.entry(target.id, SecurityEventKind::PasswordReset),
     )
     .await?;
+    if let Some(config) = config {
+        security_notice(txn, config, &target, SecurityNotice::PasswordReset, None).await?;
+    }
     Ok((reread(txn, target.id).await?, temporary))
 }
 

@@ -186,14 +186,19 @@ pub async fn require_principal() -> Result<Principal, AppError> {
 }
 
 /// Marks `session` as signed in to `user_id` under the account's session epoch `epoch`, with a
-/// fresh session id (no fixation). After a password change, the same keeps the session that
-/// made it signed in under the new epoch.
+/// fresh session id (no fixation).
 pub async fn start_session(session: &Session, user_id: i64, epoch: i64) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_error)?;
     session
         .insert(USER_ID, user_id)
         .await
         .map_err(session_error)?;
+    keep_session_current(session, epoch).await
+}
+
+/// Keeps `session` signed in after its account's epoch was raised to `epoch` (by a password
+/// change made in it): every other session is over.
+pub async fn keep_session_current(session: &Session, epoch: i64) -> Result<(), AppError> {
     session.insert(EPOCH, epoch).await.map_err(session_error)
 }
 

@@ -71,7 +71,14 @@ impl VerificationToken {
     pub fn parse(token: &str) -> Option<Self> {
         let mut parts = token.splitn(3, '.');
         let (user, issued, tag) = (parts.next()?, parts.next()?, parts.next()?);
-        if user.len() > 19 || issued.len() > 19 || tag.len() > 64 {
+        // Plain decimal, no sign or leading zero: one spelling per token.
+        let decimal = |part: &str| {
+            !part.is_empty()
+                && part.len() <= 19
+                && !part.starts_with('0')
+                && part.bytes().all(|byte| byte.is_ascii_digit())
+        };
+        if !decimal(user) || !decimal(issued) || tag.len() > 64 {
             return None;
         }
         Some(Self {

@@ -390,11 +390,17 @@ pub enum Retry {
 }
 
 /// Makes undelivered mail due now. Never a mail a worker is sending at that moment: resetting
-/// its attempts would void the worker's claim. Returns how many.
+/// its attempts would void the worker's claim; nor mail of a disabled account. Returns how many.
 pub async fn retry_now(db: &impl ConnectionTrait, which: Retry) -> Result<u64, AppError> {
     let now = Utc::now();
+    let disabled = Query::select()
+        .column(user::Column::Id)
+        .from(user::Entity)
+        .and_where(user::Column::DisabledAt.is_not_null())
+        .to_owned();
     let update = outbox::Entity::update_many()
         .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
+        .filter(outbox::Column::UserId.not_in_subquery(disabled))
         .filter(
             Condition::any()
                 .add(outbox::Column::LockedUntil.is_null())

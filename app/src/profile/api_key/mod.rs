@@ -58,9 +58,9 @@ pub async fn get_api_key() -> Result<ApiKeyState, AppError> {
 #[server(endpoint = "generate_api_key")]
 pub async fn generate_api_key() -> Result<ApiKeyState, AppError> {
     let state = crate::state::app_state()?;
-    let user_id = crate::auth::ssr::require_user().await?.id;
+    let user = crate::auth::ssr::require_user().await?;
     let ip = crate::auth::ssr::client_ip().await;
-    let (key, info) = ssr::generate(&state.db, &state.config, user_id, Some(ip)).await?;
+    let (key, info) = ssr::generate(&state.db, &state.config, &user, Some(ip)).await?;
     // A script caller gets the key in this answer; a form post gets it on the next page load.
     if crate::http::is_plain_form_post() {
         crate::secret_flash::flash(
@@ -80,9 +80,9 @@ pub async fn generate_api_key() -> Result<ApiKeyState, AppError> {
 #[server(endpoint = "delete_api_key")]
 pub async fn delete_api_key() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let user_id = crate::auth::ssr::require_user().await?.id;
+    let user = crate::auth::ssr::require_user().await?;
     let ip = crate::auth::ssr::client_ip().await;
-    ssr::delete(&state.db, user_id, Some(ip)).await?;
+    ssr::delete(&state.db, &user, Some(ip)).await?;
     crate::http::redirect_plain_form_to("/profile#api-key");
     Ok(())
 }

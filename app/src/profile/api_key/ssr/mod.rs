@@ -55,17 +55,18 @@ pub async fn find(
 
 /// Creates the user's key, replacing any previous one. Returns the key in clear — the only time
 /// it exists outside the caller's hands.
-#[tracing::instrument(skip(db, config), err)]
+#[tracing::instrument(skip(db, config, owner), fields(user_id = owner.id), err)]
 pub async fn generate(
     db: &DatabaseConnection,
     config: &crate::state::AppConfig,
-    user_id: i64,
+    owner: &user::Model,
     ip: Option<IpAddr>,
 ) -> Result<(ApiKey, ApiKeyInfo), AppError> {
+    let user_id = owner.id;
     for _ in 0..PREFIX_ATTEMPTS {
         let key = ApiKey::generate();
         let txn = db.begin().await?;
-        lock_user(&txn, user_id).await?;
+        lock_user(&txn, owner).await?;
         let replaced = find(&txn, user_id).await?.is_some();
         let row = api_key::ActiveModel {
             user_id: Set(user_id),
@@ -123,14 +124,15 @@ pub async fn generate(
 }
 
 /// Deletes the user's key. Returns whether there was one.
-#[tracing::instrument(skip(db), err)]
+#[tracing::instrument(skip(db, owner), fields(user_id = owner.id), err)]
 pub async fn delete(
     db: &DatabaseConnection,
-    user_id: i64,
+    owner: &user::Model,
     ip: Option<IpAddr>,
 ) -> Result<bool, AppError> {
+    let user_id = owner.id;
     let txn = db.begin().await?;
-    lock_user(&txn, user_id).await?;
+    lock_user(&txn, owner).await?;
     let deleted = remove(
         &txn,
         Entry::new(user_id, SecurityEventKind::ApiKeyDeleted, ip),
@@ -285,15 +287,20 @@ fn record_use(
 }
 
 /// Serialises key changes of one user: a no-op write to the user's row takes its row lock on
-/// PostgreSQL and the write lock on SQLite, before anything is read.
-async fn lock_user(txn: &impl ConnectionTrait, user_id: i64) -> Result<(), AppError> {
+/// PostgreSQL and the write lock on SQLite, before anything is read. Only while the account is
+/// as the request found it (not disabled, reset or signed out everywhere since): a request that
+/// waited on an administrator's change cannot make a key after it.
+async fn lock_user(txn: &impl ConnectionTrait, owner: &user::Model) -> Result<(), AppError> {
     let locked = user::Entity::update_many()
         .col_expr(user::Column::Id, Expr::col(user::Column::Id))
-        .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::Id.eq(owner.id))
+        .filter(user::Column::SessionEpoch.eq(owner.session_epoch))
+        .filter(user::Column::DisabledAt.is_null())
+        .filter(user::Column::MustChangePassword.eq(false))
         .exec(txn)
         .await?;
     if locked.rows_affected == 0 {
-        return Err(AppError::Unauthenticated);
+        return Err(AppError::SessionEnded);
     }
     Ok(())
 }
