@@ -326,6 +326,7 @@ async fn mail_waits_out_a_dead_mail_server_and_none_is_lost(backend: Backend) {
     distinct_ids(&mails);
     let sent = outbox::Entity::find()
         .filter(outbox::Column::Status.eq("sent"))
+        .filter(outbox::Column::Kind.eq("notification"))
         .all(&db)
         .await
         .unwrap();

@@ -233,7 +233,8 @@ fn stopping_gives_claimed_untried_mail_back() {
         drop(first);
         let db = Database::connect(&database.url).await.unwrap();
         db.execute_unprepared(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = created_at, last_error = NULL",
+            "UPDATE outbox SET status = 'pending', next_attempt_at = created_at, last_error = NULL \
+             WHERE kind = 'notification'",
         )
         .await
         .unwrap();
