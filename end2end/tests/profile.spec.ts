@@ -7,7 +7,7 @@ test('sign in, open the profile from the login-name menu, and save email setting
   // Upper right: the login name opens a menu with Profile and Sign out.
   await page.getByTestId('login-name').click();
   await expect(page.getByRole('link', { name: 'Profile', exact: true })).toBeVisible();
-  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Sign out', exact: true })).toBeVisible();
   await page.getByRole('link', { name: 'Profile', exact: true }).click();
   await expect(page).toHaveURL(/\/profile$/);
 
@@ -60,7 +60,7 @@ test('sign in, open the profile from the login-name menu, and save email setting
 
   // Sign out from the menu; the profile then sends us to sign-in.
   await page.getByTestId('login-name').click();
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/signin$/);
   await page.goto('/profile');
   await expect(page).toHaveURL(/\/signin\?next=%2Fprofile$/);
@@ -108,7 +108,7 @@ test('the Content-Security-Policy lets the islands run and refuses an injected s
   expect(await page.locator('script[type="module"]').evaluate((script: HTMLScriptElement) => script.nonce)).toBe(nonce);
   // An island works: the account menu opens.
   await page.getByTestId('login-name').click();
-  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Sign out', exact: true })).toBeVisible();
 
   // A script smuggled into the page without the nonce does not run, and is reported.
   const ran = await page.evaluate(async () => {
