@@ -7,7 +7,6 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use super::unsubscribe::masked_address;
 use crate::error::AppError;
 use crate::forms::Posted;
 use crate::render::page_resource;
@@ -28,7 +27,7 @@ pub async fn verification_link(token: String) -> Result<PendingVerification, App
         address: user
             .email
             .as_deref()
-            .map(masked_address)
+            .map(super::unsubscribe::masked_address)
             .unwrap_or_default(),
         verified: false,
     })
@@ -120,12 +119,12 @@ pub mod ssr {
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
-    use super::masked_address;
     use crate::auth::log::SecurityEventKind;
     use crate::auth::log::ssr::{Entry, record};
     use crate::db::entity::user;
     use crate::error::AppError;
     use crate::mail::ssr::account::VerificationToken;
+    use crate::profile::unsubscribe::masked_address;
     use crate::state::app_state;
 
     fn refused(message: &str) -> AppError {
