@@ -104,6 +104,7 @@ pub async fn update(
         (status = 401, body = ErrorBody),
         (status = 403, description = "Administrators only", body = ErrorBody),
         (status = 404, description = "No such user, or they have no key", body = ErrorBody),
+        (status = 409, description = "The caller's own key: delete it on the profile", body = ErrorBody),
     )
 )]
 pub async fn revoke_api_key(

@@ -615,6 +615,10 @@ async fn an_administrator_revokes_a_key(backend: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, _) = admin.delete("/rest/users/nobody/api-key").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Not the caller's own (a tool would lock itself out): that is the profile's Delete.
+    let (status, body) = admin.delete("/rest/users/admin/api-key").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(key_error(&app, &admin.key).await, None);
     // His session still works, and his log says who revoked it.
     assert_eq!(session_error(&gus.browser).await, None);
     let response = gus.browser.get("/rest/user/events").await;

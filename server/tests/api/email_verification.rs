@@ -9,7 +9,7 @@ use serde_json::json;
 use app::error::AppError;
 
 use crate::helpers::{Backend, TestApp, Tool, json};
-use crate::mail::{opt_in, verification_token};
+use crate::mail::{opt_in, save_email, verification_token};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -20,18 +20,6 @@ on_both_databases!(
     security_notices_go_to_the_verified_address_whatever_the_setting,
     addresses_from_an_administrator_count_as_verified,
 );
-
-/// Saves `email` with notifications on, without opening the verification link.
-async fn save_email(tool: &Tool, email: &str) {
-    let response = tool
-        .browser
-        .server_fn(
-            "update_email_settings",
-            &[("email", email), ("notifications", "true")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-}
 
 /// The `(kind, to, subject)` of every mail queued for `username`, oldest first.
 async fn queued(tool: &Tool, username: &str) -> Vec<(String, String, String)> {

@@ -32,15 +32,7 @@ async fn delivered(app: &TestApp, database: &TestDatabase) -> Vec<String> {
 /// opens the verification link as the user would from the mail. That mail counts as read
 /// (marked sent), so tests count only the mail they are about.
 pub async fn opt_in(tool: &Tool, email: &str) {
-    let response = tool
-        .browser
-        .server_fn(
-            "update_email_settings",
-            &[("email", email), ("notifications", "true")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    if json(response).await["email_verified"] == true {
+    if save_email(tool, email).await {
         // The same address as before, verified already.
         return;
     }
@@ -58,6 +50,20 @@ pub async fn opt_in(tool: &Tool, email: &str) {
         )
         .await
         .unwrap();
+}
+
+/// Saves `email` with notifications on, without opening any verification link. Returns
+/// whether the address is verified (it was already the account's).
+pub async fn save_email(tool: &Tool, email: &str) -> bool {
+    let response = tool
+        .browser
+        .server_fn(
+            "update_email_settings",
+            &[("email", email), ("notifications", "true")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    json(response).await["email_verified"] == true
 }
 
 /// The token of the verification link last sent to `tool`'s user, read from the mail.

@@ -99,6 +99,12 @@ pub async fn revoke_api_key(
 ) -> Result<bool, AppError> {
     let txn = db.begin().await?;
     let user = accounts::lock_account(&txn, username).await?;
+    if user.id == admin.id {
+        // A tool revoking the key it calls with would lock itself out by accident.
+        return Err(AppError::Conflict(
+            "Delete your own key on your profile, not here.".into(),
+        ));
+    }
     let revoked = crate::profile::api_key::ssr::remove(
         &txn,
         Entry::new(user.id, SecurityEventKind::ApiKeyRevoked, Some(ip)).by(admin.id),
