@@ -18,7 +18,7 @@ pub const AUDIT_PAGE_LEN: u64 = 50;
 
 /// One page of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditPage {
+pub struct AuditEvents {
     pub events: Vec<SecurityEventView>,
     /// Where the next (older) page starts, if there is one.
     pub older: Option<i64>,
@@ -30,7 +30,7 @@ pub async fn audit_log(
     #[server(default)] user: Option<String>,
     #[server(default)] kind: Option<String>,
     #[server(default)] before: Option<i64>,
-) -> Result<AuditPage, AppError> {
+) -> Result<AuditEvents, AppError> {
     use crate::auth::log::ssr::{Filter, list};
     crate::admin::ssr::require_admin().await?;
     let state = crate::state::app_state()?;
@@ -43,7 +43,7 @@ pub async fn audit_log(
             Some(user) => Some(user.id),
             // An unknown user has no events.
             None => {
-                return Ok(AuditPage {
+                return Ok(AuditEvents {
                     events: Vec::new(),
                     older: None,
                 });
@@ -70,7 +70,7 @@ pub async fn audit_log(
         events.truncate(AUDIT_PAGE_LEN as usize);
         events.last().map(|event| event.id)
     });
-    Ok(AuditPage {
+    Ok(AuditEvents {
         events,
         older: older.flatten(),
     })
@@ -96,7 +96,7 @@ pub fn AuditPage() -> impl IntoView {
 
 #[component]
 fn AuditView(
-    page: Resource<Result<AuditPage, AppError>>,
+    page: Resource<Result<AuditEvents, AppError>>,
     /// The filter as the address gives it.
     user: Option<String>,
     kind: Option<String>,

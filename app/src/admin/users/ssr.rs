@@ -9,7 +9,6 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use secrecy::SecretString;
 
 use crate::auth::log::SecurityEventKind;
-use crate::auth::log::ssr::Entry;
 use crate::auth::ssr::accounts::{self, Actor};
 use crate::auth::ssr::{Principal, to_view};
 use crate::auth::{Role, UserView};
@@ -107,7 +106,7 @@ pub async fn revoke_api_key(
     }
     let revoked = crate::profile::api_key::ssr::remove(
         &txn,
-        Entry::new(user.id, SecurityEventKind::ApiKeyRevoked, Some(ip)).by(admin.id),
+        actor(admin, ip).entry(user.id, SecurityEventKind::ApiKeyRevoked),
     )
     .await?;
     txn.commit().await?;
@@ -126,10 +125,7 @@ pub async fn reset_password(
 ) -> Result<(UserView, SecretString), AppError> {
     let txn = db.begin().await?;
     let (user, temporary) = accounts::reset_password(&txn, config, actor, username).await?;
-    let mut revoked = Entry::new(user.id, SecurityEventKind::ApiKeyRevoked, actor.ip);
-    if let Some(id) = actor.id {
-        revoked = revoked.by(id);
-    }
+    let revoked = actor.entry(user.id, SecurityEventKind::ApiKeyRevoked);
     crate::profile::api_key::ssr::remove(&txn, revoked).await?;
     txn.commit().await?;
     Ok((to_view(&user), temporary))

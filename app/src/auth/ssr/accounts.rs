@@ -175,7 +175,7 @@ pub struct Actor {
 
 impl Actor {
     /// The log entry of `kind` done to `target` by this actor.
-    fn entry(self, target: i64, kind: SecurityEventKind) -> Entry {
+    pub fn entry(self, target: i64, kind: SecurityEventKind) -> Entry {
         let entry = Entry::new(target, kind, self.ip);
         match self.id {
             Some(id) => entry.by(id),

@@ -39,8 +39,8 @@ pub fn check_new_password(field: &str, password: &str, context: &[&str]) -> Resu
     ))
 }
 
-/// Checks only the length of a password (for accounts an administrator creates, whose user
-/// chooses a new one on first sign-in… or keeps it).
+/// Checks only the length of a password (for accounts an administrator creates: the
+/// administrator chooses it, and the user may change it on their profile).
 pub fn check_length(field: &str, password: &str) -> Result<(), AppError> {
     if password.chars().count() < MIN_PASSWORD_LEN || password.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::invalid(
