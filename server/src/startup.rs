@@ -74,6 +74,8 @@ pub struct Application {
     shutdown_grace: Duration,
     /// The metrics listener and the recorder's handle, when metrics are on.
     metrics: Option<(TcpListener, metrics_exporter_prometheus::PrometheusHandle)>,
+    /// Whether mail is delivered in the background; see [`Self::delivering_mail_on_demand`].
+    mail_worker: bool,
 }
 
 impl Application {
@@ -134,7 +136,17 @@ impl Application {
             shutdown_drain: settings.shutdown_drain,
             shutdown_grace: settings.shutdown_grace,
             metrics,
+            mail_worker: true,
         })
+    }
+
+    /// Runs without the background mail worker: mail stays in the outbox until someone calls
+    /// [`app::mail::ssr::delivery::deliver_now`]. For tests that must know which mail is still
+    /// waiting (a worker polling every second would send it at a moment of its own choosing).
+    #[must_use]
+    pub fn delivering_mail_on_demand(mut self) -> Self {
+        self.mail_worker = false;
+        self
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -170,7 +182,9 @@ impl Application {
         let state = self.state;
         let mut workers = tokio::task::JoinSet::new();
         workers.spawn(app::applications::jobs::ssr::run(state.clone()));
-        workers.spawn(app::mail::ssr::delivery::run(state.clone()));
+        if self.mail_worker {
+            workers.spawn(app::mail::ssr::delivery::run(state.clone()));
+        }
         let mut sweepers = tokio::task::JoinSet::new();
         sweepers.spawn(sweep(state.clone()));
         sweepers.spawn(sweep_archives(state.clone()));

@@ -172,6 +172,15 @@ pub struct TestApp {
     server: Server,
 }
 
+/// Who sends the mail of an app in this process.
+#[derive(PartialEq)]
+enum Mail {
+    /// The test, when it calls [`TestApp::deliver_mail`].
+    OnDemand,
+    /// The background worker, polling as in production.
+    Background,
+}
+
 /// Where the application runs.
 enum Server {
     /// In this process, on the shared test runtime; its state drives mail delivery on demand.
@@ -197,12 +206,24 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// The app in this process. Its mail waits in the outbox until the test delivers it
+    /// ([`Self::deliver_mail`]), so a test knows which mail is still waiting.
     pub async fn spawn(database: &TestDatabase) -> Self {
         Self::spawn_with(database, |_| {}).await
     }
 
-    /// The app with some settings changed by `tweak`.
+    /// [`Self::spawn`], with some settings changed by `tweak`.
     pub async fn spawn_with(database: &TestDatabase, tweak: impl FnOnce(&mut Settings)) -> Self {
+        Self::start(database, tweak, Mail::OnDemand).await
+    }
+
+    /// The app with its background mail worker, as it runs in production: for tests of
+    /// delivery itself (retries, leases, the mail server's failures).
+    pub async fn delivering(database: &TestDatabase, tweak: impl FnOnce(&mut Settings)) -> Self {
+        Self::start(database, tweak, Mail::Background).await
+    }
+
+    async fn start(database: &TestDatabase, tweak: impl FnOnce(&mut Settings), mail: Mail) -> Self {
         server::telemetry::init().expect("logging");
         let mut settings = Settings {
             database_url: database.url.clone(),
@@ -238,9 +259,12 @@ impl TestApp {
             trusted_proxies: Default::default(),
         };
         tweak(&mut settings);
-        let application = Application::build(settings)
+        let mut application = Application::build(settings)
             .await
             .expect("application builds");
+        if mail == Mail::OnDemand {
+            application = application.delivering_mail_on_demand();
+        }
         let port = application.port();
         let state = application.state();
         let server = tokio::spawn(async move {

@@ -76,7 +76,7 @@ async fn wait_until_sent(db: &DatabaseConnection) {
 async fn starttls_and_auth_carry_every_notification(backend: Backend) {
     let sink = SmtpSink::start(Encryption::StartTls, Some((SINK_USER, SINK_PASSWORD)));
     let database = TestDatabase::new(backend).await;
-    let app = TestApp::spawn_with(&database, |settings| {
+    let app = TestApp::delivering(&database, |settings| {
         settings.smtp_ca_file = Some(sink.certificate());
     })
     .await;
@@ -167,7 +167,7 @@ async fn starttls_and_auth_carry_every_notification(backend: Backend) {
 async fn a_wrong_password_keeps_mail_queued_with_a_readable_error(backend: Backend) {
     let sink = SmtpSink::start(Encryption::Implicit, Some((SINK_USER, SINK_PASSWORD)));
     let database = TestDatabase::new(backend).await;
-    let app = TestApp::spawn_with(&database, |settings| {
+    let app = TestApp::delivering(&database, |settings| {
         settings.smtp_ca_file = Some(sink.certificate());
     })
     .await;
@@ -266,7 +266,8 @@ async fn a_wrong_password_keeps_mail_queued_with_a_readable_error(backend: Backe
 
 async fn mail_waits_out_a_dead_mail_server_and_none_is_lost(backend: Backend) {
     let mut sink = SmtpSink::start(Encryption::Plain, None);
-    let (database, app) = TestApp::on(backend).await;
+    let database = TestDatabase::new(backend).await;
+    let app = TestApp::delivering(&database, |_| {}).await;
     sink.configure(&app, None).await;
     sink.down();
 
@@ -344,7 +345,7 @@ async fn a_server_killed_mid_queue_delivers_the_rest_after_a_restart(backend: Ba
     {
         // Queue the mail while the mail server is down, then stop this instance (a claim it
         // leaves behind expires as quickly as the server process's).
-        let app = TestApp::spawn_with(&database, |settings| settings.mail_lease = LEASE).await;
+        let app = TestApp::delivering(&database, |settings| settings.mail_lease = LEASE).await;
         sink.configure(&app, None).await;
         sink.down();
         let owner = app.tool("owner", "user").await;
@@ -392,7 +393,7 @@ fn two_instances_on_postgres_never_send_a_mail_twice() {
             SmtpSink::start_with_delay(Encryption::Plain, None, Some(Duration::from_millis(100)));
         let database = TestDatabase::new(Backend::Postgres).await;
         // A short lease: a claim kept past it would show up as a duplicate.
-        let spawn = || TestApp::spawn_with(&database, |settings| settings.mail_lease = LEASE);
+        let spawn = || TestApp::delivering(&database, |settings| settings.mail_lease = LEASE);
         let first = spawn().await;
         let second = spawn().await;
         sink.configure(&first, None).await;
@@ -417,7 +418,7 @@ fn two_instances_on_postgres_never_send_a_mail_twice() {
 async fn failed_mail_is_shown_to_administrators_and_retried(backend: Backend) {
     let mut sink = SmtpSink::start(Encryption::Plain, None);
     let database = TestDatabase::new(backend).await;
-    let app = TestApp::spawn_with(&database, |settings| settings.mail_max_attempts = 1).await;
+    let app = TestApp::delivering(&database, |settings| settings.mail_max_attempts = 1).await;
     let admin = sink.configure(&app, None).await;
     sink.down();
     let owner = app.tool("owner", "user").await;
@@ -599,7 +600,7 @@ async fn the_environment_presets_the_mail_server_once(backend: Backend) {
     let spawn = |password: &str| {
         let preset = preset(password);
         let certificate = sink.certificate();
-        TestApp::spawn_with(&database, move |settings| {
+        TestApp::delivering(&database, move |settings| {
             settings.smtp = Some(preset);
             settings.smtp_ca_file = Some(certificate);
         })

@@ -238,7 +238,7 @@ fn stopping_gives_claimed_untried_mail_back() {
         )
         .await
         .unwrap();
-        let app = TestApp::spawn_with(&database, |settings| {
+        let app = TestApp::delivering(&database, |settings| {
             // Each delivery gives up after a third of the lease, 5 s: far longer than the test
             // needs to see the batch claimed and stop.
             settings.mail_lease = Duration::from_secs(15);
