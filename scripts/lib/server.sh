@@ -3,14 +3,18 @@
 # benchmark sets SERVER_DATA.
 
 # name default-port → the release build, the results directory, and a scratch DATA directory
-# (/tmp/console-bench-<name>.*). BENCH_PORT overrides the port.
+# (/tmp/console-bench-<name>.*). BENCH_PORT overrides the port. BENCH_SERVER=<path> measures that
+# server binary instead of building one (A/B runs: an older build, kept with its hash.txt beside
+# it, against the same target/site).
 bench_prepare() {
   PORT=${BENCH_PORT:-$2}
   BASE="http://127.0.0.1:$PORT"
   OUT=target/bench
   ADMIN_PASSWORD=bench-admin-password
-  scripts/setup.sh test
-  cargo leptos build --release --precompress
+  if [ -z "${BENCH_SERVER:-}" ]; then
+    scripts/setup.sh test
+    cargo leptos build --release --precompress
+  fi
   mkdir -p "$OUT"
   DATA=$(mktemp -d "/tmp/console-bench-$1.XXXXXX")
 }
@@ -19,7 +23,7 @@ bench_prepare() {
 start_server() {
   env LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ROOT=target/site LEPTOS_HASH_FILES=true \
     CONSOLE_DATA_DIR="$SERVER_DATA" CONSOLE_ADMIN_PASSWORD="$ADMIN_PASSWORD" RUST_LOG=warn \
-    "$@" target/release/server &
+    "$@" "${BENCH_SERVER:-target/release/server}" &
   SERVER=$!
   for _ in $(seq 100); do curl -sf "$BASE/healthz" >/dev/null && return; sleep 0.1; done
   echo "the server did not start" >&2
