@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib/postgres.sh
 source scripts/lib/s3.sh
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# Each step says when it starts, in seconds since the run began: where a run's time goes.
+step() { printf '\n\033[1m==> %s\033[0m (at %d s)\n' "$*" "$SECONDS"; }
 
 scripts/setup.sh test
 
