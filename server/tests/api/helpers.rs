@@ -284,8 +284,8 @@ impl TestApp {
         }
     }
 
-    /// Delivers the mail due now as far as it goes now (waiting for mail another worker has in
-    /// flight), instead of waiting for the background worker; returns how many it tried.
+    /// Delivers the mail due now as far as it goes now (waiting for mail another instance has
+    /// in flight); returns how many it tried. The only delivery an app from [`Self::spawn`] gets.
     pub async fn deliver_mail(&self) -> usize {
         let Server::Task(_, state) = &self.server else {
             panic!("deliver_mail needs the app in this process");
