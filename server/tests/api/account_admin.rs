@@ -134,7 +134,7 @@ async fn disabling_ends_sessions_keys_and_passwords_on_every_instance(backend: B
             .unwrap()
             .starts_with("/signin")
     );
-    let signin = elsewhere.get("/signin").await.text().await.unwrap();
+    let signin = elsewhere.page("/signin").await;
     assert!(signin.contains("This account is disabled"), "{signin}");
     // Signing in says so too, only to whoever knows the password.
     let response = second
@@ -185,11 +185,8 @@ async fn disabling_ends_sessions_keys_and_passwords_on_every_instance(backend: B
     }
     let audit = admin
         .browser
-        .get("/admin/audit?user=alice&kind=disabled")
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page("/admin/audit?user=alice&kind=disabled")
+        .await;
     assert!(audit.contains("127.0.0.1"), "{audit}");
 }
 
@@ -514,7 +511,7 @@ async fn sign_out_everywhere_ends_every_session_and_says_why(backend: Backend) {
         session_error(&other).await.as_deref(),
         Some("session_ended")
     );
-    let signin = other.get("/signin").await.text().await.unwrap();
+    let signin = other.page("/signin").await;
     assert!(signin.contains("all your sessions were ended"), "{signin}");
     // Signing in again works.
     other.sign_in("erin", &password_of("erin")).await;
@@ -563,7 +560,7 @@ async fn a_reset_gives_a_temporary_password_that_only_opens_the_password_form(ba
     let page = browser.get("/applications").await;
     assert_eq!(page.status(), StatusCode::FOUND);
     assert_eq!(page.headers()[LOCATION], "/profile#password");
-    let profile = browser.get("/profile").await.text().await.unwrap();
+    let profile = browser.page("/profile").await;
     assert!(profile.contains("data-testid=\"must-change-password\""));
     assert!(!profile.contains("id=\"api-key\""));
     let response = browser.server_fn("generate_api_key", &[]).await;
@@ -592,12 +589,12 @@ async fn a_reset_gives_a_temporary_password_that_only_opens_the_password_form(ba
         .plain_form("reset_user_password", &[("username", "fay")], "/admin")
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let page = admin.browser.get("/admin").await.text().await.unwrap();
+    let page = admin.browser.page("/admin").await;
     assert!(
         page.contains("data-testid=\"temporary-password\""),
         "{page}"
     );
-    let page = admin.browser.get("/admin").await.text().await.unwrap();
+    let page = admin.browser.page("/admin").await;
     assert!(!page.contains("data-testid=\"temporary-password\""));
 }
 
@@ -676,7 +673,7 @@ async fn account_changes_are_for_administrators_and_bad_ones_are_4xx(backend: Ba
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let page = admin.browser.get("/admin").await.text().await.unwrap();
+    let page = admin.browser.page("/admin").await;
     assert!(page.contains("is the last administrator"), "{page}");
     // Not on oneself, even with another administrator to take over.
     app.create_user("deputy", "admin").await;
@@ -751,7 +748,7 @@ async fn the_security_log_records_each_event_with_the_client_address(backend: Ba
         .unwrap();
     assert_eq!(firefox.2, "Firefox on Linux");
     // The profile shows it.
-    let page = ivy.browser.get("/profile").await.text().await.unwrap();
+    let page = ivy.browser.page("/profile").await;
     assert!(page.contains("data-testid=\"security-events\""));
     assert!(page.contains("Failed sign-in") && page.contains("Firefox on Linux"));
 }
@@ -781,11 +778,8 @@ async fn the_audit_page_filters_and_pages_every_accounts_events(backend: Backend
         .replace("&amp;", "&");
     let second = admin
         .browser
-        .get(&format!("/admin/audit?before={older}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page(&format!("/admin/audit?before={older}"))
+        .await;
     assert_eq!(
         second.matches("data-testid=\"security-event\"").count(),
         4,
@@ -793,39 +787,15 @@ async fn the_audit_page_filters_and_pages_every_accounts_events(backend: Backend
     );
     // Everyone's events without a filter (a page of them), one user's with it; nobody's for an
     // unknown user.
-    let all = admin
-        .browser
-        .get("/admin/audit")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let all = admin.browser.page("/admin/audit").await;
     assert_eq!(all.matches("data-testid=\"security-event\"").count(), 50);
-    let admins = admin
-        .browser
-        .get("/admin/audit?user=admin")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let admins = admin.browser.page("/admin/audit?user=admin").await;
     assert!(admins.contains("data-kind=\"signed_in\""));
     assert!(admins.contains("data-kind=\"api_key_created\""));
     assert!(!admins.contains("data-kind=\"api_key_replaced\""));
-    let none = admin
-        .browser
-        .get("/admin/audit?user=nobody")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let none = admin.browser.page("/admin/audit?user=nobody").await;
     assert!(none.contains("data-testid=\"no-security-events\""));
-    let bad = admin
-        .browser
-        .get("/admin/audit?kind=bogus")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let bad = admin.browser.page("/admin/audit?kind=bogus").await;
     assert!(bad.contains("There is no such kind of event."));
     // Administrators only.
     let response = jay.browser.get("/admin/audit").await;

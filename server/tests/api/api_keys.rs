@@ -332,7 +332,7 @@ async fn plain_form_generate_shows_the_key_exactly_once(backend: Backend) {
     assert_key_shape(key);
     assert_eq!(app.rest_user_with_key(key).await.status(), StatusCode::OK);
 
-    let again = browser.get("/profile").await.text().await.unwrap();
+    let again = browser.page("/profile").await;
     assert!(!again.contains(key), "the key is shown only once");
     assert!(again.contains(&format!("{}.••••", &key[..8])));
 

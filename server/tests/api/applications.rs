@@ -492,11 +492,8 @@ async fn pages_work_with_plain_forms(backend: Backend) {
     let back = taken.headers()[LOCATION].to_str().unwrap().to_owned();
     assert_eq!(back, "/applications");
     let page = browser
-        .get(back.trim_start_matches(&browser.address))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page(back.trim_start_matches(&browser.address))
+        .await;
     assert!(
         page.contains("You already have an application named “Form App”."),
         "{page}"
@@ -527,11 +524,8 @@ async fn pages_work_with_plain_forms(backend: Backend) {
     assert_eq!(refused.status(), StatusCode::SEE_OTHER);
     let back = refused.headers()[LOCATION].to_str().unwrap().to_owned();
     let page = browser
-        .get(back.trim_start_matches(&browser.address))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page(back.trim_start_matches(&browser.address))
+        .await;
     assert!(
         page.contains("Choose a .zip or .tar.gz archive to upload."),
         "{page}"
@@ -547,7 +541,7 @@ async fn pages_work_with_plain_forms(backend: Backend) {
         uploaded.headers()[LOCATION],
         format!("/applications/{id}#versions").as_str()
     );
-    let page = browser.get(&location).await.text().await.unwrap();
+    let page = browser.page(&location).await;
     assert!(page.contains("1.0") && page.contains("tar.gz"), "{page}");
 
     let version = {
@@ -578,7 +572,7 @@ async fn pages_work_with_plain_forms(backend: Backend) {
     // The page shows the result once the job is done.
     let mut shown = false;
     for _ in 0..200 {
-        let page = browser.get(&location).await.text().await.unwrap();
+        let page = browser.page(&location).await;
         if page.contains("data-testid=\"job-result\"") {
             assert!(page.contains("4 files · 8 lines"), "{page}");
             assert!(page.contains("Java"));

@@ -72,7 +72,7 @@ async fn no_notification_goes_to_an_unverified_address(backend: Backend) {
     assert_eq!(mails[0].0, "verification");
     assert_eq!(mails[0].1, "kim@example.com");
     // The page says so, and offers to send the link again.
-    let page = kim.browser.get("/profile").await.text().await.unwrap();
+    let page = kim.browser.page("/profile").await;
     assert!(page.contains("data-testid=\"email-unverified\""));
 
     let token = verification_token(&kim).await;
@@ -91,13 +91,7 @@ async fn no_notification_goes_to_an_unverified_address(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let page = kim
-        .browser
-        .get(&format!("/verify-email/{token}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = kim.browser.page(&format!("/verify-email/{token}")).await;
     assert!(
         page.contains("data-testid=\"email-verified-now\""),
         "{page}"

@@ -579,6 +579,11 @@ impl Browser {
         response
     }
 
+    /// The HTML of the page at `path` ([`Self::get`]), whatever its status.
+    pub async fn page(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("the page's body")
+    }
+
     /// Calls a server function the way the hydrated app does (form-encoded in, JSON out).
     ///
     /// Also checks that an error answer carries the status of its error, as every script and

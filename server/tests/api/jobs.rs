@@ -292,11 +292,8 @@ async fn compare_reports_what_changed_since_the_previous_version(backend: Backen
     // The page shows the comparison; the mail names the kind.
     let page = tool
         .browser
-        .get(&format!("/applications/{application}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page(&format!("/applications/{application}"))
+        .await;
     assert!(page.contains("Compared with 1.0."), "{page}");
     assert!(page.contains("1 added · 1 removed · 1 changed · 2 unchanged"));
     assert!(page.contains(">Compare</button>"), "{page}");

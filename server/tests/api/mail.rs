@@ -147,7 +147,7 @@ async fn unsubscribe_links_turn_mail_off_with_or_without_a_session(backend: Back
     assert_eq!(landed.status(), StatusCode::FOUND);
     let target = landed.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(target.starts_with("/profile?unsubscribe="), "{target}");
-    let page = owner.browser.get(&target).await.text().await.unwrap();
+    let page = owner.browser.page(&target).await;
     assert!(page.contains("Turn off email notifications"), "{page}");
     assert!(
         page.contains("autofocus"),
@@ -206,7 +206,7 @@ async fn unsubscribe_links_turn_mail_off_with_or_without_a_session(backend: Back
     assert_eq!(pressed.status(), StatusCode::SEE_OTHER);
     assert_eq!(pressed.headers()[LOCATION].to_str().unwrap(), path);
     assert_eq!(owner.get("/rest/user").await.1["notifications"], false);
-    let page = stranger.get(&path).await.text().await.unwrap();
+    let page = stranger.page(&path).await;
     assert!(page.contains("Email notifications are off for"), "{page}");
     assert!(page.contains("href=\"/profile#email-settings\""), "{page}");
     opt_in(&owner, "owner@example.com").await;
@@ -258,7 +258,7 @@ async fn mail_past_the_hourly_budget_is_held_back_and_shown_to_admins(backend: B
         reason.contains("owner was already sent 2 notification mails in the past hour"),
         "{reason}"
     );
-    let page = admin.get("/admin").await.text().await.unwrap();
+    let page = admin.page("/admin").await;
     assert!(page.contains("CONSOLE_MAIL_PER_USER_HOUR"), "{page}");
 
     // An administrator may send it anyway.

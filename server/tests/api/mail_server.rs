@@ -116,7 +116,7 @@ async fn starttls_and_auth_carry_every_notification(backend: Backend) {
     );
 
     // The password is write-only: not on the page, not readable in the database.
-    let page = admin.get("/admin").await.text().await.unwrap();
+    let page = admin.page("/admin").await;
     assert!(page.contains("A password is saved"), "{page}");
     assert!(!page.contains(SINK_PASSWORD));
     let row = mail_server::Entity::find_by_id(1)
@@ -207,7 +207,7 @@ async fn a_wrong_password_keeps_mail_queued_with_a_readable_error(backend: Backe
         "{:?}",
         waiting[0].last_error
     );
-    let page = admin.get("/admin").await.text().await.unwrap();
+    let page = admin.page("/admin").await;
     assert!(page.contains("refused the username or password"), "{page}");
     assert!(page.contains("Retrying (1 attempts so far)"), "{page}");
     assert!(sink.mailbox.mails().is_empty());
@@ -439,7 +439,7 @@ async fn failed_mail_is_shown_to_administrators_and_retried(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(failed.len(), 1, "the only attempt failed: given up on");
-    let page = admin.get("/admin").await.text().await.unwrap();
+    let page = admin.page("/admin").await;
     assert!(page.contains("Failed after 1 attempts"), "{page}");
     assert!(
         page.contains("Could not connect to the mail server"),
@@ -472,7 +472,7 @@ async fn failed_mail_is_shown_to_administrators_and_retried(backend: Backend) {
             .contains("no longer waiting"),
         "{again}"
     );
-    let page = admin.get("/admin").await.text().await.unwrap();
+    let page = admin.page("/admin").await;
     assert!(page.contains("No undelivered mail."), "{page}");
 
     // After another outage, Retry all sends every failed mail.
@@ -536,7 +536,7 @@ async fn administration_is_for_administrators_only(backend: Backend) {
         assert_eq!(refused, "Forbidden", "{name}");
     }
     // The profile says mail is not sent while no mail server is configured.
-    let profile = user.get("/profile").await.text().await.unwrap();
+    let profile = user.page("/profile").await;
     assert!(
         profile.contains("has not set up a mail server yet"),
         "{profile}"
@@ -545,7 +545,7 @@ async fn administration_is_for_administrators_only(backend: Backend) {
     // An administrator sees the page and creates a user with the form.
     let admin = app.browser();
     admin.sign_in("admin", ADMIN_PASSWORD).await;
-    let page = admin.get("/admin").await.text().await.unwrap();
+    let page = admin.page("/admin").await;
     assert!(page.contains("No mail server is configured"), "{page}");
     assert!(page.contains("someone"), "the users list");
     let taken = json(
@@ -612,7 +612,7 @@ async fn the_environment_presets_the_mail_server_once(backend: Backend) {
         .server_fn("update_email_settings", &[("email", "admin@example.com")])
         .await;
     assert_eq!(saved.status(), StatusCode::OK);
-    let page = admin.get("/admin").await.text().await.unwrap();
+    let page = admin.page("/admin").await;
     assert!(
         page.contains(&format!(
             "Notification mail is sent through localhost:{}.",

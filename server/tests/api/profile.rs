@@ -88,7 +88,7 @@ async fn email_settings_are_saved(backend: Backend) {
     assert_eq!(user["email"], "mailer@example.com");
     assert_eq!(user["notifications"], false);
     // The page renders what was saved.
-    let html = browser.get("/profile").await.text().await.unwrap();
+    let html = browser.page("/profile").await;
     assert!(html.contains("value=\"mailer@example.com\""));
 }
 
@@ -162,11 +162,11 @@ async fn plain_form_post_saves_and_comes_back_with_a_confirmation(backend: Backe
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
     assert_eq!(location, "/profile#email-settings");
-    let html = browser.get(&location).await.text().await.unwrap();
+    let html = browser.page(&location).await;
     assert!(html.contains("Email settings saved."));
     assert!(html.contains("value=\"nojs@example.com\""));
     // Said once: a reload shows the saved values, not the message.
-    let again = browser.get(&location).await.text().await.unwrap();
+    let again = browser.page(&location).await;
     assert!(!again.contains("Email settings saved."));
     assert!(again.contains("value=\"nojs@example.com\""));
     // No link can say it either.
@@ -194,7 +194,7 @@ async fn plain_form_post_with_bad_input_comes_back_with_the_error(backend: Backe
     let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
     // Back to the page, nothing of the error in its address.
     assert_eq!(location, "/profile");
-    let html = browser.get(&location).await.text().await.unwrap();
+    let html = browser.page(&location).await;
     assert!(html.contains("is not a valid email address"), "{html}");
     // What was typed is still there, marked invalid, described by the error beside it, focused.
     let field = html
@@ -212,7 +212,7 @@ async fn plain_form_post_with_bad_input_comes_back_with_the_error(backend: Backe
     assert!(html.contains("id=\"email-settings-email-error\""), "{html}");
     assert_eq!(json(browser.rest_user().await).await["email"], Value::Null);
     // A reload shows neither the error nor the rejected value.
-    let again = browser.get("/profile").await.text().await.unwrap();
+    let again = browser.page("/profile").await;
     assert!(!again.contains("is not a valid email address"));
     assert!(!again.contains("value=\"broken\""));
 }
@@ -231,7 +231,7 @@ async fn error_text_in_an_address_is_never_shown(backend: Backend) {
     let response = browser.get(&path).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], "/profile?tab=1");
-    let html = browser.get("/profile?tab=1").await.text().await.unwrap();
+    let html = browser.page("/profile?tab=1").await;
     assert!(!html.contains("555-0100"), "{html}");
     // Cleaning an address never leads to another site.
     let response = browser
@@ -253,7 +253,7 @@ async fn error_text_in_an_address_is_never_shown(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], "/");
-    let html = browser.get("/profile").await.text().await.unwrap();
+    let html = browser.page("/profile").await;
     // The flash was a failure for the update form: the profile shows it.
     assert!(html.contains("is not a valid email address"), "{html}");
 }
