@@ -19,6 +19,7 @@ pub mod http;
 pub mod mail;
 #[cfg(feature = "ssr")]
 pub mod metrics;
+pub mod paging;
 pub mod profile;
 pub mod render;
 #[cfg(feature = "ssr")]
@@ -37,6 +38,8 @@ use leptos_router::{
 
 use crate::admin::AdminPage;
 use crate::admin::audit::AuditPage;
+use crate::admin::users::UserPage;
+use crate::applications::jobs::JobPage;
 use crate::applications::{ApplicationPage, ApplicationsPage};
 
 use crate::auth::{Auth, SignInPage, with_user};
@@ -107,6 +110,21 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("applications"), ParamSegment("id"))
                     view=ApplicationPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(
+                        StaticSegment("applications"),
+                        ParamSegment("id"),
+                        StaticSegment("jobs"),
+                        ParamSegment("job"),
+                    )
+                    view=JobPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("admin"), StaticSegment("users"), ParamSegment("username"))
+                    view=UserPage
                     ssr=SsrMode::Async
                 />
                 <Route

@@ -42,6 +42,21 @@ where
     Resource::new_blocking(|| (), move |()| load())
 }
 
+/// Answers the page being rendered with `error`'s status (a page whose data could not be read is
+/// no `200`): `400` for a page link that cannot be read, `404` for what is not there or not
+/// the user's. Nothing in the browser.
+pub fn set_error_status(error: &AppError) {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(
+            axum::http::StatusCode::from_u16(error.status())
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = error;
+}
+
 #[cfg(feature = "ssr")]
 pub use ssr::RenderScope;
 

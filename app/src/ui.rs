@@ -141,6 +141,7 @@ where
                     match resource.await {
                         Ok(value) => render(value).into_any(),
                         Err(error) => {
+                            crate::render::set_error_status(&error);
                             view! { <p class="text-red-700" role="alert">{error.to_string()}</p> }
                                 .into_any()
                         }

@@ -1,12 +1,22 @@
 import { adminPassword } from '../playwright.config';
 import { expect, expectAccessible, hydrated, newUser, signIn, test } from './helpers';
 
-/** Opens the confirmation of `action` on `username`'s row of the users table and confirms it. */
+/**
+ * Finds `username` in Administration → Users (filtered, then through its link, as an
+ * administrator would among many accounts), opens the confirmation of `action` on the account's
+ * page and confirms it.
+ */
 async function confirmUserAction(page: import('@playwright/test').Page, username: string, action: string, yes: string) {
-  const row = page.locator(`[data-testid="user-row"][data-username="${username}"]`);
-  await row.getByRole('button', { name: action, exact: true }).click();
+  await page.goto('/admin');
+  await page.getByLabel('Filter by name, username or email').fill(username);
+  await page.getByRole('button', { name: 'Filter', exact: true }).click();
+  await page.getByRole('link', { name: username, exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/admin/users/${username}$`));
+  const account = page.locator(`[data-testid="user-row"][data-username="${username}"]`);
+  await account.getByRole('button', { name: action, exact: true }).click();
   await page.getByRole('dialog', { name: `Confirm: ${action}` }).getByRole('button', { name: yes }).click();
-  return page.locator(`[data-testid="user-row"][data-username="${username}"]`);
+  await expect(page).toHaveURL(new RegExp(`/admin/users/${username}$`));
+  return account;
 }
 
 test('an administrator disables a user signed in elsewhere: their next page is the sign-in page with the reason, their key is refused', async ({
@@ -46,7 +56,6 @@ test('an administrator disables a user signed in elsewhere: their next page is t
   await expectAccessible(page, 'audit page');
 
   // Enabled again, they sign in anew.
-  await page.goto('/admin');
   await confirmUserAction(page, user.username, 'Enable', 'Yes, enable');
   await elsewhere.getByLabel('Password').fill(user.password);
   await elsewhere.getByRole('button', { name: 'Sign in' }).click();

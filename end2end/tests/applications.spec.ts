@@ -72,28 +72,37 @@ test('create an application, upload a version, analyse it and watch it finish', 
   // Let the analysis read the archive; the page updates by itself.
   writeFileSync(archive, bytes);
   await expect(job.getByTestId('job-status')).toHaveText('succeeded', { timeout: 15_000 });
-  await expect(page.getByTestId('job-totals')).toHaveText('4 files · 8 lines · 76 B');
+  await expect(job.getByTestId('job-totals')).toHaveText('4 files · 8 lines · 76 B');
+  await expectAccessible(page, 'an application with a finished analysis');
+
+  // The full report is on the job's own page, which the list links to.
+  await job.getByRole('link', { name: 'Analyze of 1.0' }).click();
+  await expect(page).toHaveURL(/\/applications\/\d+\/jobs\/\d+$/);
+  await expect(page.getByTestId('job-title')).toHaveText('Analyze of 1.0');
   const java = page.getByTestId('languages').getByRole('row', { name: /Java/ });
   await expect(java).toContainText('2');
   await expect(java).toContainText('5');
   await page.getByText('Largest files').click();
   await expect(page.getByTestId('largest-files')).toContainText('meudon/src/Main.java');
 
-  // No accessibility violations on the page with versions, a finished job and its result.
-  await expectAccessible(page, 'an application with a finished analysis');
+  // No accessibility violations on the job's page with its report.
+  await expectAccessible(page, 'a finished analysis');
   rmSync(archive);
   writeFileSync(archive, bytes);
 
   // Compare, the other kind: the first version compares with nothing.
+  await page.getByRole('link', { name: `← ${name}` }).click();
   await page.getByRole('button', { name: 'Compare' }).click();
   const compared = page.getByTestId('job').first();
   await expect(compared).toContainText('Compare of 1.0');
   await expect(compared.getByTestId('job-status')).toHaveText('succeeded', { timeout: 15_000 });
-  await expect(compared.getByTestId('comparison-summary')).toHaveText(
+  await expect(compared.getByTestId('job-totals')).toHaveText('4 added · 0 removed · 0 changed');
+  await compared.getByRole('link', { name: 'Compare of 1.0' }).click();
+  await expect(page.getByTestId('comparison-summary')).toHaveText(
     'First version: every file is new. 4 added · 0 removed · 0 changed · 0 unchanged',
   );
-  await expect(compared.getByTestId('language-changes').getByRole('row', { name: /Java/ })).toContainText('0 → 2 (+2)');
-  await expectAccessible(page, 'an application with a finished comparison');
+  await expect(page.getByTestId('language-changes').getByRole('row', { name: /Java/ })).toContainText('0 → 2 (+2)');
+  await expectAccessible(page, 'a finished comparison');
 });
 
 test('a running job can be stopped from the page', async ({ page }) => {

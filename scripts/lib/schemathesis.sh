@@ -2,7 +2,8 @@
 # Fuzzes the REST API with Schemathesis, driven by the served /rest/openapi.json: the release
 # server on a fresh SQLite database, an administrator's API key, and the checks that no answer is
 # a 5xx, every status is documented and every body matches its schema. Afterwards the server's
-# log must hold no panic and no error.
+# log must hold no panic and no error. First the document must pass openapi-spec-validator and
+# a Python client generated from it must page through a list (scripts/lib/openapi_client.py).
 #
 #   scripts/lib/schemathesis.sh [examples per operation]   (default 40)
 #
@@ -56,6 +57,9 @@ curl -fs -H "X-API-KEY: $KEY" -F name=1.0 -F "archive=@$SEED_DIR/src.tar.gz" \
   "$BASE/rest/applications/1/versions" >/dev/null
 curl -fs -H "X-API-KEY: $KEY" -H 'content-type: application/json' \
   -d '{"application":1,"version":1,"type":"analyze"}' "$BASE/rest/jobs" >/dev/null
+
+# The document is valid OpenAPI and a generated Python client pages through a list with it.
+timeout 600 .venv/bin/python scripts/lib/openapi_client.py "$BASE" "$KEY" "$DATA/openapi-client"
 
 status=0
 timeout 600 .venv/bin/schemathesis run "$BASE/rest/openapi.json" \

@@ -252,10 +252,12 @@ fn router(state: AppState, settings: &Settings) -> Router {
         settings.render_deadline,
     );
 
-    let router = Router::new()
-        .merge(health::routes())
+    // What a browser session or a form can reach: pages, server functions, REST and the
+    // unsubscribe links, behind the layers those need (sessions, the CSRF check, form outcomes,
+    // the body cap). Health checks and the static bundle never pass through them: a layer with
+    // nothing to do for a request should cost it nothing.
+    let console = Router::new()
         .merge(rest::router())
-        .merge(static_files::routes(&state.leptos_options))
         .merge(unsubscribe::routes())
         .leptos_routes_with_context(
             &state,
@@ -281,7 +283,13 @@ fn router(state: AppState, settings: &Settings) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             body_limit::limit_bodies,
-        ))
+        ));
+    // Every answer: the security headers, compression, the request checks, the client's
+    // address and the panic guard.
+    let router = Router::new()
+        .merge(health::routes())
+        .merge(static_files::routes(&state.leptos_options))
+        .merge(console)
         .layer(axum::middleware::from_fn_with_state(
             security_headers::Https(settings.secure_cookies()),
             security_headers::add,

@@ -1,14 +1,14 @@
 //! The Audit page: every account's security events, newest first, filtered by user and kind,
 //! a page at a time. The filter and the page are in the address (`/admin/audit?user=alice&
-//! kind=signed_in&before=120`), so a view can be bookmarked and shared.
+//! kind=signed_in&after=…`), so a view can be bookmarked and shared.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use serde::{Deserialize, Serialize};
 
 use super::AdminsOnly;
 use crate::auth::log::{SecurityEventKind, SecurityEventView};
 use crate::error::AppError;
+use crate::paging::{Page, PageLinks};
 use crate::profile::security_log::EventTable;
 use crate::render::page_resource;
 use crate::ui::{input_class, loaded, primary_button_class};
@@ -16,24 +16,18 @@ use crate::ui::{input_class, loaded, primary_button_class};
 /// Events per page.
 pub const AUDIT_PAGE_LEN: u64 = 50;
 
-/// One page of the audit log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEvents {
-    pub events: Vec<SecurityEventView>,
-    /// Where the next (older) page starts, if there is one.
-    pub older: Option<i64>,
-}
-
-/// Security events of every account (or of `user`, of `kind`), older than event `before`.
+/// Security events of every account (or of `user`, of `kind`), a page after cursor `after`.
 #[server(endpoint = "audit_log")]
 pub async fn audit_log(
     #[server(default)] user: Option<String>,
     #[server(default)] kind: Option<String>,
-    #[server(default)] before: Option<i64>,
-) -> Result<AuditEvents, AppError> {
+    #[server(default)] after: Option<String>,
+) -> Result<Page<SecurityEventView>, AppError> {
     use crate::auth::log::ssr::{Filter, list};
+    use crate::paging::ssr::PageRequest;
     crate::admin::ssr::require_admin().await?;
     let state = crate::state::app_state()?;
+    let page = PageRequest::after(AUDIT_PAGE_LEN, after.as_deref(), "after")?;
     let user_id = match user
         .as_deref()
         .map(str::trim)
@@ -43,9 +37,9 @@ pub async fn audit_log(
             Some(user) => Some(user.id),
             // An unknown user has no events.
             None => {
-                return Ok(AuditEvents {
-                    events: Vec::new(),
-                    older: None,
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
                 });
             }
         },
@@ -61,19 +55,9 @@ pub async fn audit_log(
     let filter = Filter {
         user_id,
         kind,
-        before,
         own: false,
     };
-    // One more than a page tells whether there is an older one.
-    let mut events = list(&state.db, filter, AUDIT_PAGE_LEN + 1).await?;
-    let older = (events.len() as u64 > AUDIT_PAGE_LEN).then(|| {
-        events.truncate(AUDIT_PAGE_LEN as usize);
-        events.last().map(|event| event.id)
-    });
-    Ok(AuditEvents {
-        events,
-        older: older.flatten(),
-    })
+    list(&state.db, filter, &page).await
 }
 
 #[component]
@@ -81,11 +65,11 @@ pub fn AuditPage() -> impl IntoView {
     let query = use_query_map().get_untracked();
     let text = |name: &str| query.get(name).filter(|value| !value.is_empty());
     let (user, kind) = (text("user"), text("kind"));
-    let before = text("before").and_then(|value| value.parse::<i64>().ok());
+    let after = text("after");
     let page = {
         let (user, kind) = (user.clone(), kind.clone());
         // Created here, once per request (see `crate::render`).
-        page_resource(move || audit_log(user.clone(), kind.clone(), before))
+        page_resource(move || audit_log(user.clone(), kind.clone(), after.clone()))
     };
     view! {
         <AdminsOnly>
@@ -96,7 +80,7 @@ pub fn AuditPage() -> impl IntoView {
 
 #[component]
 fn AuditView(
-    page: Resource<Result<AuditEvents, AppError>>,
+    page: Resource<Result<Page<SecurityEventView>, AppError>>,
     /// The filter as the address gives it.
     user: Option<String>,
     kind: Option<String>,
@@ -126,18 +110,9 @@ fn AuditView(
             </form>
             <div class="rounded-lg bg-white p-6 shadow">
                 {loaded(page, move |page| {
-                    let older = page.older.map(|older| {
-                        let mut link = format!("/admin/audit?before={older}");
-                        for (name, value) in [("user", &user), ("kind", &kind)] {
-                            if let Some(value) = value {
-                                link.push_str(&format!("&{name}={}", leptos_router::location::Url::escape(value)));
-                            }
-                        }
-                        view! { <a class="mt-4 inline-block text-blue-700 underline" href=link>"Older events"</a> }
-                    });
                     view! {
-                        <EventTable events=page.events with_user=true />
-                        {older}
+                        <EventTable events=page.items with_user=true />
+                        <PageLinks next=page.next param="after" label="Older events" />
                     }
                 })}
             </div>

@@ -14,20 +14,30 @@ use crate::render::page_resource;
 use crate::ui::Section;
 use mail_server::{MailServerPanel, load_mail_server};
 use undelivered::{UndeliveredMailPanel, list_undelivered_mail};
-use users::{UsersPanel, flashed_password_reset, list_users};
+use users::{UsersPanel, UsersQuery, list_users};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
     // Created here, once per request, never inside `with_user` (see `crate::render`). Each answers
     // `Forbidden` to anyone but an administrator, whose page then shows none of them.
     let settings = page_resource(load_mail_server);
-    let mails = page_resource(list_undelivered_mail);
-    let users = page_resource(list_users);
-    let reset = page_resource(flashed_password_reset);
+    let mail_after = leptos_router::hooks::use_query_map()
+        .get_untracked()
+        .get("mail_after");
+    let mails = page_resource(move || list_undelivered_mail(mail_after.clone()));
+    let query = UsersQuery::from_address();
+    let users = {
+        let query = query.clone();
+        page_resource(move || {
+            let query = query.clone();
+            list_users(query.q, query.role, query.state, query.after)
+        })
+    };
     view! {
         <AdminsOnly>
             {
                 let user = expect_context::<UserView>();
+                let query = query.clone();
                 view! {
                     <main class="mx-auto max-w-5xl p-6">
                         <div class="mb-6 flex flex-wrap items-baseline justify-between gap-3">
@@ -41,7 +51,7 @@ pub fn AdminPage() -> impl IntoView {
                             <UndeliveredMailPanel mails />
                         </Section>
                         <Section title="Users" id="users">
-                            <UsersPanel users reset me=user.username.clone() />
+                            <UsersPanel users query me=user.username.clone() />
                         </Section>
                     </main>
                 }

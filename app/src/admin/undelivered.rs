@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::forms::Posted;
 #[cfg(feature = "ssr")]
 use crate::mail::ssr::outbox::Retry;
+use crate::paging::{Page, PageLinks};
 use crate::ui::{ErrorText, loaded, secondary_button_class, short_time};
 
 /// One undelivered mail as the list shows it.
@@ -23,11 +24,18 @@ pub struct UndeliveredMail {
     pub created_at: String,
 }
 
-/// The most recent undelivered mail, newest first (at most [`ssr::LIMIT`]).
+/// Undelivered mails a page lists.
+pub const MAIL_PAGE_LEN: u64 = 20;
+
+/// A page of the undelivered mail, newest first.
 #[server(endpoint = "undelivered_mail")]
-pub async fn list_undelivered_mail() -> Result<Vec<UndeliveredMail>, AppError> {
+pub async fn list_undelivered_mail(
+    #[server(default)] after: Option<String>,
+) -> Result<Page<UndeliveredMail>, AppError> {
     crate::admin::ssr::require_admin().await?;
-    ssr::list(&crate::state::app_state()?.db).await
+    let page =
+        crate::paging::ssr::PageRequest::after(MAIL_PAGE_LEN, after.as_deref(), "mail_after")?;
+    ssr::list(&crate::state::app_state()?.db, &page).await
 }
 
 /// Queues an undelivered mail again with its attempts reset, due now.
@@ -61,7 +69,7 @@ pub async fn retry_all_mail() -> Result<u64, AppError> {
 #[component]
 pub fn UndeliveredMailPanel(
     /// [`list_undelivered_mail`], created by the page.
-    mails: Resource<Result<Vec<UndeliveredMail>, AppError>>,
+    mails: Resource<Result<Page<UndeliveredMail>, AppError>>,
 ) -> impl IntoView {
     let retry = ServerAction::<RetryMail>::new();
     let retry_all = ServerAction::<RetryAllMail>::new();
@@ -73,6 +81,7 @@ pub fn UndeliveredMailPanel(
     view! {
         <ErrorText error />
         {loaded(mails, move |mails| {
+            let Page { items: mails, next } = mails;
             if mails.is_empty() {
                 return view! {
                     <p class="text-sm text-slate-600" data-testid="no-undelivered-mail">"No undelivered mail."</p>
@@ -84,6 +93,7 @@ pub fn UndeliveredMailPanel(
                     <button class=secondary_button_class() type="submit">"Retry all"</button>
                 </ActionForm>
                 <MailTable mails retry />
+                <PageLinks next param="mail_after" label="Older mail" anchor="#undelivered-mail" />
             }
             .into_any()
         })}
@@ -142,44 +152,65 @@ fn MailTable(mails: Vec<UndeliveredMail>, retry: ServerAction<RetryMail>) -> imp
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use sea_orm::{
-        ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    };
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
     use super::UndeliveredMail;
     use crate::db::entity::outbox;
     use crate::error::AppError;
+    use crate::paging::Page;
+    use crate::paging::ssr::{Keyset, PageRequest, merge_newest_first};
     use sea_orm::ActiveEnum;
 
     use crate::mail::ssr::outbox::OutboxStatus::{Failed, Pending};
 
-    /// The list shows at most this many.
-    pub const LIMIT: u64 = 200;
-
-    pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<UndeliveredMail>, AppError> {
-        let rows = outbox::Entity::find()
-            .filter(
-                Condition::any().add(outbox::Column::Status.eq(Failed)).add(
-                    Condition::all()
-                        .add(outbox::Column::Status.eq(Pending))
-                        .add(outbox::Column::LastError.is_not_null()),
-                ),
+    /// A page of the undelivered mail, newest first: mail given up on, and mail waiting for a
+    /// retry after a failed attempt. Each state is read by its own range of `outbox_by_status`
+    /// (an `OR` of the two would be a scan of the whole outbox) and the two merged.
+    pub async fn list(
+        db: &impl ConnectionTrait,
+        page: &PageRequest,
+    ) -> Result<Page<UndeliveredMail>, AppError> {
+        let keyset = Keyset::NewestFirst {
+            id: outbox::Column::Id,
+        };
+        let failed = keyset
+            .page(
+                db,
+                outbox::Entity::find().filter(outbox::Column::Status.eq(Failed)),
+                page,
             )
-            .order_by_desc(outbox::Column::Id)
-            .limit(LIMIT)
-            .all(db)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| UndeliveredMail {
-                id: row.id,
-                to: row.to_address,
-                subject: row.subject,
-                status: row.status.to_value(),
-                attempts: row.attempts,
-                last_error: row.last_error,
-                created_at: crate::http::timestamp(row.created_at),
-            })
-            .collect())
+        let retrying = keyset
+            .page(
+                db,
+                outbox::Entity::find()
+                    .filter(outbox::Column::Status.eq(Pending))
+                    .filter(outbox::Column::LastError.is_not_null()),
+                page,
+            )
+            .await?;
+        // Each part holds a page's worth; one more row than the page tells whether another
+        // follows (a part that was cut off has more).
+        let more = failed.next.is_some() || retrying.next.is_some();
+        let mut merged = merge_newest_first(
+            [failed.items, retrying.items],
+            page.limit,
+            outbox::Column::Id,
+        );
+        if merged.next.is_none() && more {
+            merged.next = merged
+                .items
+                .last()
+                .map(|row| keyset.cursor_of(row).encode());
+        }
+        Ok(merged.map(|row| UndeliveredMail {
+            id: row.id,
+            to: row.to_address,
+            subject: row.subject,
+            status: row.status.to_value(),
+            attempts: row.attempts,
+            last_error: row.last_error,
+            created_at: crate::http::timestamp(row.created_at),
+        }))
     }
 }

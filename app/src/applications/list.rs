@@ -1,18 +1,31 @@
-//! The applications page: the applications the user may see, and a form to create one.
+//! The applications page: the applications the user may see, 50 a page by name with a filter,
+//! and a form to create one.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use super::{ApplicationView, CreateApplication, list_applications};
 use crate::auth::with_user;
 use crate::forms::Posted;
+use crate::paging::{Page, PageLinks};
 use crate::render::page_resource;
-use crate::ui::{ErrorText, TextField, loaded, primary_button_class, short_time};
+use crate::ui::{
+    ErrorText, TextField, input_class, loaded, primary_button_class, secondary_button_class,
+    short_time,
+};
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
+    let query = use_query_map().get_untracked();
+    let filter = query.get("name").filter(|name| !name.trim().is_empty());
+    let after = query.get("after");
     // Created here, once per request, never inside `with_user` (see `crate::render`).
-    let applications = page_resource(list_applications);
+    let applications = {
+        let filter = filter.clone();
+        page_resource(move || list_applications(filter.clone(), after.clone()))
+    };
     with_user(move |_| {
+        let filter = filter.clone();
         let create = ServerAction::<CreateApplication>::new();
         let posted = Posted::of::<CreateApplication>().conflict_on("name");
         let error = Signal::stored(posted.other_error(&["name"]));
@@ -35,16 +48,29 @@ pub fn ApplicationsPage() -> impl IntoView {
                     </ActionForm>
                     <ErrorText error />
                 </section>
-                {loaded(applications, |list| view! { <ApplicationTable list /> })}
+                <form method="get" action="/applications" class="mb-4 flex flex-wrap items-end gap-3" aria-label="Filter applications">
+                    <label class="block">
+                        <span class="text-sm text-slate-700">"Filter by name"</span>
+                        <input class=input_class() name="name" type="search" value=filter.clone().unwrap_or_default() autocomplete="off" />
+                    </label>
+                    <button type="submit" class=secondary_button_class()>"Filter"</button>
+                </form>
+                {loaded(applications, move |page| view! { <ApplicationTable page filtered=filter.is_some() /> })}
             </main>
         }
     })
 }
 
 #[component]
-fn ApplicationTable(list: Vec<ApplicationView>) -> impl IntoView {
+fn ApplicationTable(page: Page<ApplicationView>, filtered: bool) -> impl IntoView {
+    let Page { items: list, next } = page;
     if list.is_empty() {
-        return view! { <p class="text-slate-600" data-testid="no-applications">"No applications yet. Create one above."</p> }
+        let text = if filtered {
+            "No application has a name like that."
+        } else {
+            "No applications yet. Create one above."
+        };
+        return view! { <p class="text-slate-600" data-testid="no-applications">{text}</p> }
             .into_any();
     }
     view! {
@@ -75,6 +101,7 @@ fn ApplicationTable(list: Vec<ApplicationView>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+        <PageLinks next param="after" label="Next page" />
     }
         .into_any()
 }

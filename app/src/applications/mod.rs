@@ -24,7 +24,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use jobs::JobView;
+use crate::paging::Page;
+use jobs::JobSummary;
 
 /// An application as pages and REST clients see it. Times are RFC 3339 in UTC.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,22 +38,35 @@ pub struct ApplicationView {
     pub created_at: String,
 }
 
+/// Applications a page lists.
+pub const APPLICATIONS_PAGE_LEN: u64 = 50;
+/// Versions a page of the application page lists.
+pub const VERSIONS_PAGE_LEN: u64 = 20;
+/// Jobs a page of the application page lists.
+pub const JOBS_PAGE_LEN: u64 = 20;
+
 /// Everything the application page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplicationDetails {
     pub application: ApplicationView,
-    /// Newest first.
-    pub versions: Vec<VersionView>,
-    /// Newest first.
-    pub jobs: Vec<JobView>,
+    /// A page of the versions, newest first.
+    pub versions: Page<VersionView>,
+    /// A page of the jobs, newest first, as the list shows them.
+    pub jobs: Page<JobSummary>,
 }
 
-/// The applications the signed-in user may see, by name.
+/// A page of the applications the signed-in user may see, by name; with `name`, those whose
+/// name contains it.
 #[server(endpoint = "applications")]
-pub async fn list_applications() -> Result<Vec<ApplicationView>, AppError> {
+pub async fn list_applications(
+    #[server(default)] name: Option<String>,
+    #[server(default)] after: Option<String>,
+) -> Result<Page<ApplicationView>, AppError> {
+    use crate::paging::ssr::PageRequest;
     let state = crate::state::app_state()?;
     let principal = crate::auth::ssr::require_principal().await?;
-    ssr::list(&state.db, &principal).await
+    let page = PageRequest::after(APPLICATIONS_PAGE_LEN, after.as_deref(), "after")?;
+    ssr::list(&state.db, &principal, name.as_deref(), &page).await
 }
 
 /// Creates an application owned by the signed-in user; a form post then opens it.
@@ -65,16 +79,27 @@ pub async fn create_application(name: String) -> Result<ApplicationView, AppErro
     Ok(created)
 }
 
-/// One application with its versions and jobs.
+/// One application with a page of its versions and a page of its jobs.
 #[server(endpoint = "load_application", input = leptos::server_fn::codec::GetUrl)]
-pub async fn load_application(id: i64) -> Result<ApplicationDetails, AppError> {
+pub async fn load_application(
+    id: i64,
+    #[server(default)] versions_after: Option<String>,
+    #[server(default)] jobs_after: Option<String>,
+) -> Result<ApplicationDetails, AppError> {
+    use crate::paging::ssr::PageRequest;
     let state = crate::state::app_state()?;
     let principal = crate::auth::ssr::require_principal().await?;
+    let versions_page = PageRequest::after(
+        VERSIONS_PAGE_LEN,
+        versions_after.as_deref(),
+        "versions_after",
+    )?;
+    let jobs_page = PageRequest::after(JOBS_PAGE_LEN, jobs_after.as_deref(), "jobs_after")?;
     // One visibility check for the whole page.
     let application = ssr::get(&state.db, &principal, id).await?;
     Ok(ApplicationDetails {
         application,
-        versions: ssr::versions::versions_of(&state.db, id).await?,
-        jobs: crate::applications::jobs::ssr::jobs_of(&state.db, id).await?,
+        versions: ssr::versions::versions_of(&state.db, id, &versions_page).await?,
+        jobs: crate::applications::jobs::ssr::summaries_of(&state.db, id, &jobs_page).await?,
     })
 }

@@ -2,7 +2,7 @@
 //! results).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::versions::VersionsPanel;
 use super::{UploadVersion, load_application};
@@ -10,7 +10,7 @@ use crate::applications::jobs::JobsPanel;
 use crate::auth::with_user;
 use crate::error::AppError;
 use crate::forms::Posted;
-use crate::render::page_resource;
+use crate::render::{page_resource, set_error_status};
 use crate::ui::{Section, short_time};
 
 #[component]
@@ -21,10 +21,15 @@ pub fn ApplicationPage() -> impl IntoView {
         .read_untracked()
         .get("id")
         .and_then(|id| id.parse::<i64>().ok());
-    let details = page_resource(move || async move {
-        match id {
-            Some(id) => load_application(id).await,
-            None => Err(AppError::NotFound),
+    let query = use_query_map().get_untracked();
+    let (versions_after, jobs_after) = (query.get("versions_after"), query.get("jobs_after"));
+    let details = page_resource(move || {
+        let (versions_after, jobs_after) = (versions_after.clone(), jobs_after.clone());
+        async move {
+            match id {
+                Some(id) => load_application(id, versions_after, jobs_after).await,
+                None => Err(AppError::NotFound),
+            }
         }
     });
     with_user(move |_| {
@@ -40,7 +45,8 @@ pub fn ApplicationPage() -> impl IntoView {
                                 let application = details.application;
                                 let upload = Posted::of::<UploadVersion>();
                                 let versions = details.versions;
-                                let listed = versions.clone();
+                                // The start form offers the versions of this page.
+                                let startable = versions.items.clone();
                                 let jobs = details.jobs;
                                 view! {
                                     <h1 class="text-2xl font-semibold text-slate-800" data-testid="application-name">
@@ -52,24 +58,18 @@ pub fn ApplicationPage() -> impl IntoView {
                                     <Section title="Versions" id="versions">
                                         <VersionsPanel
                                             application_id=application.id
-                                            versions=listed
+                                            versions
                                             posted=upload
                                         />
                                     </Section>
                                     <Section title="Jobs" id="jobs">
-                                        <JobsPanel application_id=application.id versions jobs />
+                                        <JobsPanel application_id=application.id versions=startable jobs />
                                     </Section>
                                 }
                                     .into_any()
                             }
                             Err(error) => {
-                                #[cfg(feature = "ssr")]
-                                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                                    response.set_status(
-                                        axum::http::StatusCode::from_u16(error.status())
-                                            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
-                                    );
-                                }
+                                set_error_status(&error);
                                 let message = match error {
                                     AppError::NotFound => "There is no such application, or it is not yours.".to_owned(),
                                     other => other.to_string(),

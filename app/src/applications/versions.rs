@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::forms::Posted;
+use crate::paging::{Page, PageLinks};
 use crate::ui::{ErrorText, FieldError, TextField, human_bytes, primary_button_class, short_time};
 
 /// A version as pages and REST clients see it. Times are RFC 3339 in UTC.
@@ -42,11 +43,11 @@ pub async fn upload_version(data: MultipartData) -> Result<VersionView, AppError
     Ok(version)
 }
 
-/// The upload form and the versions, newest first.
+/// The upload form and a page of the versions, newest first.
 #[component]
 pub fn VersionsPanel(
     application_id: i64,
-    versions: Vec<VersionView>,
+    versions: Page<VersionView>,
     /// The outcome of the upload that led to this page load.
     posted: Posted,
 ) -> impl IntoView {
@@ -63,6 +64,10 @@ pub fn VersionsPanel(
     );
     let archive_invalid = archive_error.is_some();
     let upload_path = <UploadVersion as leptos::server_fn::ServerFn>::PATH;
+    let Page {
+        items: versions,
+        next,
+    } = versions;
     view! {
         <form
             method="post"
@@ -127,6 +132,7 @@ pub fn VersionsPanel(
                             .collect_view()}
                     </tbody>
                 </table>
+                <PageLinks next param="versions_after" label="Older versions" anchor="#versions" />
             }
                 .into_any()
         }}

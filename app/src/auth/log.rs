@@ -1,12 +1,12 @@
 //! The security log: what happened to an account and from where — sign-ins, failed sign-ins,
 //! API key and password changes, what an administrator did. One row per event in
 //! `security_events`, written in the transaction of the change it records ([`ssr::record`]).
-//! Users read their last [`OWN_LOG_LEN`] events on the profile; administrators read everyone's
-//! on the Audit page.
+//! Users read theirs on the profile, [`OWN_LOG_LEN`] a page; administrators read everyone's on
+//! the Audit page.
 
 use serde::{Deserialize, Serialize};
 
-/// How many of their own events a user is shown.
+/// How many of their own events a user is shown a page.
 pub const OWN_LOG_LEN: u64 = 50;
 
 /// What happened to the account. Stored in snake case (`signed_in`).
@@ -128,14 +128,14 @@ pub mod ssr {
     use std::net::IpAddr;
 
     use chrono::Utc;
-    use sea_orm::{
-        ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    };
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
     use super::{SecurityEventKind, SecurityEventView};
     use crate::auth::ssr::usernames;
     use crate::db::entity::security_event;
     use crate::error::AppError;
+    use crate::paging::Page;
+    use crate::paging::ssr::{Keyset, PageRequest};
 
     /// One event to record.
     #[derive(Clone, Debug)]
@@ -194,51 +194,46 @@ pub mod ssr {
     pub struct Filter {
         pub user_id: Option<i64>,
         pub kind: Option<SecurityEventKind>,
-        /// Only events older than this id (the next page).
-        pub before: Option<i64>,
         /// For the account's own reading: what an administrator did shows without the
         /// administrator's address (that is for the audit log).
         pub own: bool,
     }
 
-    /// Up to `limit` events matching `filter`, newest first.
+    /// A page of the events matching `filter`, newest first.
     pub async fn list(
         db: &impl ConnectionTrait,
         filter: Filter,
-        limit: u64,
-    ) -> Result<Vec<SecurityEventView>, AppError> {
-        let mut query = security_event::Entity::find()
-            .order_by_desc(security_event::Column::Id)
-            .limit(limit);
+        page: &PageRequest,
+    ) -> Result<Page<SecurityEventView>, AppError> {
+        let mut query = security_event::Entity::find();
         if let Some(user_id) = filter.user_id {
             query = query.filter(security_event::Column::UserId.eq(user_id));
         }
         if let Some(kind) = filter.kind {
             query = query.filter(security_event::Column::Kind.eq(kind));
         }
-        if let Some(before) = filter.before {
-            query = query.filter(security_event::Column::Id.lt(before));
+        let rows = Keyset::NewestFirst {
+            id: security_event::Column::Id,
         }
-        let rows = query.all(db).await?;
+        .page(db, query, page)
+        .await?;
         let names = usernames(
             db,
-            rows.iter()
+            rows.items
+                .iter()
                 .flat_map(|row| std::iter::once(row.user_id).chain(row.actor_id)),
         )
         .await?;
         let name = |id: i64| names.get(&id).cloned().unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .map(|row| SecurityEventView {
-                id: row.id,
-                username: name(row.user_id),
-                kind: row.kind,
-                at: row.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                ip: row.ip.filter(|_| !(filter.own && row.actor_id.is_some())),
-                detail: row.detail,
-                by: row.actor_id.map(name),
-            })
-            .collect())
+        Ok(rows.map(|row| SecurityEventView {
+            id: row.id,
+            username: name(row.user_id),
+            kind: row.kind,
+            at: row.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            ip: row.ip.filter(|_| !(filter.own && row.actor_id.is_some())),
+            detail: row.detail,
+            by: row.actor_id.map(name),
+        }))
     }
 }
 

@@ -23,7 +23,10 @@ pub fn ProfilePage() -> impl IntoView {
     // Created here, once per request, never inside `with_user` (see `crate::render`).
     let api_key = page_resource(get_api_key);
     let mail_configured = page_resource(mail_delivery_configured);
-    let events = page_resource(own_security_log);
+    let events_after = leptos_router::hooks::use_query_map()
+        .get_untracked()
+        .get("events_after");
+    let events = page_resource(move || own_security_log(events_after.clone()));
     with_user(move |user| {
         let must_change = user.must_change_password;
         view! {

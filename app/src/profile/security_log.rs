@@ -1,34 +1,48 @@
-//! Security log: the signed-in user's last events (sign-ins, failed sign-ins, key and password
-//! changes, what an administrator did), each with its time and client address.
+//! Security log: the signed-in user's events, newest first, a page at a time (sign-ins, failed
+//! sign-ins, key and password changes, what an administrator did), each with its time and
+//! client address.
 
 use leptos::prelude::*;
 
 use crate::auth::log::SecurityEventView;
 use crate::error::AppError;
+use crate::paging::{Page, PageLinks};
 use crate::ui::loaded;
 
-/// The signed-in user's last [`OWN_LOG_LEN`](crate::auth::log::OWN_LOG_LEN) security events,
-/// newest first.
+/// A page of the signed-in user's security events, newest first, after cursor `after`.
 #[server(endpoint = "security_log")]
-pub async fn own_security_log() -> Result<Vec<SecurityEventView>, AppError> {
+pub async fn own_security_log(
+    #[server(default)] after: Option<String>,
+) -> Result<Page<SecurityEventView>, AppError> {
     use crate::auth::log::ssr::{Filter, list};
+    use crate::paging::ssr::PageRequest;
     let user = crate::auth::ssr::require_user().await?;
+    let page = PageRequest::after(
+        crate::auth::log::OWN_LOG_LEN,
+        after.as_deref(),
+        "events_after",
+    )?;
     let state = crate::state::app_state()?;
     let filter = Filter {
         user_id: Some(user.id),
         own: true,
         ..Filter::default()
     };
-    list(&state.db, filter, crate::auth::log::OWN_LOG_LEN).await
+    list(&state.db, filter, &page).await
 }
 
 #[component]
 pub fn SecurityLogPanel(
     /// [`own_security_log`], created by the page.
-    events: Resource<Result<Vec<SecurityEventView>, AppError>>,
+    events: Resource<Result<Page<SecurityEventView>, AppError>>,
 ) -> impl IntoView {
     view! {
-        {loaded(events, |events| view! { <EventTable events with_user=false /> })}
+        {loaded(events, |events| {
+            view! {
+                <EventTable events=events.items with_user=false />
+                <PageLinks next=events.next param="events_after" label="Older events" anchor="#security-log" />
+            }
+        })}
     }
 }
 

@@ -1,6 +1,6 @@
 //! `/rest/applications` and their versions.
 
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -11,7 +11,8 @@ use app::error::{AppError, ErrorBody};
 use app::state::AppState;
 
 use super::caller::Caller;
-use super::extract::{Json, Path};
+use super::extract::{Json, Path, Query};
+use super::paging::{PageQuery, Paged};
 
 /// `{"name": "MEUDON"}`
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -34,22 +35,41 @@ pub struct VersionUpload {
     archive: Vec<u8>,
 }
 
+/// `?name=`: only the applications whose name contains it.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApplicationFilter {
+    /// Only applications whose name contains this, in any case.
+    name: Option<String>,
+}
+
 #[utoipa::path(
-    get, path = "/applications", tag = "applications",
+    get, path = "/applications", tag = "applications", operation_id = "list_applications",
+    params(ApplicationFilter, PageQuery),
     responses(
-        (status = 200, description = "The applications the caller may see, by name", body = Vec<ApplicationView>),
+        (status = 200, description = "A page of the applications the caller may see, by name", body = Vec<ApplicationView>),
         (status = 401, body = ErrorBody),
     )
 )]
 pub async fn list(
     State(state): State<AppState>,
     Caller(principal, _): Caller,
-) -> Result<axum::Json<Vec<ApplicationView>>, AppError> {
-    Ok(axum::Json(applications::list(&state.db, &principal).await?))
+    Query(filter): Query<ApplicationFilter>,
+    Query(page): Query<PageQuery>,
+    uri: OriginalUri,
+) -> Result<Paged<ApplicationView>, AppError> {
+    let page = applications::list(
+        &state.db,
+        &principal,
+        filter.name.as_deref(),
+        &page.request()?,
+    )
+    .await?;
+    Ok(Paged::new(page, uri))
 }
 
 #[utoipa::path(
-    post, path = "/applications", tag = "applications",
+    post, path = "/applications", tag = "applications", operation_id = "create_application",
     request_body = NewApplication,
     responses(
         (status = 201, description = "Created; the caller owns it", body = ApplicationView),
@@ -68,10 +88,10 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    get, path = "/applications/{id}", tag = "applications",
+    get, path = "/applications/{id}", tag = "applications", operation_id = "get_application",
     params(("id" = i64, Path, description = "Application id")),
     responses(
-        (status = 200, body = ApplicationView),
+        (status = 200, description = "The application", body = ApplicationView),
         (status = 401, body = ErrorBody),
         (status = 404, description = "No such application, or not the caller's", body = ErrorBody),
     )
@@ -87,28 +107,31 @@ pub async fn get(
 }
 
 #[utoipa::path(
-    get, path = "/applications/{id}/versions", tag = "versions",
-    params(("id" = i64, Path, description = "Application id")),
+    get, path = "/applications/{id}/versions", tag = "versions", operation_id = "list_versions",
+    params(("id" = i64, Path, description = "Application id"), PageQuery),
     responses(
-        (status = 200, description = "Newest first", body = Vec<VersionView>),
+        (status = 200, description = "A page of the versions, newest first", body = Vec<VersionView>),
         (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such application, or not the caller's", body = ErrorBody),
     )
 )]
 pub async fn versions(
     State(state): State<AppState>,
     Caller(principal, _): Caller,
     Path(id): Path<i64>,
-) -> Result<axum::Json<Vec<VersionView>>, AppError> {
-    Ok(axum::Json(versions::list(&state.db, &principal, id).await?))
+    Query(page): Query<PageQuery>,
+    uri: OriginalUri,
+) -> Result<Paged<VersionView>, AppError> {
+    let page = versions::list(&state.db, &principal, id, &page.request()?).await?;
+    Ok(Paged::new(page, uri))
 }
 
 #[utoipa::path(
-    post, path = "/applications/{id}/versions", tag = "versions",
+    post, path = "/applications/{id}/versions", tag = "versions", operation_id = "upload_version",
     params(("id" = i64, Path, description = "Application id")),
     request_body(content = VersionUpload, content_type = "multipart/form-data"),
     responses(
-        (status = 201, body = VersionView),
+        (status = 201, description = "Uploaded", body = VersionView),
         (status = 400, description = "No name, no archive, or not a .zip/.tar.gz", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),

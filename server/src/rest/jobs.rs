@@ -1,6 +1,6 @@
 //! `/rest/jobs`: start, read, list and stop jobs.
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -12,15 +12,17 @@ use app::state::AppState;
 
 use super::caller::Caller;
 use super::extract::{Json, Path, Query};
+use super::paging::{PageQuery, Paged};
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobFilter {
     /// Only the jobs of this application.
     application: Option<i64>,
 }
 
 #[utoipa::path(
-    post, path = "/jobs", tag = "jobs",
+    post, path = "/jobs", tag = "jobs", operation_id = "start_job",
     request_body = NewJob,
     responses(
         (status = 202, description = "Queued; it runs in the background", body = JobView),
@@ -40,10 +42,10 @@ pub async fn start(
 }
 
 #[utoipa::path(
-    get, path = "/jobs", tag = "jobs",
-    params(JobFilter),
+    get, path = "/jobs", tag = "jobs", operation_id = "list_jobs",
+    params(JobFilter, PageQuery),
     responses(
-        (status = 200, description = "Newest first, at most 200", body = Vec<JobView>),
+        (status = 200, description = "A page of the jobs, newest first", body = Vec<JobView>),
         (status = 401, body = ErrorBody),
         (status = 404, description = "No such application, or not the caller's", body = ErrorBody),
     )
@@ -52,17 +54,18 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(principal, _): Caller,
     Query(filter): Query<JobFilter>,
-) -> Result<axum::Json<Vec<JobView>>, AppError> {
-    Ok(axum::Json(
-        jobs::list(&state.db, &principal, filter.application).await?,
-    ))
+    Query(page): Query<PageQuery>,
+    uri: OriginalUri,
+) -> Result<Paged<JobView>, AppError> {
+    let page = jobs::list(&state.db, &principal, filter.application, &page.request()?).await?;
+    Ok(Paged::new(page, uri))
 }
 
 #[utoipa::path(
-    get, path = "/jobs/{id}", tag = "jobs",
+    get, path = "/jobs/{id}", tag = "jobs", operation_id = "get_job",
     params(("id" = i64, Path, description = "Job id")),
     responses(
-        (status = 200, body = JobView),
+        (status = 200, description = "The job", body = JobView),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     )
@@ -76,7 +79,7 @@ pub async fn get(
 }
 
 #[utoipa::path(
-    post, path = "/jobs/{id}/stop", tag = "jobs",
+    post, path = "/jobs/{id}/stop", tag = "jobs", operation_id = "stop_job",
     params(("id" = i64, Path, description = "Job id")),
     responses(
         (status = 200, description = "Stopped", body = JobView),

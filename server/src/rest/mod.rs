@@ -5,8 +5,10 @@
 mod applications;
 mod caller;
 mod extract;
+mod index;
 mod jobs;
 mod openapi;
+mod paging;
 mod users;
 
 use axum::Router;
@@ -28,6 +30,7 @@ pub fn router() -> Router<AppState> {
 fn api() -> OpenApiRouter<AppState> {
     let rest = OpenApiRouter::new()
         .route("/openapi.json", get(openapi::document))
+        .routes(routes!(index::index))
         .routes(routes!(users::me))
         .routes(routes!(users::events))
         .routes(routes!(users::change_password))

@@ -80,6 +80,79 @@ impl Modify for BadInput {
     }
 }
 
+/// OpenAPI requires a description on every response; a handler that documents a status without
+/// one (the common `401`, say) gets the status's meaning here, written once.
+struct Describe;
+
+impl Modify for Describe {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for operation in operations(openapi) {
+            for (status, response) in &mut operation.responses.responses {
+                if let RefOr::T(response) = response
+                    && response.description.is_empty()
+                {
+                    status_meaning(status).clone_into(&mut response.description);
+                }
+            }
+        }
+    }
+}
+
+/// What a status means in this API, for a response documented without a description.
+fn status_meaning(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "Created",
+        "204" => "Done; no content",
+        "400" => "The request is invalid; `field` names what to fix",
+        "401" => {
+            "No valid credential: a missing, wrong, replaced or deleted key, a wrong password or an ended session"
+        }
+        "403" => "Not allowed for this caller",
+        "404" => "Not found, or not the caller's",
+        "409" => "It conflicts with what is stored",
+        "413" => "Too large",
+        "429" => "Too many requests; try again after `Retry-After` seconds",
+        _ => "See the error body",
+    }
+}
+
+/// Every paged list (an operation with a `cursor` parameter, [`super::paging`]) announces its
+/// next page in a `Link` header; documented once here.
+struct Paged;
+
+impl Modify for Paged {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+        for operation in operations(openapi) {
+            let paged = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|parameter| matches!(parameter, RefOr::T(parameter) if parameter.name == "cursor"));
+            if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200")
+                && paged
+            {
+                let text = Schema::Object(ObjectBuilder::new().schema_type(Type::String).build());
+                ok.headers.insert(
+                    "Link".to_owned(),
+                    HeaderBuilder::new()
+                        .schema(Some(text))
+                        .description(Some(
+                            "`<…?cursor=…>; rel=\"next\"`: the address of the next page (RFC 8288); \
+                             absent on the last page",
+                        ))
+                        .build()
+                        .into(),
+                );
+            }
+        }
+    }
+}
+
 /// Every operation of the document.
 fn operations(
     openapi: &mut utoipa::openapi::OpenApi,
@@ -89,6 +162,7 @@ fn operations(
             &mut item.get,
             &mut item.post,
             &mut item.put,
+            &mut item.patch,
             &mut item.delete,
         ]
         .into_iter()
@@ -114,6 +188,8 @@ fn add_error_like_401(
 /// The description as JSON, built once: the routes' paths, then what every operation shares.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     let (_, mut openapi) = super::api().split_for_parts();
+    Describe.modify(&mut openapi);
+    Paged.modify(&mut openapi);
     Busy.modify(&mut openapi);
     BadInput.modify(&mut openapi);
     openapi

@@ -1,26 +1,27 @@
 //! `/rest/user` (the caller: who they are, their security log, their password) and
 //! `/rest/users` (administrators: create, list and change accounts, revoke their keys).
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 
 use app::admin::users::ssr::{self as admin_users, AccountChange};
 use app::auth::UserView;
+use app::auth::log::SecurityEventView;
 use app::auth::log::ssr::{Filter, list as list_events};
-use app::auth::log::{OWN_LOG_LEN, SecurityEventView};
 use app::auth::ssr::accounts::{self, PasswordChange};
-use app::auth::ssr::users::{all_users, find_by_username};
+use app::auth::ssr::users::{UserFilter, find_by_username, list_users};
 use app::auth::ssr::{NewUser, to_view, users::create_user};
 use app::error::{AppError, ErrorBody};
 use app::state::AppState;
 
 use super::caller::{Caller, Credential};
-use super::extract::{Json, Path};
+use super::extract::{Json, Path, Query};
+use super::paging::{PageQuery, Paged};
 
 #[utoipa::path(
-    get, path = "/user", tag = "users",
+    get, path = "/user", tag = "users", operation_id = "get_current_user",
     responses(
         (status = 200, description = "The caller", body = UserView),
         (status = 401, body = ErrorBody),
@@ -32,10 +33,10 @@ pub async fn me(Caller(principal, _): Caller) -> axum::Json<UserView> {
 }
 
 #[utoipa::path(
-    post, path = "/users", tag = "users",
+    post, path = "/users", tag = "users", operation_id = "create_user",
     request_body = NewUser,
     responses(
-        (status = 201, body = UserView),
+        (status = 201, description = "Created", body = UserView),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Administrators only", body = ErrorBody),
@@ -55,9 +56,10 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    get, path = "/users", tag = "users",
+    get, path = "/users", tag = "users", operation_id = "list_users",
+    params(PageQuery),
     responses(
-        (status = 200, description = "Every account, by username", body = Vec<UserView>),
+        (status = 200, description = "A page of the accounts, by username", body = Vec<UserView>),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Administrators only", body = ErrorBody),
     )
@@ -65,13 +67,16 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<axum::Json<Vec<UserView>>, AppError> {
+    Query(page): Query<PageQuery>,
+    uri: OriginalUri,
+) -> Result<Paged<UserView>, AppError> {
     caller.require_admin()?;
-    Ok(axum::Json(all_users(&state.db).await?))
+    let page = list_users(&state.db, &UserFilter::default(), &page.request()?).await?;
+    Ok(Paged::new(page, uri))
 }
 
 #[utoipa::path(
-    patch, path = "/users/{username}", tag = "users",
+    patch, path = "/users/{username}", tag = "users", operation_id = "update_user",
     params(("username" = String, Path, description = "The account's username")),
     request_body = AccountChange,
     responses(
@@ -97,7 +102,7 @@ pub async fn update(
 }
 
 #[utoipa::path(
-    delete, path = "/users/{username}/api-key", tag = "users",
+    delete, path = "/users/{username}/api-key", tag = "users", operation_id = "revoke_user_api_key",
     params(("username" = String, Path, description = "The account's username")),
     responses(
         (status = 204, description = "The key was revoked: it fails from the next request on"),
@@ -123,28 +128,30 @@ pub async fn revoke_api_key(
 }
 
 #[utoipa::path(
-    get, path = "/user/events", tag = "users",
+    get, path = "/user/events", tag = "users", operation_id = "list_current_user_events",
+    params(PageQuery),
     responses(
-        (status = 200, description = "The caller's last 50 security events, newest first", body = Vec<SecurityEventView>),
+        (status = 200, description = "A page of the caller's security events, newest first", body = Vec<SecurityEventView>),
         (status = 401, body = ErrorBody),
     )
 )]
 pub async fn events(
     State(state): State<AppState>,
     Caller(principal, _): Caller,
-) -> Result<axum::Json<Vec<SecurityEventView>>, AppError> {
+    Query(page): Query<PageQuery>,
+    uri: OriginalUri,
+) -> Result<Paged<SecurityEventView>, AppError> {
     let filter = Filter {
         user_id: Some(principal.id),
         own: true,
         ..Filter::default()
     };
-    Ok(axum::Json(
-        list_events(&state.db, filter, OWN_LOG_LEN).await?,
-    ))
+    let page = list_events(&state.db, filter, &page.request()?).await?;
+    Ok(Paged::new(page, uri))
 }
 
 #[utoipa::path(
-    post, path = "/user/password", tag = "users",
+    post, path = "/user/password", tag = "users", operation_id = "change_current_user_password",
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; every session of the account ended"),

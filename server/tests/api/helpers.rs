@@ -735,6 +735,31 @@ impl Tool {
         self.call(reqwest::Method::GET, path, None).await
     }
 
+    /// `GET` of a page of a list: its answer and the address of the next page, read from the
+    /// `Link: <…>; rel="next"` header (`None` on the last page).
+    pub async fn get_page(&self, path: &str) -> (StatusCode, Value, Option<String>) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("X-API-KEY", &self.key)
+            .send()
+            .await
+            .expect("REST answers");
+        let next = response.headers().get(reqwest::header::LINK).map(|link| {
+            let link = link.to_str().expect("a readable Link header");
+            let (target, relation) = link.split_once(';').expect("<target>; rel");
+            assert_eq!(relation.trim(), "rel=\"next\"", "{link}");
+            target
+                .trim()
+                .strip_prefix('<')
+                .and_then(|target| target.strip_suffix('>'))
+                .expect("<target>")
+                .to_owned()
+        });
+        let (status, body) = self.answer("GET", path, response).await;
+        (status, body, next)
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }

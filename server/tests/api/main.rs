@@ -25,6 +25,7 @@ mod mail_server;
 mod malformed;
 mod metrics;
 mod pages;
+mod paging;
 mod profile;
 mod proxies;
 mod shutdown;

@@ -1,10 +1,15 @@
-//! User accounts: the list with what an administrator may do to each account (disable or
-//! enable, change the role, reset the password, revoke the API key — each confirmed first),
-//! and the form to create one. The same as `/rest/users`.
+//! User accounts: the list (50 a page, by username, filtered by text, role and state) and the
+//! form to create one on the administration page; each account's own page
+//! (`/admin/users/{username}`) with what an administrator may do to it (disable or enable,
+//! change the role, reset the password, revoke the API key — each confirmed first). The same as
+//! `/rest/users`.
 
+mod page;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 mod table;
+
+pub use page::UserPage;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -12,14 +17,23 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Role, UserView};
 use crate::error::AppError;
 use crate::forms::Posted;
+use crate::paging::Page;
 use crate::ui::{
-    ErrorText, FieldError, SuccessText, TextField, input_class, loaded, primary_button_class,
+    ErrorText, FieldError, TextField, input_class, loaded, primary_button_class,
+    secondary_button_class,
 };
-use table::{TemporaryPassword, UserTable};
+use table::UserTable;
 
-/// Where every account action returns to.
-#[cfg(feature = "ssr")]
-const USERS: &str = "/admin#users";
+/// Accounts a page of the list shows.
+pub const USERS_PAGE_LEN: u64 = 50;
+
+/// The address of `username`'s page, where every action on the account returns to.
+pub fn user_href(username: &str) -> String {
+    format!(
+        "/admin/users/{}",
+        leptos_router::location::Url::escape(username)
+    )
+}
 
 /// The administrator acting, and the client's address, for an account action.
 #[cfg(feature = "ssr")]
@@ -38,7 +52,7 @@ pub async fn set_user_disabled(username: String, disabled: bool) -> Result<UserV
         ..Default::default()
     };
     let user = ssr::change(&state, &admin, ip, &username, change).await?;
-    crate::http::redirect_plain_form_to(USERS);
+    crate::http::redirect_plain_form_to(&user_href(&user.username));
     Ok(user)
 }
 
@@ -54,7 +68,7 @@ pub async fn set_user_role(username: String, role: String) -> Result<UserView, A
         ..Default::default()
     };
     let user = ssr::change(&state, &admin, ip, &username, change).await?;
-    crate::http::redirect_plain_form_to(USERS);
+    crate::http::redirect_plain_form_to(&user_href(&user.username));
     Ok(user)
 }
 
@@ -64,7 +78,7 @@ pub async fn revoke_user_api_key(username: String) -> Result<bool, AppError> {
     let (admin, ip) = acting_admin().await?;
     let state = crate::state::app_state()?;
     let revoked = ssr::revoke_api_key(&state.db, &admin, ip, &username).await?;
-    crate::http::redirect_plain_form_to(USERS);
+    crate::http::redirect_plain_form_to(&user_href(&username));
     Ok(revoked)
 }
 
@@ -100,7 +114,7 @@ pub async fn reset_user_password(username: String) -> Result<PasswordReset, AppE
             &format!("{}:{}", reset.username, reset.temporary_password),
             state.config.secure_cookies,
         );
-        leptos_axum::redirect(USERS);
+        leptos_axum::redirect(&user_href(&reset.username));
     }
     Ok(reset)
 }
@@ -128,12 +142,59 @@ pub async fn flashed_password_reset() -> Result<Option<PasswordReset>, AppError>
     }))
 }
 
-/// Every account, by username.
+/// A page of the accounts, by username: with `q`, those whose username, name or address
+/// contains it; with `role` (`admin`, `user`) or `state` (`active`, `disabled`), those only.
 #[server(endpoint = "users")]
-pub async fn list_users() -> Result<Vec<UserView>, AppError> {
+pub async fn list_users(
+    #[server(default)] q: Option<String>,
+    #[server(default)] role: Option<String>,
+    #[server(default)] state: Option<String>,
+    #[server(default)] after: Option<String>,
+) -> Result<Page<UserView>, AppError> {
+    use crate::auth::ssr::users::UserFilter;
+    use crate::paging::ssr::PageRequest;
+    crate::admin::ssr::require_admin().await?;
+    let app = crate::state::app_state()?;
+    let role =
+        match role
+            .as_deref()
+            .map(str::trim)
+            .filter(|role| !role.is_empty())
+        {
+            Some(role) => Some(Role::parse(role).ok_or_else(|| {
+                AppError::invalid("role", "The role must be \"admin\" or \"user\".")
+            })?),
+            None => None,
+        };
+    let disabled = match state.as_deref().map(str::trim).unwrap_or_default() {
+        "" => None,
+        "active" => Some(false),
+        "disabled" => Some(true),
+        _ => {
+            return Err(AppError::invalid(
+                "state",
+                "The state must be \"active\" or \"disabled\".",
+            ));
+        }
+    };
+    let filter = UserFilter {
+        text: q,
+        role,
+        disabled,
+    };
+    let page = PageRequest::after(USERS_PAGE_LEN, after.as_deref(), "after")?;
+    crate::auth::ssr::users::list_users(&app.db, &filter, &page).await
+}
+
+/// The account `username`, for its page.
+#[server(endpoint = "load_user", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_user(username: String) -> Result<UserView, AppError> {
     crate::admin::ssr::require_admin().await?;
     let state = crate::state::app_state()?;
-    crate::auth::ssr::users::all_users(&state.db).await
+    crate::auth::ssr::users::find_by_username(&state.db, &username)
+        .await?
+        .map(|user| crate::auth::ssr::to_view(&user))
+        .ok_or(AppError::NotFound)
 }
 
 /// Creates an account with the same rules as `POST /rest/users`.
@@ -157,16 +218,43 @@ pub async fn create_user(
     };
     let user = crate::auth::ssr::users::create_user(&state.db, new).await?;
     tracing::info!(user_id = user.id, by = admin.id, "user created");
-    crate::http::redirect_plain_form_to("/admin#users");
+    crate::http::redirect_plain_form_to(&user_href(&user.username));
     Ok(crate::auth::ssr::to_view(&user))
+}
+
+/// The users list's filter, as the address gives it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsersQuery {
+    pub q: Option<String>,
+    pub role: Option<String>,
+    pub state: Option<String>,
+    pub after: Option<String>,
+}
+
+impl UsersQuery {
+    /// The filter of this page load's address.
+    pub fn from_address() -> Self {
+        let query = leptos_router::hooks::use_query_map().get_untracked();
+        let text = |name: &str| query.get(name).filter(|value| !value.trim().is_empty());
+        Self {
+            q: text("q"),
+            role: text("role"),
+            state: text("state"),
+            after: text("after"),
+        }
+    }
+
+    fn filtered(&self) -> bool {
+        self.q.is_some() || self.role.is_some() || self.state.is_some()
+    }
 }
 
 #[component]
 pub fn UsersPanel(
     /// [`list_users`], created by the page.
-    users: Resource<Result<Vec<UserView>, AppError>>,
-    /// [`flashed_password_reset`], created by the page.
-    reset: Resource<Result<Option<PasswordReset>, AppError>>,
+    users: Resource<Result<Page<UserView>, AppError>>,
+    /// The filter the list was read with.
+    query: UsersQuery,
     /// The administrator viewing the page.
     me: String,
 ) -> impl IntoView {
@@ -174,19 +262,37 @@ pub fn UsersPanel(
     let posted = Posted::of::<CreateUser>().conflict_on("username");
     let error =
         Signal::stored(posted.other_error(&["username", "password", "name", "email", "role"]));
-    let created = Signal::stored(
-        posted
-            .succeeded()
-            .then(|| "User created. They can sign in with the password you chose.".to_owned()),
-    );
     let chosen_role = posted.value("role");
+    let filtered = query.filtered();
+    let option = |value: &'static str, label: &'static str, chosen: &Option<String>| {
+        let selected = chosen.as_deref() == Some(value);
+        view! { <option value=value selected=selected>{label}</option> }
+    };
     view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                reset.await.ok().flatten().map(|reset| view! { <TemporaryPassword reset /> })
-            })}
-        </Suspense>
-        {loaded(users, move |users| view! { <UserTable users me=me.clone() /> })}
+        <form method="get" action="/admin#users" class="mb-4 flex flex-wrap items-end gap-3" aria-label="Filter users">
+            <label class="block">
+                <span class="text-sm text-slate-700">"Filter by name, username or email"</span>
+                <input class=input_class() name="q" type="search" value=query.q.clone().unwrap_or_default() autocomplete="off" />
+            </label>
+            <label class="block">
+                <span class="text-sm text-slate-700">"Filter by role"</span>
+                <select class=input_class() name="role">
+                    {option("", "Any role", &query.role)}
+                    {option("admin", "Administrators", &query.role)}
+                    {option("user", "Users", &query.role)}
+                </select>
+            </label>
+            <label class="block">
+                <span class="text-sm text-slate-700">"Filter by state"</span>
+                <select class=input_class() name="state">
+                    {option("", "Any state", &query.state)}
+                    {option("active", "Active", &query.state)}
+                    {option("disabled", "Disabled", &query.state)}
+                </select>
+            </label>
+            <button type="submit" class=secondary_button_class()>"Filter"</button>
+        </form>
+        {loaded(users, move |users| view! { <UserTable users me=me.clone() filtered /> })}
         <h3 class="mt-6 mb-2 font-semibold text-slate-800">"New user"</h3>
         <ActionForm action=create attr:class="grid gap-4 sm:grid-cols-2" attr:aria-label="New user" attr:novalidate=true>
             <TextField id="new-user-username" label="Username *" name="username" required=true
@@ -214,7 +320,6 @@ pub fn UsersPanel(
             </div>
             <div class="sm:col-span-2 min-h-5">
                 <ErrorText error />
-                <SuccessText message=created />
             </div>
             <div class="sm:col-span-2">
                 <button class=primary_button_class() type="submit">"Create user"</button>

@@ -10,6 +10,7 @@
 pub mod analyze;
 pub mod compare;
 mod live;
+mod page;
 mod panel;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -17,6 +18,7 @@ pub mod ssr;
 pub use analyze::AnalysisReport;
 pub use compare::ComparisonReport;
 pub use live::JobProgress;
+pub use page::JobPage;
 pub use panel::JobsPanel;
 
 use leptos::prelude::*;
@@ -127,6 +129,14 @@ impl JobReport {
         }
     }
 
+    /// The few figures of the report a list of jobs shows.
+    pub fn totals(&self) -> String {
+        match self {
+            Self::Analysis(report) => report.totals(),
+            Self::Comparison(report) => report.totals(),
+        }
+    }
+
     /// The report as the job's page shows it.
     pub fn view(self) -> AnyView {
         match self {
@@ -159,6 +169,57 @@ pub struct JobView {
     pub error: Option<String>,
     /// The kind's report, once the job has succeeded.
     pub result: Option<JobReport>,
+}
+
+/// A job as the application page lists it: what it is, where it stands and the few figures of
+/// its report; the report itself is on the job's own page ([`JobPage`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSummary {
+    pub id: i64,
+    pub application_id: i64,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    /// 0–100.
+    pub progress: u8,
+    /// The version's name.
+    pub version: String,
+    pub created_by: String,
+    pub stopped_by: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub error: Option<String>,
+    /// The report's figures, once the job has succeeded.
+    pub totals: Option<String>,
+}
+
+impl JobSummary {
+    /// The summary of `job`, whose version is named `version`.
+    pub fn of(job: JobView, version: String) -> Self {
+        Self {
+            id: job.id,
+            application_id: job.application_id,
+            kind: job.kind,
+            status: job.status,
+            progress: job.progress,
+            version,
+            totals: job.result.as_ref().map(JobReport::totals),
+            created_by: job.created_by,
+            stopped_by: job.stopped_by,
+            created_at: job.created_at,
+            finished_at: job.finished_at,
+            error: job.error,
+        }
+    }
+
+    /// The address of the job's own page.
+    pub fn href(&self) -> String {
+        job_href(self.application_id, self.id)
+    }
+}
+
+/// The address of job `job`'s page.
+pub fn job_href(application: i64, job: i64) -> String {
+    format!("/applications/{application}/jobs/{job}")
 }
 
 /// What the live status on a page needs of a job.

@@ -1,19 +1,23 @@
-//! The jobs of an application: start one of any kind on a version, the jobs newest first with
-//! their live status, a Stop button while they run, and each finished job's report or error.
+//! The jobs of an application: start one of any kind on a version, and a page of the jobs,
+//! newest first, with their live status, a Stop button while they run, and each finished job's
+//! figures or error with a link to its report.
 
 use leptos::prelude::*;
 
-use super::{JobKind, JobProgress, JobReport, JobStatus, JobView, StartJob, StopJob};
+use super::{JobKind, JobProgress, JobStatus, JobSummary, StartJob, StopJob};
 use crate::applications::VersionView;
 use crate::forms::Posted;
+use crate::paging::{Page, PageLinks};
 use crate::ui::{ErrorText, input_class, primary_button_class, secondary_button_class, short_time};
 
 #[component]
 pub fn JobsPanel(
     application_id: i64,
+    /// The versions a job may be started on (those of the versions' page shown).
     versions: Vec<VersionView>,
-    jobs: Vec<JobView>,
+    jobs: Page<JobSummary>,
 ) -> impl IntoView {
+    let Page { items: jobs, next } = jobs;
     let start = ServerAction::<StartJob>::new();
     let stop = ServerAction::<StopJob>::new();
     let started = Posted::of::<StartJob>();
@@ -22,13 +26,6 @@ pub fn JobsPanel(
     // The version chosen before a failed start stays chosen.
     let chosen = started.value("version");
     let version_invalid = started.error().is_some();
-    let names: Vec<(i64, String)> = versions.iter().map(|v| (v.id, v.name.clone())).collect();
-    let version_name = move |id: i64| {
-        names
-            .iter()
-            .find(|(version, _)| *version == id)
-            .map_or_else(|| format!("#{id}"), |(_, name)| name.clone())
-    };
 
     view! {
         {if versions.is_empty() {
@@ -77,14 +74,9 @@ pub fn JobsPanel(
         } else {
             view! {
                 <ul class="mt-4 space-y-4" data-testid="jobs">
-                    {jobs
-                        .into_iter()
-                        .map(|job| {
-                            let version = version_name(job.version_id);
-                            view! { <JobItem job version stop /> }
-                        })
-                        .collect_view()}
+                    {jobs.into_iter().map(|job| view! { <JobItem job stop /> }).collect_view()}
                 </ul>
+                <PageLinks next param="jobs_after" label="Older jobs" anchor="#jobs" />
             }
                 .into_any()
         }}
@@ -93,7 +85,7 @@ pub fn JobsPanel(
 }
 
 #[component]
-fn JobItem(job: JobView, version: String, stop: ServerAction<StopJob>) -> impl IntoView {
+fn JobItem(job: JobSummary, stop: ServerAction<StopJob>) -> impl IntoView {
     let running = !job.status.is_finished();
     let who = match (&job.status, &job.stopped_by) {
         (JobStatus::Stopped, Some(by)) => format!("started by {}, stopped by {by}", job.created_by),
@@ -104,7 +96,9 @@ fn JobItem(job: JobView, version: String, stop: ServerAction<StopJob>) -> impl I
             <div class="flex flex-wrap items-center justify-between gap-3">
                 <div>
                     <p class="font-medium text-slate-800">
-                        {format!("{} of {version}", job.kind.label())}
+                        <a class="text-blue-700 underline" href=job.href()>
+                            {format!("{} of {}", job.kind.label(), job.version)}
+                        </a>
                     </p>
                     <p class="text-sm text-slate-500">
                         {format!("#{} · {} · {who}", job.id, short_time(&job.created_at))}
@@ -128,7 +122,9 @@ fn JobItem(job: JobView, version: String, stop: ServerAction<StopJob>) -> impl I
             {job
                 .error
                 .map(|error| view! { <p class="mt-2 text-sm text-red-700" data-testid="job-error">{error}</p> })}
-            {job.result.map(JobReport::view)}
+            {job
+                .totals
+                .map(|totals| view! { <p class="mt-2 text-sm text-slate-700" data-testid="job-totals">{totals}</p> })}
         </li>
     }
     .into_any()

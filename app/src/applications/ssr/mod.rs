@@ -13,8 +13,7 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select, Set, SqlErr,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set, SqlErr, TransactionTrait,
 };
 
 use super::ApplicationView;
@@ -24,6 +23,8 @@ use crate::error::AppError;
 use crate::events::{Event, EventKind};
 use crate::http::timestamp;
 use crate::mail::ssr::outbox;
+use crate::paging::Page;
+use crate::paging::ssr::{Keyset, PageRequest, contains};
 use crate::state::AppState;
 
 /// Longest application or version name.
@@ -140,17 +141,26 @@ pub async fn create(
     Ok(to_view(&row, &principal.own_name()))
 }
 
-/// The applications `principal` may see, by name.
+/// A page of the applications `principal` may see, by name; with `name`, only those whose
+/// name contains it (any case).
 pub async fn list(
     db: &impl ConnectionTrait,
     principal: &Principal,
-) -> Result<Vec<ApplicationView>, AppError> {
-    let rows = visible_to(principal)
-        .order_by_asc(application::Column::Name)
-        .all(db)
-        .await?;
-    let names = usernames(db, rows.iter().map(|row| row.owner_id)).await?;
-    Ok(rows.iter().map(|row| to_view(row, &names)).collect())
+    name: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<ApplicationView>, AppError> {
+    let mut select = visible_to(principal);
+    if let Some(name) = name.map(str::trim).filter(|name| !name.is_empty()) {
+        select = select.filter(contains(application::Column::Name, name));
+    }
+    let rows = Keyset::TextAscending {
+        key: application::Column::Name,
+        id: application::Column::Id,
+    }
+    .page(db, select, page)
+    .await?;
+    let names = usernames(db, rows.items.iter().map(|row| row.owner_id)).await?;
+    Ok(rows.map(|row| to_view(&row, &names)))
 }
 
 /// One application as `principal` may see it.

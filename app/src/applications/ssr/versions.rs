@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::visible;
 use crate::applications::VersionView;
@@ -10,6 +10,8 @@ use crate::auth::ssr::{Principal, usernames};
 use crate::db::entity::version;
 use crate::error::AppError;
 use crate::http::timestamp;
+use crate::paging::Page;
+use crate::paging::ssr::{Keyset, PageRequest};
 
 pub(super) fn to_view(row: &version::Model, names: &HashMap<i64, String>) -> VersionView {
     VersionView {
@@ -24,26 +26,39 @@ pub(super) fn to_view(row: &version::Model, names: &HashMap<i64, String>) -> Ver
     }
 }
 
-/// The versions of an application `principal` may see, newest first.
+/// A page of the versions of an application `principal` may see, newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
     principal: &Principal,
     application: i64,
-) -> Result<Vec<VersionView>, AppError> {
+    page: &PageRequest,
+) -> Result<Page<VersionView>, AppError> {
     visible(db, principal, application).await?;
-    versions_of(db, application).await
+    versions_of(db, application, page).await
 }
 
-/// The versions of application `id`, newest first, for a caller already allowed to see it.
+/// A page of the versions of application `id`, newest first, for a caller already allowed to
+/// see it.
 pub(crate) async fn versions_of(
     db: &impl ConnectionTrait,
     application: i64,
-) -> Result<Vec<VersionView>, AppError> {
-    let rows = version::Entity::find()
-        .filter(version::Column::ApplicationId.eq(application))
-        .order_by_desc(version::Column::Id)
-        .all(db)
-        .await?;
-    let names = usernames(db, rows.iter().map(|row| row.created_by)).await?;
-    Ok(rows.iter().map(|row| to_view(row, &names)).collect())
+    page: &PageRequest,
+) -> Result<Page<VersionView>, AppError> {
+    let select = version::Entity::find().filter(version::Column::ApplicationId.eq(application));
+    let rows = Keyset::NewestFirst {
+        id: version::Column::Id,
+    }
+    .page(db, select, page)
+    .await?;
+    let names = usernames(db, rows.items.iter().map(|row| row.created_by)).await?;
+    Ok(rows.map(|row| to_view(&row, &names)))
+}
+
+/// The name of version `id`.
+pub(crate) async fn name_of(db: &impl ConnectionTrait, id: i64) -> Result<String, AppError> {
+    Ok(version::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|row| row.name)
+        .unwrap_or_else(|| format!("#{id}")))
 }

@@ -13,6 +13,8 @@ use super::{EmailAddress, hash_password};
 use crate::auth::Role;
 use crate::db::entity::user;
 use crate::error::AppError;
+use crate::paging::Page;
+use crate::paging::ssr::{Keyset, PageRequest, contains};
 
 /// A login name: 1–64 characters of ASCII letters, digits, `.`, `_`, `-`; stored as given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,14 +162,53 @@ pub fn random_password() -> String {
         .collect()
 }
 
-/// Every account, by username.
-pub async fn all_users(db: &impl ConnectionTrait) -> Result<Vec<crate::auth::UserView>, AppError> {
-    use sea_orm::QueryOrder;
-    let users = user::Entity::find()
-        .order_by_asc(user::Column::Username)
-        .all(db)
-        .await?;
-    Ok(users.iter().map(super::to_view).collect())
+/// Which accounts the administrators' list shows; `None` is "any".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// In the username, the name or the address, in any case.
+    pub text: Option<String>,
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+}
+
+/// A page of the accounts `filter` lets through, by username.
+pub async fn list_users(
+    db: &impl ConnectionTrait,
+    filter: &UserFilter,
+    page: &PageRequest,
+) -> Result<Page<crate::auth::UserView>, AppError> {
+    use sea_orm::Condition;
+    let mut select = user::Entity::find();
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+    {
+        select = select.filter(
+            Condition::any()
+                .add(contains(user::Column::Username, text))
+                .add(contains(user::Column::Name, text))
+                .add(contains(user::Column::Email, text)),
+        );
+    }
+    if let Some(role) = filter.role {
+        select = select.filter(user::Column::Role.eq(role));
+    }
+    if let Some(disabled) = filter.disabled {
+        select = select.filter(if disabled {
+            user::Column::DisabledAt.is_not_null()
+        } else {
+            user::Column::DisabledAt.is_null()
+        });
+    }
+    let rows = Keyset::TextAscending {
+        key: user::Column::Username,
+        id: user::Column::Id,
+    }
+    .page(db, select, page)
+    .await?;
+    Ok(rows.map(|row| super::to_view(&row)))
 }
 
 /// The usernames of `ids`, for showing who owns or did what.

@@ -11,6 +11,7 @@ mod m0008_throttles;
 mod m0009_notifications_need_an_address;
 mod m0010_account_management;
 mod m0011_verified_email;
+mod m0012_list_indexes;
 
 use sea_orm_migration::prelude::*;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_notifications_need_an_address::Migration),
             Box::new(m0010_account_management::Migration),
             Box::new(m0011_verified_email::Migration),
+            Box::new(m0012_list_indexes::Migration),
         ]
     }
 }

@@ -47,6 +47,18 @@ pub struct FileStats {
     pub lines: u64,
 }
 
+impl AnalysisReport {
+    /// The few figures a list of jobs shows: "4 files · 8 lines · 76 B".
+    pub fn totals(&self) -> String {
+        format!(
+            "{} files · {} lines · {}",
+            human_count(self.files),
+            human_count(self.lines),
+            human_bytes(self.bytes),
+        )
+    }
+}
+
 /// An analysis as tables: totals, languages, largest files.
 #[component]
 pub fn AnalysisView(report: AnalysisReport) -> impl IntoView {
@@ -54,14 +66,7 @@ pub fn AnalysisView(report: AnalysisReport) -> impl IntoView {
     let number = NUMBER_CELL;
     view! {
         <div class="mt-3 space-y-3" data-testid="job-result">
-            <p class="text-sm text-slate-700" data-testid="job-totals">
-                {format!(
-                    "{} files · {} lines · {}",
-                    human_count(report.files),
-                    human_count(report.lines),
-                    human_bytes(report.bytes),
-                )}
-            </p>
+            <p class="text-sm text-slate-700" data-testid="job-totals">{report.totals()}</p>
             <p class="text-sm text-slate-600" data-testid="job-lines">
                 {format!(
                     "{} code · {} comments · {} blank",

@@ -59,6 +59,18 @@ pub struct LineCounts {
     pub kinds: Lines,
 }
 
+impl ComparisonReport {
+    /// The few figures a list of jobs shows: "4 added · 0 removed · 0 changed".
+    pub fn totals(&self) -> String {
+        format!(
+            "{} added · {} removed · {} changed",
+            human_count(self.added.count),
+            human_count(self.removed.count),
+            human_count(self.changed.count),
+        )
+    }
+}
+
 /// A comparison as a summary, a table of languages and the changed paths.
 #[component]
 pub fn ComparisonView(report: ComparisonReport) -> impl IntoView {
@@ -69,11 +81,9 @@ pub fn ComparisonView(report: ComparisonReport) -> impl IntoView {
         |name| format!("Compared with {name}."),
     );
     let summary = format!(
-        "{} added · {} removed · {} changed · {} unchanged",
-        human_count(report.added.count),
-        human_count(report.removed.count),
-        human_count(report.changed.count),
-        human_count(report.unchanged),
+        "{} · {} unchanged",
+        report.totals(),
+        human_count(report.unchanged)
     );
     let change = |before: u64, after: u64| {
         let delta = i128::from(after) - i128::from(before);

@@ -19,12 +19,12 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
 };
 use serde::Deserialize;
 
-use super::{JobKind, JobReport, JobState, JobStatus, JobView};
+use super::{JobKind, JobReport, JobState, JobStatus, JobSummary, JobView};
 use crate::applications::ssr::{visible, visible_to};
 use crate::auth::ssr::Principal;
 use crate::auth::ssr::usernames;
@@ -33,10 +33,9 @@ use crate::error::AppError;
 use crate::events::{Event, EventKind};
 use crate::http::timestamp;
 use crate::mail::ssr::outbox;
+use crate::paging::Page;
+use crate::paging::ssr::{Keyset, PageRequest};
 use crate::state::AppState;
-
-/// Most jobs a list returns (newest first).
-const LIST_LIMIT: u64 = 200;
 
 /// A request to start a job: `{"application": 1, "version": 2, "type": "analyze"}` (or
 /// `"compare"`).
@@ -276,19 +275,19 @@ pub async fn state_of(
     })
 }
 
-/// The jobs `principal` may see, newest first: of one application, or of all of theirs.
+/// A page of the jobs `principal` may see, newest first: of one application, or of all of
+/// theirs.
 pub async fn list(
     db: &impl ConnectionTrait,
     principal: &Principal,
     application: Option<i64>,
-) -> Result<Vec<JobView>, AppError> {
+    page: &PageRequest,
+) -> Result<Page<JobView>, AppError> {
     if let Some(application) = application {
         visible(db, principal, application).await?;
-        return jobs_of(db, application).await;
+        return jobs_of(db, application, page).await;
     }
-    let mut query = job::Entity::find()
-        .order_by_desc(job::Column::Id)
-        .limit(LIST_LIMIT);
+    let mut query = job::Entity::find();
     if !principal.is_admin() {
         query = query.filter(
             job::Column::ApplicationId.in_subquery(
@@ -300,28 +299,61 @@ pub async fn list(
             ),
         );
     }
-    views(db, query).await
+    views(db, query, page).await
 }
 
-/// The jobs of application `id`, newest first, for a caller already allowed to see it.
+/// A page of the jobs of application `id`, newest first, for a caller already allowed to see it.
 pub(crate) async fn jobs_of(
     db: &impl ConnectionTrait,
     application: i64,
-) -> Result<Vec<JobView>, AppError> {
-    let query = job::Entity::find()
-        .filter(job::Column::ApplicationId.eq(application))
-        .order_by_desc(job::Column::Id)
-        .limit(LIST_LIMIT);
-    views(db, query).await
+    page: &PageRequest,
+) -> Result<Page<JobView>, AppError> {
+    let query = job::Entity::find().filter(job::Column::ApplicationId.eq(application));
+    views(db, query, page).await
+}
+
+/// A page of the jobs of application `id` as its page lists them, newest first, for a caller
+/// already allowed to see it.
+pub(crate) async fn summaries_of(
+    db: &impl ConnectionTrait,
+    application: i64,
+    page: &PageRequest,
+) -> Result<Page<JobSummary>, AppError> {
+    let jobs = jobs_of(db, application, page).await?;
+    let mut ids: Vec<i64> = jobs.items.iter().map(|job| job.version_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names: HashMap<i64, String> = version::Entity::find()
+        .select_only()
+        .column(version::Column::Id)
+        .column(version::Column::Name)
+        .filter(version::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(jobs.map(|job| {
+        let version = names
+            .get(&job.version_id)
+            .cloned()
+            .unwrap_or_else(|| format!("#{}", job.version_id));
+        JobSummary::of(job, version)
+    }))
 }
 
 async fn views(
     db: &impl ConnectionTrait,
     query: sea_orm::Select<job::Entity>,
-) -> Result<Vec<JobView>, AppError> {
-    let rows = query.all(db).await?;
-    let names = usernames(db, rows.iter().flat_map(people)).await?;
-    Ok(rows.iter().map(|row| to_view(row, &names)).collect())
+    page: &PageRequest,
+) -> Result<Page<JobView>, AppError> {
+    let rows = Keyset::NewestFirst {
+        id: job::Column::Id,
+    }
+    .page(db, query, page)
+    .await?;
+    let names = usernames(db, rows.items.iter().flat_map(people)).await?;
+    Ok(rows.map(|row| to_view(&row, &names)))
 }
 
 async fn find_visible(

@@ -1,0 +1,198 @@
+//! One account's page (`/admin/users/{username}`): what it is, what an administrator may do to
+//! it — each action behind a confirmation — and the outcome of the last one, which every action
+//! returns to.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use super::table::{role_label, status};
+use super::{
+    CreateUser, PasswordReset, ResetUserPassword, RevokeUserApiKey, SetUserDisabled, SetUserRole,
+    flashed_password_reset, load_user,
+};
+use crate::admin::AdminsOnly;
+use crate::auth::{Role, UserView};
+use crate::error::AppError;
+use crate::forms::Posted;
+use crate::render::page_resource;
+use crate::ui::{Confirm, ErrorText, SuccessText, loaded, primary_button_class};
+
+#[component]
+pub fn UserPage() -> impl IntoView {
+    // Created here, once per request (see `crate::render`).
+    let username = use_params_map()
+        .read_untracked()
+        .get("username")
+        .unwrap_or_default();
+    let user = {
+        let username = username.clone();
+        page_resource(move || load_user(username.clone()))
+    };
+    let reset = page_resource(flashed_password_reset);
+    view! {
+        <AdminsOnly>
+            {
+                let me = expect_context::<UserView>().username;
+                view! {
+                    <main class="mx-auto max-w-3xl p-6">
+                        <p class="mb-2 text-sm">
+                            <a class="text-blue-700 underline" href="/admin#users">"← Administration"</a>
+                        </p>
+                        <h1 class="mb-4 text-2xl font-semibold text-slate-800">{format!("User {username}")}</h1>
+                        <Suspense>
+                            {move || Suspend::new(async move {
+                                reset.await.ok().flatten().map(|reset| view! { <TemporaryPassword reset /> })
+                            })}
+                        </Suspense>
+                        {loaded(user, move |user| view! { <Account user me=me.clone() /> })}
+                    </main>
+                }
+            }
+        </AdminsOnly>
+    }
+}
+
+#[component]
+fn Account(user: UserView, me: String) -> impl IntoView {
+    let (error, done) = last_action(&user.username);
+    let is_me = user.username == me;
+    let username = user.username.clone();
+    view! {
+        <div class="min-h-5 mb-2" data-testid="user-action-status">
+            <ErrorText error=Signal::stored(error) />
+            <SuccessText message=Signal::stored(done) />
+        </div>
+        <section class="rounded-lg bg-white p-6 shadow" data-testid="user-row" data-username=username>
+            <dl class="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 text-sm">
+                <dt class="text-slate-600">"Name"</dt>
+                <dd>{user.name.clone()}</dd>
+                <dt class="text-slate-600">"Role"</dt>
+                <dd>{role_label(user.role)}</dd>
+                <dt class="text-slate-600">"Email"</dt>
+                <dd class="break-all">{user.email.clone().unwrap_or_else(|| "—".to_owned())}</dd>
+                <dt class="text-slate-600">"Status"</dt>
+                <dd data-testid="user-status">{status(&user)}</dd>
+            </dl>
+            <div class="mt-4 flex flex-wrap gap-2">
+                <Actions user is_me />
+            </div>
+        </section>
+    }
+}
+
+/// The outcome of the account action (or the creation) that led to this page load, if any (the
+/// page shows the account as it is now).
+fn last_action(username: &str) -> (Option<AppError>, Option<String>) {
+    let created = Posted::of::<CreateUser>();
+    let disabled = Posted::of::<SetUserDisabled>();
+    let role = Posted::of::<SetUserRole>();
+    let revoked = Posted::of::<RevokeUserApiKey>();
+    let reset = Posted::of::<ResetUserPassword>();
+    let error = [&disabled, &role, &revoked, &reset]
+        .into_iter()
+        .find_map(Posted::error);
+    let done = if created.succeeded() {
+        Some(format!(
+            "User {username} created. They can sign in with the password you chose."
+        ))
+    } else if disabled.succeeded() || role.succeeded() {
+        Some("The account was changed.".to_owned())
+    } else if revoked.succeeded() {
+        Some("The API key, if there was one, no longer works.".to_owned())
+    } else {
+        None
+    };
+    (error, done)
+}
+
+/// The confirmed actions for one account.
+#[component]
+fn Actions(
+    user: UserView,
+    /// The administrator's own account: no disabling or resetting oneself.
+    is_me: bool,
+) -> impl IntoView {
+    let disable = ServerAction::<SetUserDisabled>::new();
+    let role = ServerAction::<SetUserRole>::new();
+    let revoke = ServerAction::<RevokeUserApiKey>::new();
+    let reset = ServerAction::<ResetUserPassword>::new();
+    let name = user.username.clone();
+    let id = |action: &str| format!("confirm-{action}");
+    let (disable_label, disable_warning, disable_value) = if user.disabled {
+        (
+            "Enable",
+            format!("{name} can sign in again. Their old sessions stay ended."),
+            "false",
+        )
+    } else {
+        (
+            "Disable",
+            format!(
+                "{name} is signed out everywhere, their API key and password stop working, \
+                 their waiting mail is dropped and their running jobs are stopped."
+            ),
+            "true",
+        )
+    };
+    let (role_label, role_value) = if user.role == Role::Admin {
+        ("Make user", Role::User)
+    } else {
+        ("Make administrator", Role::Admin)
+    };
+    let hidden =
+        |name: &str| view! { <input type="hidden" name="username" value=name.to_owned() /> };
+    let [for_disable, for_role, for_reset, for_revoke] = [(); 4].map(|()| hidden(&user.username));
+    view! {
+        {(!is_me).then(|| view! {
+            <Confirm label=disable_label id=id("disable") warning=disable_warning>
+                <ActionForm action=disable>
+                    {for_disable}
+                    <input type="hidden" name="disabled" value=disable_value />
+                    <button type="submit" class=primary_button_class() autofocus>{format!("Yes, {}", disable_label.to_lowercase())}</button>
+                </ActionForm>
+            </Confirm>
+        })}
+        <Confirm label=role_label id=id("role") warning=format!("{} becomes {}.", user.username, if role_value == Role::Admin { "an administrator" } else { "a user without administration rights" })>
+            <ActionForm action=role>
+                {for_role}
+                <input type="hidden" name="role" value=role_value.as_str() />
+                <button type="submit" class=primary_button_class() autofocus>"Yes, change the role"</button>
+            </ActionForm>
+        </Confirm>
+        {(!is_me).then(|| view! {
+            <Confirm label="Reset password" id=id("reset") warning=format!("{} gets a temporary password, shown to you once, that only lets them choose a new one. Their sessions end and their API key is revoked.", user.username)>
+                <ActionForm action=reset>
+                    {for_reset}
+                    <button type="submit" class=primary_button_class() autofocus>"Yes, reset"</button>
+                </ActionForm>
+            </Confirm>
+        })}
+        <Confirm label="Revoke API key" id=id("revoke") warning=format!("The API key of {} stops working immediately.", user.username)>
+            <ActionForm action=revoke>
+                {for_revoke}
+                <button type="submit" class=primary_button_class() autofocus>"Yes, revoke"</button>
+            </ActionForm>
+        </Confirm>
+    }
+}
+
+/// A temporary password a reset just made: shown to the administrator once.
+#[component]
+pub fn TemporaryPassword(reset: PasswordReset) -> impl IntoView {
+    view! {
+        <div class="mb-4 rounded border border-amber-300 bg-amber-50 p-4" data-testid="temporary-password">
+            <p class="mb-2 text-sm font-semibold text-amber-900">
+                {format!(
+                    "Temporary password for {}. Give it to them now; it will not be shown again. It only lets them choose a new password.",
+                    reset.username
+                )}
+            </p>
+            <input
+                class="w-full rounded border border-slate-300 bg-white px-3 py-2 font-mono text-sm"
+                readonly
+                aria-label=format!("Temporary password for {}", reset.username)
+                value=reset.temporary_password
+            />
+        </div>
+    }
+}
