@@ -128,11 +128,9 @@ impl Modify for Paged {
         use utoipa::openapi::header::HeaderBuilder;
         use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
         for operation in operations(openapi) {
-            let paged = operation
-                .parameters
-                .iter()
-                .flatten()
-                .any(|parameter| matches!(parameter, RefOr::T(parameter) if parameter.name == "cursor"));
+            let paged = operation.parameters.iter().flatten().any(
+                |parameter| matches!(parameter, RefOr::T(parameter) if parameter.name == "cursor"),
+            );
             if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200")
                 && paged
             {

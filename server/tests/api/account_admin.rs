@@ -583,18 +583,23 @@ async fn a_reset_gives_a_temporary_password_that_only_opens_the_password_form(ba
     assert_eq!((reset.1.as_str(), reset.3.as_str()), ("", "admin"));
     assert!(kinds(&log).contains(&"api_key_revoked"), "{log:?}");
 
-    // The admin page shows a reset by a plain form once.
+    // The account's page shows a reset by a plain form once.
     let response = admin
         .browser
-        .plain_form("reset_user_password", &[("username", "fay")], "/admin")
+        .plain_form(
+            "reset_user_password",
+            &[("username", "fay")],
+            "/admin/users/fay",
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let page = admin.browser.page("/admin").await;
+    assert_eq!(response.headers()["location"], "/admin/users/fay");
+    let page = admin.browser.page("/admin/users/fay").await;
     assert!(
         page.contains("data-testid=\"temporary-password\""),
         "{page}"
     );
-    let page = admin.browser.page("/admin").await;
+    let page = admin.browser.page("/admin/users/fay").await;
     assert!(!page.contains("data-testid=\"temporary-password\""));
 }
 
@@ -663,17 +668,17 @@ async fn account_changes_are_for_administrators_and_bad_ones_are_4xx(backend: Ba
         (hal_row["role"].as_str(), hal_row["disabled"].as_bool()),
         (Some("user"), Some(false))
     );
-    // The plain form: the error comes back to the page, beside the users.
+    // The plain form: the error comes back to the account's page.
     let response = admin
         .browser
         .plain_form(
             "set_user_role",
             &[("username", "admin"), ("role", "user")],
-            "/admin",
+            "/admin/users/admin",
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let page = admin.browser.page("/admin").await;
+    let page = admin.browser.page("/admin/users/admin").await;
     assert!(page.contains("is the last administrator"), "{page}");
     // Not on oneself, even with another administrator to take over.
     app.create_user("deputy", "admin").await;
@@ -771,15 +776,16 @@ async fn the_audit_page_filters_and_pages_every_accounts_events(backend: Backend
     assert_eq!(page.matches("data-testid=\"security-event\"").count(), 50);
     assert!(!page.contains("data-kind=\"api_key_created\""));
     let older = page
-        .split("href=\"/admin/audit?before=")
+        .split("href=\"/admin/audit?")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .expect("a link to older events")
         .replace("&amp;", "&");
-    let second = admin
-        .browser
-        .page(&format!("/admin/audit?before={older}"))
-        .await;
+    assert!(
+        older.contains("user=jay") && older.contains("after="),
+        "{older}"
+    );
+    let second = admin.browser.page(&format!("/admin/audit?{older}")).await;
     assert_eq!(
         second.matches("data-testid=\"security-event\"").count(),
         4,

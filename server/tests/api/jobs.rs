@@ -289,14 +289,20 @@ async fn compare_reports_what_changed_since_the_previous_version(backend: Backen
         )
     );
 
-    // The page shows the comparison; the mail names the kind.
+    // The application's page lists it with its figures and the job's page shows the comparison;
+    // the mail names the kind.
     let page = tool
         .browser
         .page(&format!("/applications/{application}"))
         .await;
+    assert!(page.contains("1 added · 1 removed · 1 changed"), "{page}");
+    assert!(page.contains(">Compare</button>"), "{page}");
+    let page = tool
+        .browser
+        .page(&format!("/applications/{application}/jobs/{job}"))
+        .await;
     assert!(page.contains("Compared with 1.0."), "{page}");
     assert!(page.contains("1 added · 1 removed · 1 changed · 2 unchanged"));
-    assert!(page.contains(">Compare</button>"), "{page}");
     app.assert_outbox_empty().await;
     let mails = Mailbox(database.data_dir.join("mail")).mails();
     let compared: Vec<&String> = mails

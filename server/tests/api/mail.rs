@@ -250,7 +250,7 @@ async fn mail_past_the_hourly_budget_is_held_back_and_shown_to_admins(backend: B
     let listed = admin.server_fn("undelivered_mail", &[]).await;
     assert_eq!(listed.status(), StatusCode::OK);
     let listed: serde_json::Value = listed.json().await.unwrap();
-    let held = &listed.as_array().unwrap()[0];
+    let held = &listed["items"].as_array().unwrap()[0];
     assert_eq!(held["subject"], "[AIP Console] Application created: Three");
     assert_eq!(held["status"], "failed");
     let reason = held["last_error"].as_str().unwrap();
