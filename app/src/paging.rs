@@ -65,6 +65,8 @@ pub fn PageLinks(
     next: Option<String>,
     /// The query parameter the list's cursor travels in.
     param: &'static str,
+    /// What the list holds, for the links' landmark: "versions".
+    of: &'static str,
     label: &'static str,
     #[prop(default = "")] anchor: &'static str,
 ) -> impl IntoView {
@@ -83,7 +85,7 @@ pub fn PageLinks(
     let next = next.map(|next| format!("{}{anchor}", page_link(&path, &query, param, Some(&next))));
     (first.is_some() || next.is_some()).then(|| {
         view! {
-            <nav class="mt-4 flex gap-4 text-sm" aria-label=format!("Pages: {label}") data-testid=format!("pages-{param}")>
+            <nav class="mt-4 flex gap-4 text-sm" aria-label=format!("Pages of {of}") data-testid=format!("pages-{param}")>
                 {first.map(|href| view! { <a class="text-blue-700 underline" href=href rel="first">"First page"</a> })}
                 {next.map(|href| view! { <a class="text-blue-700 underline" href=href rel="next">{label}" →"</a> })}
             </nav>

@@ -112,7 +112,7 @@ fn AuditView(
                 {loaded(page, move |page| {
                     view! {
                         <EventTable events=page.items with_user=true />
-                        <PageLinks next=page.next param="after" label="Older events" />
+                        <PageLinks next=page.next of="events" param="after" label="Older events" />
                     }
                 })}
             </div>

@@ -93,7 +93,7 @@ pub fn UndeliveredMailPanel(
                     <button class=secondary_button_class() type="submit">"Retry all"</button>
                 </ActionForm>
                 <MailTable mails retry />
-                <PageLinks next param="mail_after" label="Older mail" anchor="#undelivered-mail" />
+                <PageLinks next of="undelivered mail" param="mail_after" label="Older mail" anchor="#undelivered-mail" />
             }
             .into_any()
         })}

@@ -101,7 +101,7 @@ fn ApplicationTable(page: Page<ApplicationView>, filtered: bool) -> impl IntoVie
                     .collect_view()}
             </tbody>
         </table>
-        <PageLinks next param="after" label="Next page" />
+        <PageLinks next of="applications" param="after" label="Next page" />
     }
         .into_any()
 }

@@ -132,7 +132,7 @@ pub fn VersionsPanel(
                             .collect_view()}
                     </tbody>
                 </table>
-                <PageLinks next param="versions_after" label="Older versions" anchor="#versions" />
+                <PageLinks next of="versions" param="versions_after" label="Older versions" anchor="#versions" />
             }
                 .into_any()
         }}

@@ -40,7 +40,7 @@ pub fn SecurityLogPanel(
         {loaded(events, |events| {
             view! {
                 <EventTable events=events.items with_user=false />
-                <PageLinks next=events.next param="events_after" label="Older events" anchor="#security-log" />
+                <PageLinks next=events.next of="events" param="events_after" label="Older events" anchor="#security-log" />
             }
         })}
     }

@@ -81,7 +81,7 @@ pub fn UserTable(
             </tbody>
         </table>
         </div>
-        <PageLinks next param="after" label="Next page" anchor="#users" />
+        <PageLinks next of="users" param="after" label="Next page" anchor="#users" />
     }
     .into_any()
 }

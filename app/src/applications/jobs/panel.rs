@@ -76,7 +76,7 @@ pub fn JobsPanel(
                 <ul class="mt-4 space-y-4" data-testid="jobs">
                     {jobs.into_iter().map(|job| view! { <JobItem job stop /> }).collect_view()}
                 </ul>
-                <PageLinks next param="jobs_after" label="Older jobs" anchor="#jobs" />
+                <PageLinks next of="jobs" param="jobs_after" label="Older jobs" anchor="#jobs" />
             }
                 .into_any()
         }}
