@@ -11,7 +11,16 @@
 //! cannot be read is the field error of its parameter (400), never a 500.
 
 use leptos::prelude::*;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
+
+/// What a query's names and values keep as they are: RFC 3986's unreserved characters (so a
+/// base64url cursor and `versions_after` read as written).
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// One page of a list and where the next one starts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,9 +57,9 @@ pub fn page_link(
         .chain(cursor.map(|cursor| (name, cursor)))
     {
         link.push(separator);
-        link.push_str(&leptos_router::location::Url::escape(key));
+        link.extend(utf8_percent_encode(key, QUERY));
         link.push('=');
-        link.push_str(&leptos_router::location::Url::escape(value));
+        link.extend(utf8_percent_encode(value, QUERY));
         separator = '&';
     }
     link
@@ -375,8 +384,8 @@ mod tests {
             ("role".to_owned(), String::new()),
         ];
         assert_eq!(
-            page_link("/admin/users", &query, "after", Some("abc1")),
-            "/admin/users?q=a%20b%26c&after=abc1"
+            page_link("/admin/users", &query, "after", Some("abc_-1")),
+            "/admin/users?q=a%20b%26c&after=abc_-1"
         );
         assert_eq!(
             page_link("/admin/users", &query, "after", None),

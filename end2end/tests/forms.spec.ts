@@ -149,13 +149,13 @@ for (const javaScriptEnabled of [true, false]) {
       await page.getByLabel('Password * (at least 8 characters)').fill('short');
       await page.getByLabel('Name', { exact: true }).fill('Short Password');
       await page.getByLabel('Email', { exact: true }).fill('short@example.com');
-      await page.getByLabel('Role').selectOption('admin');
+      await page.getByLabel('Role', { exact: true }).selectOption('admin');
       await page.getByRole('button', { name: 'Create user' }).click();
       await expectErrorBeside(page, page.getByLabel('Password * (at least 8 characters)'), '8 to 1024 characters');
       await expect(page.getByLabel('Username *')).toHaveValue(username);
       await expect(page.getByLabel('Name', { exact: true })).toHaveValue('Short Password');
       await expect(page.getByLabel('Email', { exact: true })).toHaveValue('short@example.com');
-      await expect(page.getByLabel('Role')).toHaveValue('admin');
+      await expect(page.getByLabel('Role', { exact: true })).toHaveValue('admin');
       await expect(page.getByLabel('Password * (at least 8 characters)')).toHaveValue('');
       expectCleanUrl(page);
 

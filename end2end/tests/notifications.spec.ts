@@ -57,8 +57,12 @@ test.describe.serial('notification mail', () => {
     await newUserForm.getByLabel('Username *').fill(username);
     await newUserForm.getByLabel('Password *').fill('ops-password-1');
     await newUserForm.getByRole('button', { name: 'Create user' }).click();
-    await expect(page.getByText('User created.')).toBeVisible();
-    await expect(page.getByTestId('users').getByRole('row', { name: new RegExp(username) })).toBeVisible();
+    // The new account's own page, with what was done.
+    await expect(page).toHaveURL(new RegExp(`/admin/users/${username}$`));
+    await expect(page.getByTestId('user-action-status')).toHaveText(
+      `User ${username} created. They can sign in with the password you chose.`,
+    );
+    await expect(page.getByTestId('user-status')).toHaveText('Active');
 
     const audit = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
     expect(audit.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(', ')}`)).toEqual([]);

@@ -11,6 +11,7 @@
 """
 
 import importlib
+import os
 import json
 import re
 import subprocess
@@ -31,9 +32,10 @@ print("openapi-spec-validator: the document is valid OpenAPI", document["openapi
 
 spec = workdir / "openapi.json"
 spec.write_text(json.dumps(document))
-subprocess.run(
+tools = Path(sys.executable).parent
+generated = subprocess.run(
     [
-        str(Path(sys.executable).parent / "openapi-python-client"),
+        str(tools / "openapi-python-client"),
         "generate",
         "--path", str(spec),
         "--output-path", str(workdir / "client"),
@@ -42,7 +44,14 @@ subprocess.run(
     ],
     check=True,
     timeout=300,
+    capture_output=True,
+    text=True,
+    # Its formatting hooks run ruff, from the same environment.
+    env={**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ.get('PATH', '')}"},
 )
+print(generated.stdout, generated.stderr)
+# Anything the generator could not turn into code is a warning: the document must have none.
+assert "Warning" not in generated.stdout + generated.stderr, "the client generator warned (above)"
 sys.path.insert(0, str(workdir))
 client_package = importlib.import_module("client")
 applications = importlib.import_module("client.api.applications")

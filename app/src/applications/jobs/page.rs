@@ -107,7 +107,7 @@ fn JobDetailsView(details: JobDetails) -> impl IntoView {
             </a>
         </p>
         <JobHeading title id=job.id status=job.status progress=job.progress />
-        <p class="mb-4 text-sm text-slate-500">{times}</p>
+        <p class="mb-4 text-sm text-slate-600">{times}</p>
         <section class="rounded-lg bg-white p-6 shadow" aria-label="Report">
             {job
                 .error
