@@ -264,6 +264,9 @@ async fn rest_lists_walk_every_row_once_in_order(backend: Backend) {
     .await;
     strictly_decreasing(&ids(&seen));
     assert_eq!(seen.len(), ROWS);
+    let theirs = walk(&ana, "/rest/jobs?limit=37", async || {}).await;
+    assert_eq!(ids(&theirs).len(), ROWS + 3);
+    strictly_decreasing(&ids(&theirs));
     let everyone = walk(&admin, "/rest/jobs?limit=37", async || {}).await;
     assert_eq!(everyone.len(), ROWS + 3);
     strictly_decreasing(&ids(&everyone));
