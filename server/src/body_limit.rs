@@ -19,7 +19,6 @@ use http_body_util::Limited;
 
 use app::applications::UploadVersion;
 use app::error::AppError;
-use app::state::AppState;
 
 /// Room for the multipart framing and the small fields around the archive.
 pub const MULTIPART_OVERHEAD: u64 = 64 * 1024;
@@ -27,7 +26,16 @@ pub const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 /// The largest body of anything but an upload: forms and JSON are a few hundred bytes.
 pub const MAX_BODY: usize = 1024 * 1024;
 
-pub async fn limit_bodies(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The largest archive an upload may carry (`CONSOLE_MAX_ARCHIVE_MB`): all this layer needs of
+/// the settings, so no request pays for cloning the whole application state here.
+#[derive(Clone, Copy)]
+pub struct ArchiveLimit(pub u64);
+
+pub async fn limit_bodies(
+    State(ArchiveLimit(limit)): State<ArchiveLimit>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !is_upload(&request) {
         return read_in_full(request, next).await;
     }
@@ -45,7 +53,6 @@ pub async fn limit_bodies(State(state): State<AppState>, request: Request, next:
         )
         .into_response();
     }
-    let limit = state.config.max_archive_bytes;
     let cap = limit.saturating_add(MULTIPART_OVERHEAD);
     if declared_length(&request).is_some_and(|length| length > cap) {
         return AppError::TooLarge {

@@ -281,7 +281,7 @@ fn router(state: AppState, settings: &Settings) -> Router {
         .layer(axum::middleware::from_fn(csrf::reject_cross_site))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            body_limit::ArchiveLimit(state.config.max_archive_bytes),
             body_limit::limit_bodies,
         ));
     // Every answer: the security headers, compression, the request checks, the client's
