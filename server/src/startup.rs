@@ -252,13 +252,9 @@ fn router(state: AppState, settings: &Settings) -> Router {
         settings.render_deadline,
     );
 
-    // What a browser session or a form can reach: pages, server functions, REST and the
-    // unsubscribe links, behind the layers those need (sessions, the CSRF check, form outcomes,
-    // the body cap). Health checks and the static bundle never pass through them: a layer with
-    // nothing to do for a request should cost it nothing.
-    let console = Router::new()
-        .merge(rest::router())
-        .merge(unsubscribe::routes())
+    // Pages and server functions, behind what only they use: the render deadline, the status of
+    // a server function's error, and the outcomes of form posts carried to the next page.
+    let pages = Router::new()
         .leptos_routes_with_context(
             &state,
             ROUTES.clone(),
@@ -277,7 +273,14 @@ fn router(state: AppState, settings: &Settings) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             (flash_key, settings.secure_cookies()),
             form_flash::carry,
-        ))
+        ));
+    // What a browser session can reach (the pages, REST, the one-click unsubscribe), behind the
+    // session, the CSRF check and the body cap. Health checks and the static bundle never pass
+    // through these layers: a layer with nothing to do for a request should cost it nothing.
+    let console = Router::new()
+        .merge(rest::router())
+        .merge(unsubscribe::routes())
+        .merge(pages)
         .layer(axum::middleware::from_fn(csrf::reject_cross_site))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
