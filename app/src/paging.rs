@@ -173,15 +173,6 @@ pub mod ssr {
     }
 
     impl PageRequest {
-        /// The first page of `limit` rows.
-        pub fn first(limit: u64) -> Self {
-            Self {
-                limit,
-                after: None,
-                field: "after",
-            }
-        }
-
         /// A page of `limit` rows after the cursor a page link carried in parameter `field`
         /// (none or empty: the first page).
         pub fn after(

@@ -190,6 +190,20 @@ impl Mailbox {
     }
 }
 
+impl Mailbox {
+    /// Waits (up to a minute) for a mail that `wanted` picks, and returns it. Other mail may
+    /// arrive in any order meanwhile (a verification link sent in the background, say).
+    pub async fn wait_for_one(&self, wanted: impl Fn(&str) -> bool) -> String {
+        for _ in 0..1200 {
+            if let Some(mail) = self.mails().into_iter().find(|mail| wanted(mail)) {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the mail expected never came to {}", self.0.display());
+    }
+}
+
 /// The value of header `name` in a raw mail (first line only).
 pub fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
     mail.lines()
