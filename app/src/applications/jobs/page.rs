@@ -26,12 +26,9 @@ pub struct JobDetails {
 pub async fn load_job(application: i64, job: i64) -> Result<JobDetails, AppError> {
     let state = crate::state::app_state()?;
     let principal = crate::auth::ssr::require_principal().await?;
-    let job = super::ssr::get(&state, &principal, job).await?;
-    // A job is found under its own application only.
-    if job.application_id != application {
-        return Err(AppError::NotFound);
-    }
+    // One visibility check: the application's; a job is found under its own application only.
     let application = crate::applications::ssr::get(&state.db, &principal, application).await?;
+    let job = super::ssr::of_application(&state.db, application.id, job).await?;
     let version = crate::applications::ssr::versions::name_of(&state.db, job.version_id).await?;
     Ok(JobDetails {
         application,

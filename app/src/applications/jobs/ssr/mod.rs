@@ -261,6 +261,21 @@ pub async fn get(state: &AppState, principal: &Principal, id: i64) -> Result<Job
     Ok(to_view(&row, &names))
 }
 
+/// Job `id` of application `application`, for a caller already allowed to see the application.
+pub(crate) async fn of_application(
+    db: &impl ConnectionTrait,
+    application: i64,
+    id: i64,
+) -> Result<JobView, AppError> {
+    let row = job::Entity::find_by_id(id)
+        .filter(job::Column::ApplicationId.eq(application))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let names = usernames(db, people(&row)).await?;
+    Ok(to_view(&row, &names))
+}
+
 /// Where job `id` is, if `principal` may see it: what the live status polls every second, so
 /// without the usernames a whole view needs.
 pub async fn state_of(
