@@ -61,11 +61,15 @@ curl -fs -H "X-API-KEY: $KEY" -H 'content-type: application/json' \
 # The document is valid OpenAPI and a generated Python client pages through a list with it.
 timeout 600 .venv/bin/python scripts/lib/openapi_client.py "$BASE" "$KEY" "$DATA/openapi-client"
 
+# One worker: with two, schemathesis runs hypothesis in two threads, and CPython 3.11's `ast`
+# module keeps its recursion depth per interpreter, not per thread, so the lambda descriptions
+# hypothesis parses now and then fail with "AST constructor recursion depth mismatch" (python/cpython
+# gh-106905) — a failure of the tool, not of the server, that failed a CI run.
 status=0
 timeout 600 .venv/bin/schemathesis run "$BASE/rest/openapi.json" \
   --header "X-API-KEY: $KEY" \
   --checks not_a_server_error,status_code_conformance,response_schema_conformance \
-  --max-examples "$EXAMPLES" --seed 20261202 --generation-database none --workers 2 \
+  --max-examples "$EXAMPLES" --seed 20261202 --generation-database none --workers 1 \
   --request-timeout 20 \
   --no-color --report junit --report-dir target/schemathesis || status=$?
 
