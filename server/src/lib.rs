@@ -13,7 +13,6 @@ mod request_guard;
 mod rest;
 mod security_headers;
 mod server_fn_status;
-mod session_store;
 pub mod settings;
 pub mod startup;
 mod static_files;

@@ -17,13 +17,13 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use app::applications::jobs::ssr::Jobs;
 use app::archives::ArchiveStore;
+use app::auth::ssr::sessions::DbSessionStore;
 use app::auth::ssr::{RequestUser, Throttles};
 use app::mail::ssr::MailConfig;
-use app::state::{AppConfig, AppState};
+use app::state::{AppConfig, AppState, Shared};
 use app::{App, shell};
 
 use crate::render_deadline::{self, RenderDeadline};
-use crate::session_store::DbSessionStore;
 use crate::settings::Settings;
 use crate::{
     body_limit, client_addr, csrf, form_flash, health, metrics, request_guard, rest,
@@ -103,21 +103,21 @@ impl Application {
             preset_mail_server(&db, &mail, preset).await?;
         }
         let throttles = Arc::new(Throttles::for_database(settings.auth_failure_burst, &db));
-        let state = AppState {
+        let state = AppState::new(Shared {
             leptos_options: settings.leptos.clone(),
             db,
-            config: Arc::new(AppConfig {
+            config: AppConfig {
                 product_name: settings.product_name.clone(),
                 secure_cookies: settings.secure_cookies(),
                 archives,
                 max_archive_bytes: settings.max_archive_bytes,
                 mail,
-            }),
+            },
             throttles,
             jobs: Jobs::new(settings.jobs.clone()),
             mail_server: Default::default(),
             stopping: Default::default(),
-        };
+        });
         let metrics = match settings.metrics_addr {
             Some(address) => {
                 let listener = TcpListener::bind(address).await?;

@@ -3,11 +3,15 @@
 
 use tracing_subscriber::EnvFilter;
 
+/// Without `RUST_LOG`: our own and most crates' `info`. The session crates open an `info` span
+/// for every request and every session read, which the log never shows but every request paid
+/// for (the subscriber records each span); their warnings and errors still come through.
+const DEFAULT: &str = "info,sqlx=warn,sea_orm=warn,tower_sessions=warn,tower_sessions_core=warn";
+
 /// Installs the global subscriber once; later calls (as in tests) are ignored. Refuses a
 /// `CONSOLE_LOG_FORMAT` it does not know.
 pub fn init() -> Result<(), String> {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

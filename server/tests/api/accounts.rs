@@ -20,6 +20,7 @@ on_both_databases!(
     wrong_password_gets_a_clear_message_and_repeats_are_throttled,
     sign_out_ends_the_session,
     sessions_survive_a_restart_and_are_shared_between_instances,
+    sessions_signed_in_before_the_upgrade_stay_signed_in,
     cross_site_form_posts_are_refused,
 );
 
@@ -262,6 +263,65 @@ async fn sessions_survive_a_restart_and_are_shared_between_instances(backend: Ba
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(json(response).await["username"], "admin");
     }
+}
+
+/// Sessions name their account in a column since m0013 (so a request reads both in one query);
+/// the sessions already signed in when a server is upgraded get it from their data, and stay
+/// signed in.
+async fn sessions_signed_in_before_the_upgrade_stay_signed_in(backend: Backend) {
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm::{ConnectionTrait, Database, Statement};
+
+    let database = TestDatabase::new(backend).await;
+    app::db::migrate(&database.url, Some(12)).await.unwrap();
+    let db = Database::connect(&database.url).await.unwrap();
+    let kind = db.get_database_backend();
+    let now = chrono::Utc::now();
+    let user = Query::insert()
+        .into_table(Alias::new("users"))
+        .columns(["username", "name", "role", "password_hash", "notifications", "created_at"].map(Alias::new))
+        .values_panic(["old".into(), "Old".into(), "user".into(), "x".into(), false.into(), now.into()])
+        .to_owned();
+    db.execute(&user).await.unwrap();
+    let id: i64 = db
+        .query_one_raw(Statement::from_string(kind, "SELECT id FROM users WHERE username = 'old'"))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    let session_id = tower_sessions::session::Id::default().to_string();
+    let session = Query::insert()
+        .into_table(Alias::new("sessions"))
+        .columns(["id", "data", "expires_at"].map(Alias::new))
+        .values_panic([
+            session_id.clone().into(),
+            json!({"user_id": id, "epoch": 0}).to_string().into(),
+            (now + chrono::Duration::days(1)).into(),
+        ])
+        .to_owned();
+    db.execute(&session).await.unwrap();
+    db.close().await.unwrap();
+
+    let app = TestApp::spawn(&database).await;
+    let response = reqwest::Client::new()
+        .get(app.url("/rest/user"))
+        .header("cookie", format!("console_session={session_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json(response).await["username"], "old");
+    let named: Option<i64> = app
+        .state()
+        .db
+        .query_one_raw(Statement::from_string(kind, "SELECT user_id FROM sessions"))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    assert_eq!(named, Some(id));
 }
 
 async fn cross_site_form_posts_are_refused(backend: Backend) {

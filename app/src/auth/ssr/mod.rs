@@ -3,6 +3,7 @@
 pub mod accounts;
 mod email;
 mod password;
+pub mod sessions;
 mod strength;
 mod throttle;
 pub mod users;
@@ -26,10 +27,7 @@ use crate::db::entity::user;
 use crate::error::AppError;
 use crate::state::{AppState, app_state};
 
-/// The session key holding the signed-in user's id.
-const USER_ID: &str = "user_id";
-/// The session key holding the account's session epoch when this session signed in.
-const EPOCH: &str = "epoch";
+use sessions::{EPOCH, USER_ID};
 
 /// An authenticated user as request handling needs it: the id for lookups and what may be shown.
 #[derive(Clone, Debug)]
@@ -111,21 +109,31 @@ pub enum SessionAccount {
 }
 
 /// The account `session` is signed in to, checked against the account as stored now: one
-/// query, on every request that needs the user.
+/// query for both, on every request that needs the user.
 pub async fn session_account(
     db: &DatabaseConnection,
     session: &Session,
 ) -> Result<SessionAccount, AppError> {
-    let Some(id) = session.get::<i64>(USER_ID).await.map_err(session_error)? else {
-        return Ok(SessionAccount::Anonymous);
-    };
+    // A session as the request brought it is read with its account in one query; one this
+    // request changed (signing in) is read as it is now, in memory, and its account after it.
     // Sessions from before epochs existed count as epoch 0, every account's first.
-    let epoch = session
-        .get::<i64>(EPOCH)
-        .await
-        .map_err(session_error)?
-        .unwrap_or(0);
-    Ok(match user::Entity::find_by_id(id).one(db).await? {
+    let (epoch, user) = match session.id() {
+        Some(id) if !session.is_modified() => match sessions::load_with_user(db, id).await? {
+            Some((record, user)) => {
+                let epoch = record.data.get(EPOCH).and_then(serde_json::Value::as_i64);
+                (epoch.unwrap_or(0), user)
+            }
+            None => return Ok(SessionAccount::Anonymous),
+        },
+        _ => {
+            let Some(id) = session.get::<i64>(USER_ID).await.map_err(session_error)? else {
+                return Ok(SessionAccount::Anonymous);
+            };
+            let epoch = session.get::<i64>(EPOCH).await.map_err(session_error)?;
+            (epoch.unwrap_or(0), user::Entity::find_by_id(id).one(db).await?)
+        }
+    };
+    Ok(match user {
         None => SessionAccount::Anonymous,
         Some(user) if user.disabled_at.is_some() => SessionAccount::Disabled,
         Some(user) if user.session_epoch != epoch => SessionAccount::Ended,

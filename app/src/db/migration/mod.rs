@@ -12,6 +12,7 @@ mod m0009_notifications_need_an_address;
 mod m0010_account_management;
 mod m0011_verified_email;
 mod m0012_list_indexes;
+mod m0013_session_owner;
 
 use sea_orm_migration::prelude::*;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_account_management::Migration),
             Box::new(m0011_verified_email::Migration),
             Box::new(m0012_list_indexes::Migration),
+            Box::new(m0013_session_owner::Migration),
         ]
     }
 }

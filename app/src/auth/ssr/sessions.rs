@@ -1,14 +1,26 @@
 //! Browser sessions kept in the database (`sessions` table), so they survive restarts and every
 //! server instance on one database sees the same sessions. A `tower-sessions` store over SeaORM.
+//!
+//! A session's data is a JSON object; a signed-in session holds [`USER_ID`] and [`EPOCH`]. The
+//! row also names its account in a column of its own, so that [`load_with_user`] reads a session
+//! and its account in one query: the one query a signed-in page or server function needs before
+//! it does anything of its own.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
+use tower_sessions::cookie::time;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use app::db::entity::session;
+use crate::db::entity::{session, user};
+use crate::error::AppError;
+
+/// The session key holding the signed-in user's id.
+pub(super) const USER_ID: &str = "user_id";
+/// The session key holding the account's session epoch when this session signed in.
+pub(super) const EPOCH: &str = "epoch";
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -36,6 +48,7 @@ impl DbSessionStore {
             id: Set(record.id.to_string()),
             data: Set(data),
             expires_at: Set(to_chrono(record.expiry_date)?),
+            user_id: Set(record.data.get(USER_ID).and_then(serde_json::Value::as_i64)),
         })
     }
 }
@@ -63,7 +76,11 @@ impl SessionStore for DbSessionStore {
         session::Entity::insert(Self::row(record)?)
             .on_conflict(
                 OnConflict::column(session::Column::Id)
-                    .update_columns([session::Column::Data, session::Column::ExpiresAt])
+                    .update_columns([
+                        session::Column::Data,
+                        session::Column::ExpiresAt,
+                        session::Column::UserId,
+                    ])
                     .to_owned(),
             )
             .exec(&self.db)
@@ -78,15 +95,7 @@ impl SessionStore for DbSessionStore {
             .one(&self.db)
             .await
             .map_err(backend)?;
-        row.map(|row| {
-            Ok(Record {
-                id: *id,
-                data: serde_json::from_str(&row.data)
-                    .map_err(|error| session_store::Error::Decode(error.to_string()))?,
-                expiry_date: to_time(row.expires_at)?,
-            })
-        })
-        .transpose()
+        row.map(|row| record(*id, row)).transpose()
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
@@ -96,6 +105,35 @@ impl SessionStore for DbSessionStore {
             .map(drop)
             .map_err(backend)
     }
+}
+
+/// The unexpired session `id` with the account it is signed in to (if any, and if the account
+/// still exists), in one query.
+pub async fn load_with_user(
+    db: &DatabaseConnection,
+    id: Id,
+) -> Result<Option<(Record, Option<user::Model>)>, AppError> {
+    let found = session::Entity::find_by_id(id.to_string())
+        .filter(session::Column::ExpiresAt.gt(Utc::now()))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?;
+    found
+        .map(|(row, user)| Ok((record(id, row)?, user)))
+        .transpose()
+        .map_err(|error: session_store::Error| {
+            tracing::error!(%error, "a stored session could not be read");
+            AppError::Internal
+        })
+}
+
+fn record(id: Id, row: session::Model) -> session_store::Result<Record> {
+    Ok(Record {
+        id,
+        data: serde_json::from_str(&row.data)
+            .map_err(|error| session_store::Error::Decode(error.to_string()))?,
+        expiry_date: to_time(row.expires_at)?,
+    })
 }
 
 fn backend(error: sea_orm::DbErr) -> session_store::Error {
