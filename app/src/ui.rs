@@ -17,6 +17,14 @@ pub fn primary_button_class() -> &'static str {
      focus-visible:ring-offset-2 disabled:cursor-not-allowed disabled:opacity-50"
 }
 
+/// The button that confirms a destructive action (disable, reset, revoke, delete): red, and
+/// never the one a confirmation focuses first.
+pub fn danger_button_class() -> &'static str {
+    "rounded bg-red-700 px-4 py-2 text-sm font-semibold uppercase tracking-wide text-white \
+     hover:bg-red-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-700 \
+     focus-visible:ring-offset-2 disabled:cursor-not-allowed disabled:opacity-50"
+}
+
 pub fn secondary_button_class() -> &'static str {
     "rounded border border-slate-300 px-4 py-2 text-sm font-semibold uppercase tracking-wide \
      text-slate-700 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 \
@@ -259,37 +267,42 @@ pub fn human_count(count: u64) -> String {
     grouped
 }
 
-/// A button that opens a confirmation with the real submit button inside: an HTML `popover`, so
-/// without any script one is open at a time, Escape or a click outside closes it, and the focus
-/// goes back to its button.
+/// A button that opens a confirmation with the real submit button inside.
+///
+/// A modal `<dialog>` the button opens by itself (`command="show-modal"`, no script): while it is
+/// open the page behind is inert, so Tab stays inside; the focus starts on Cancel, so Enter
+/// never confirms by accident; Escape or a click outside closes it (`closedby="any"`), and the
+/// focus goes back to the button. It opens beside its button (`.confirm` in
+/// `style/tailwind.css`: CSS anchor positioning, centred where a browser has none).
 #[component]
 pub fn Confirm(
     #[prop(into)] label: String,
-    /// The popover's id, unique on the page.
+    /// The dialog's id, unique on the page.
     #[prop(into)]
     id: String,
     #[prop(into)] warning: String,
     children: Children,
 ) -> impl IntoView {
     view! {
-        <button type="button" class=secondary_button_class() popovertarget=id.clone()>
-            {label.clone()}
-        </button>
-        <div
-            id=id.clone()
-            popover="auto"
-            class="w-80 max-w-[calc(100vw-2rem)] space-y-3 rounded-lg bg-white p-5 shadow-xl ring-1 ring-black/10 backdrop:bg-slate-900/30"
-            role="dialog"
-            aria-label=format!("Confirm: {label}")
-        >
-            <p class="text-sm text-slate-700">{warning}</p>
-            <div class="flex flex-wrap gap-3">
-                {children()}
-                <button type="button" class=secondary_button_class() popovertarget=id.clone() popovertargetaction="hide">
-                    "Cancel"
-                </button>
-            </div>
-        </div>
+        <span class="confirm">
+            <button type="button" class=secondary_button_class() commandfor=id.clone() command="show-modal">
+                {label.clone()}
+            </button>
+            <dialog
+                id=id.clone()
+                closedby="any"
+                class="w-80 max-w-[calc(100vw-2rem)] space-y-3 rounded-lg bg-white p-5 text-left shadow-xl ring-1 ring-black/10 backdrop:bg-slate-900/30"
+                aria-label=format!("Confirm: {label}")
+            >
+                <p class="text-sm text-slate-700">{warning}</p>
+                <div class="flex flex-wrap gap-3">
+                    {children()}
+                    <button type="button" class=secondary_button_class() commandfor=id.clone() command="close" autofocus>
+                        "Cancel"
+                    </button>
+                </div>
+            </dialog>
+        </span>
     }
 }
 

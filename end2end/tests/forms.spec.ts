@@ -173,37 +173,6 @@ for (const javaScriptEnabled of [true, false]) {
   });
 }
 
-test('confirmations: one open at a time, Escape closes, the focus returns', async ({ page, request }) => {
-  const user = await newUser(request, 'confirm');
-  await signIn(page, user.username, user.password);
-  await page.getByRole('button', { name: 'Generate' }).click();
-  await expect(page.getByTestId('new-api-key')).toBeVisible();
-
-  const deleteButton = page.getByRole('button', { name: 'Delete', exact: true });
-  const generateButton = page.getByRole('button', { name: 'Generate', exact: true });
-  await deleteButton.focus();
-  await page.keyboard.press('Enter');
-  const confirmDelete = page.getByRole('dialog', { name: 'Confirm: Delete' });
-  await expect(confirmDelete).toBeVisible();
-  await expect(confirmDelete.getByRole('button', { name: 'Yes, delete' })).toBeFocused();
-  await page.keyboard.press('Escape');
-  await expect(confirmDelete).toBeHidden();
-  await expect(deleteButton).toBeFocused();
-
-  // Opening one closes the other.
-  await deleteButton.click();
-  await expect(confirmDelete).toBeVisible();
-  // A click outside closes it.
-  await page.getByTestId('profile-name').click();
-  await expect(confirmDelete).toBeHidden();
-  await generateButton.click();
-  const confirmGenerate = page.getByRole('dialog', { name: 'Confirm: Generate' });
-  await expect(confirmGenerate).toBeVisible();
-  await expect(confirmDelete).toBeHidden();
-  await confirmGenerate.getByRole('button', { name: 'Cancel' }).click();
-  await expect(confirmGenerate).toBeHidden();
-});
-
 for (const viewport of [
   { width: 1280, height: 800 },
   { width: 390, height: 844 },

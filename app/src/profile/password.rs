@@ -7,7 +7,9 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::forms::Posted;
-use crate::ui::{Confirm, ErrorText, SuccessText, TextField, primary_button_class};
+use crate::ui::{
+    Confirm, ErrorText, SuccessText, TextField, danger_button_class, primary_button_class,
+};
 
 /// Changes the signed-in user's password. Wrong current passwords are throttled like sign-in.
 #[server(endpoint = "change_password")]
@@ -92,7 +94,7 @@ pub fn PasswordPanel(
             <p class="mb-3 text-sm text-slate-600">"Signed in somewhere you no longer use? End every session of your account, this one too."</p>
             <Confirm label="Sign out everywhere" id="confirm-sign-out-everywhere" warning="Every browser signed in to your account, this one too, is signed out. API keys keep working.">
                 <ActionForm action=everywhere>
-                    <button type="submit" class=primary_button_class() autofocus>"Yes, sign out everywhere"</button>
+                    <button type="submit" class=danger_button_class()>"Yes, sign out everywhere"</button>
                 </ActionForm>
             </Confirm>
         </div>

@@ -15,7 +15,9 @@ use crate::auth::{Role, UserView};
 use crate::error::AppError;
 use crate::forms::Posted;
 use crate::render::page_resource;
-use crate::ui::{Confirm, ErrorText, SuccessText, loaded, primary_button_class};
+use crate::ui::{
+    Confirm, ErrorText, SuccessText, danger_button_class, loaded, primary_button_class,
+};
 
 #[component]
 pub fn UserPage() -> impl IntoView {
@@ -118,11 +120,12 @@ fn Actions(
     let reset = ServerAction::<ResetUserPassword>::new();
     let name = user.username.clone();
     let id = |action: &str| format!("confirm-{action}");
-    let (disable_label, disable_warning, disable_value) = if user.disabled {
+    let (disable_label, disable_warning, disable_value, disable_class) = if user.disabled {
         (
             "Enable",
             format!("{name} can sign in again. Their old sessions stay ended."),
             "false",
+            primary_button_class(),
         )
     } else {
         (
@@ -132,6 +135,7 @@ fn Actions(
                  their waiting mail is dropped and their running jobs are stopped."
             ),
             "true",
+            danger_button_class(),
         )
     };
     let (role_label, role_value) = if user.role == Role::Admin {
@@ -148,7 +152,7 @@ fn Actions(
                 <ActionForm action=disable>
                     {for_disable}
                     <input type="hidden" name="disabled" value=disable_value />
-                    <button type="submit" class=primary_button_class() autofocus>{format!("Yes, {}", disable_label.to_lowercase())}</button>
+                    <button type="submit" class=disable_class>{format!("Yes, {}", disable_label.to_lowercase())}</button>
                 </ActionForm>
             </Confirm>
         })}
@@ -156,21 +160,21 @@ fn Actions(
             <ActionForm action=role>
                 {for_role}
                 <input type="hidden" name="role" value=role_value.as_str() />
-                <button type="submit" class=primary_button_class() autofocus>"Yes, change the role"</button>
+                <button type="submit" class=primary_button_class()>"Yes, change the role"</button>
             </ActionForm>
         </Confirm>
         {(!is_me).then(|| view! {
             <Confirm label="Reset password" id=id("reset") warning=format!("{} gets a temporary password, shown to you once, that only lets them choose a new one. Their sessions end and their API key is revoked.", user.username)>
                 <ActionForm action=reset>
                     {for_reset}
-                    <button type="submit" class=primary_button_class() autofocus>"Yes, reset"</button>
+                    <button type="submit" class=danger_button_class()>"Yes, reset"</button>
                 </ActionForm>
             </Confirm>
         })}
         <Confirm label="Revoke API key" id=id("revoke") warning=format!("The API key of {} stops working immediately.", user.username)>
             <ActionForm action=revoke>
                 {for_revoke}
-                <button type="submit" class=primary_button_class() autofocus>"Yes, revoke"</button>
+                <button type="submit" class=danger_button_class()>"Yes, revoke"</button>
             </ActionForm>
         </Confirm>
     }

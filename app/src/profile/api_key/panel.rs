@@ -8,7 +8,9 @@ use super::copy::CopyButton;
 use super::{ApiKeyInfo, ApiKeyState, DeleteApiKey, GenerateApiKey, NO_KEY_TEXT};
 use crate::error::AppError;
 use crate::forms::Posted;
-use crate::ui::{Confirm, ErrorText, primary_button_class, secondary_button_class};
+use crate::ui::{
+    Confirm, ErrorText, danger_button_class, primary_button_class, secondary_button_class,
+};
 
 const REPLACE_WARNING: &str = "Your current key stops working immediately.";
 
@@ -46,12 +48,12 @@ pub fn ApiKeyPanel(
                             view! {
                                 <Confirm label="Delete" id="confirm-delete-key" warning=REPLACE_WARNING>
                                     <ActionForm action=delete>
-                                        <button type="submit" class=primary_button_class() autofocus>"Yes, delete"</button>
+                                        <button type="submit" class=danger_button_class()>"Yes, delete"</button>
                                     </ActionForm>
                                 </Confirm>
                                 <Confirm label="Generate" id="confirm-generate-key" warning=REPLACE_WARNING>
                                     <ActionForm action=generate>
-                                        <button type="submit" class=primary_button_class() autofocus>"Generate new key"</button>
+                                        <button type="submit" class=danger_button_class()>"Generate new key"</button>
                                     </ActionForm>
                                 </Confirm>
                             }
