@@ -35,7 +35,7 @@ test('an administrator disables a user signed in elsewhere: their next page is t
   await signIn(page, 'admin', adminPassword, '/admin');
   const row = await confirmUserAction(page, user.username, 'Disable', 'Yes, disable');
   await expect(row.getByTestId('user-status')).toHaveText('Disabled');
-  await expect(page.getByTestId('user-action-status')).toContainText('The account was changed.');
+  await expect(page.getByTestId('user-action-status')).toContainText(`${user.username} disabled: signed out everywhere`);
   await expectAccessible(page, 'administration with a disabled user');
 
   await elsewhere.goto('/applications');

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, expectAccessible, hydrated, newUser, signIn, tarGz, test } from './helpers';
 
@@ -137,4 +137,51 @@ test('a running job can be stopped from the page', async ({ page }) => {
   await expect(page.getByTestId('job').first().getByTestId('job-status')).toHaveText('stopped');
   rmSync(archive);
   writeFileSync(archive, bytes);
+});
+
+test('jobs that finish while the application page is open update in place: the page never reloads', async ({ page }) => {
+  const user = await newUser(page.request, 'live');
+  const basic = { Authorization: 'Basic ' + Buffer.from(`${user.username}:${user.password}`).toString('base64') };
+  const created = await page.request.post('/rest/applications', { headers: basic, data: { name: `LIVE ${Date.now().toString(36)}` } });
+  expect(created.status()).toBe(201);
+  const application = (await created.json()).id;
+  const uploaded = await page.request.post(`/rest/applications/${application}/versions`, {
+    headers: basic,
+    multipart: { name: '1.0', archive: { name: 'live.tar.gz', mimeType: 'application/gzip', buffer: tarGz(project) } },
+  });
+  expect(uploaded.status()).toBe(201);
+  const version = (await uploaded.json()).id;
+
+  // The first job waits on its archive, held behind a named pipe; the other four queue behind it
+  // (one job at a time per instance).
+  const archive = newestArchive();
+  const bytes = readFileSync(archive);
+  rmSync(archive);
+  execFileSync('mkfifo', [archive]);
+  for (let n = 0; n < 5; n++) {
+    const started = await page.request.post('/rest/jobs', { headers: basic, data: { application, version, type: 'analyze' } });
+    expect(started.status()).toBe(202);
+  }
+
+  await signIn(page, user.username, user.password, `/applications/${application}`);
+  const jobs = page.getByTestId('job');
+  await expect(jobs).toHaveCount(5);
+  await expect(jobs.getByTestId('job-status').filter({ hasText: /queued|running/ })).toHaveCount(5);
+  let navigations = 0;
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) navigations++;
+  });
+
+  // Let the first job read its archive, with a plain file in the pipe's place for the rest: the
+  // pipe is opened for writing (the job's read begins), then replaced, then written.
+  const pipe = openSync(archive, 'w');
+  writeFileSync(`${archive}.plain`, bytes);
+  renameSync(`${archive}.plain`, archive);
+  writeSync(pipe, bytes);
+  closeSync(pipe);
+
+  await expect(jobs.getByTestId('job-status').filter({ hasText: 'succeeded' })).toHaveCount(5, { timeout: 30_000 });
+  await expect(jobs.getByTestId('job-totals')).toHaveCount(5);
+  await expect(jobs.first().getByTestId('job-totals')).toHaveText('4 files · 8 lines · 76 B');
+  expect(navigations, 'the page reloaded itself').toBe(0);
 });

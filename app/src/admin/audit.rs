@@ -33,15 +33,9 @@ pub async fn audit_log(
         .map(str::trim)
         .filter(|name| !name.is_empty())
     {
-        Some(name) => match crate::auth::ssr::users::find_by_username(&state.db, name).await? {
+        Some(name) => match crate::auth::ssr::users::find_for_filter(&state.db, name).await? {
             Some(user) => Some(user.id),
-            // An unknown user has no events.
-            None => {
-                return Ok(Page {
-                    items: Vec::new(),
-                    next: None,
-                });
-            }
+            None => return Err(AppError::invalid("user", format!("No user named {name}."))),
         },
         None => None,
     };

@@ -53,11 +53,23 @@ pub async fn load_mail_server() -> Result<MailServerView, AppError> {
 /// An empty password keeps the saved one.
 #[server(endpoint = "save_mail_server")]
 pub async fn save_mail_server(#[server(flatten)] form: MailServerForm) -> Result<(), AppError> {
+    use crate::auth::log::SecurityEventKind;
+    use crate::auth::log::ssr::{Entry, record};
     let admin = crate::admin::ssr::require_admin().await?;
     let state = crate::state::app_state()?;
     let submitted = crate::mail::ssr::settings::Submitted::from(form);
-    let saved =
-        crate::mail::ssr::settings::save(&state.db, &state.config.mail.secret, submitted).await?;
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    let saved = crate::mail::ssr::settings::save(&txn, &state.config.mail.secret, submitted).await?;
+    let ip = crate::auth::ssr::client_ip().await;
+    let entry = Entry::new(admin.id, SecurityEventKind::MailServerChanged, Some(ip)).detail(
+        if saved.host.is_empty() {
+            "no mail server: mail goes to files".to_owned()
+        } else {
+            format!("{}:{}, {}", saved.host, saved.port, saved.security.as_str())
+        },
+    );
+    record(&txn, entry).await?;
+    txn.commit().await?;
     state.mail_server.set(Some(&saved));
     tracing::info!(by = admin.id, host = %saved.host, port = saved.port, security = saved.security.as_str(), "mail server settings saved");
     crate::http::redirect_plain_form_to("/admin#mail-server");

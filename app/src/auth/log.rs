@@ -35,10 +35,14 @@ pub enum SecurityEventKind {
     EmailVerified,
     /// Notifications were turned off by a mail's unsubscribe link.
     Unsubscribed,
+    /// By an administrator, the operator, or at first start (the first administrator).
+    AccountCreated,
+    /// An administrator changed the console's mail server (recorded on their own account).
+    MailServerChanged,
 }
 
 impl SecurityEventKind {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 17] = [
         Self::SignedIn,
         Self::SignInFailed,
         Self::SignedOutEverywhere,
@@ -54,6 +58,8 @@ impl SecurityEventKind {
         Self::EmailChanged,
         Self::EmailVerified,
         Self::Unsubscribed,
+        Self::AccountCreated,
+        Self::MailServerChanged,
     ];
 
     /// The stored and URL name.
@@ -74,6 +80,8 @@ impl SecurityEventKind {
             Self::EmailChanged => "email_changed",
             Self::EmailVerified => "email_verified",
             Self::Unsubscribed => "unsubscribed",
+            Self::AccountCreated => "account_created",
+            Self::MailServerChanged => "mail_server_changed",
         }
     }
 
@@ -99,6 +107,8 @@ impl SecurityEventKind {
             Self::EmailChanged => "Email address changed",
             Self::EmailVerified => "Email address verified",
             Self::Unsubscribed => "Notifications turned off by an unsubscribe link",
+            Self::AccountCreated => "Account created",
+            Self::MailServerChanged => "Mail server settings changed",
         }
     }
 }

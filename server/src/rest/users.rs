@@ -12,7 +12,7 @@ use app::auth::log::SecurityEventView;
 use app::auth::log::ssr::{Filter, list as list_events};
 use app::auth::ssr::accounts::{self, PasswordChange};
 use app::auth::ssr::users::{UserFilter, find_by_username, list_users};
-use app::auth::ssr::{NewUser, to_view, users::create_user};
+use app::auth::ssr::{NewUser, to_view};
 use app::error::{AppError, ErrorBody};
 use app::state::AppState;
 
@@ -47,11 +47,15 @@ pub async fn me(Caller(principal, _): Caller) -> axum::Json<UserView> {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    request: Parts,
     Json(new): Json<NewUser>,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require_admin()?;
-    let user = create_user(&state.db, new).await?;
-    tracing::info!(user_id = user.id, by = caller.0.id, "user created");
+    let by = accounts::Actor {
+        id: Some(caller.0.id),
+        ip: Some(app::http::client_addr(&request)),
+    };
+    let user = accounts::create(&state.db, new, by).await?;
     Ok((StatusCode::CREATED, axum::Json(to_view(&user))))
 }
 
@@ -174,9 +178,14 @@ pub async fn change_password(
     let user = find_by_username(&state.db, &principal.user.username)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    // A weak choice is no guess at the current password: only a real attempt counts.
-    accounts::check_new_password(&user, &change)?;
-    state.throttles.check_sign_in(ip, &user.username).await?;
-    accounts::change_password(&state.db, &state.config, &user, change, ip).await?;
+    accounts::change_password(
+        &state.db,
+        &state.config,
+        &state.throttles,
+        &user,
+        change,
+        ip,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

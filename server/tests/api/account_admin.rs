@@ -31,6 +31,7 @@ on_both_databases!(
     account_changes_are_for_administrators_and_bad_ones_are_4xx,
     the_security_log_records_each_event_with_the_client_address,
     the_audit_page_filters_and_pages_every_accounts_events,
+    creating_accounts_and_changing_the_mail_server_are_audited,
     old_api_key_events_carry_over_into_the_security_log,
     the_operator_resets_a_password_from_the_command_line,
 );
@@ -746,7 +747,14 @@ async fn the_security_log_records_each_event_with_the_client_address(backend: Ba
     ] {
         assert!(found.contains(&kind), "{kind} in {log:?}");
     }
-    assert!(log.iter().all(|event| event.1 == "127.0.0.1"), "{log:?}");
+    // Her own doings carry her address; the administrator's (creating her account) do not
+    // show theirs to her.
+    assert!(
+        log.iter()
+            .all(|event| event.1 == "127.0.0.1" || event.0 == "account_created"),
+        "{log:?}"
+    );
+    assert!(found.contains(&"account_created"), "{log:?}");
     let firefox = log
         .iter()
         .find(|event| event.0 == "signed_in" && !event.2.is_empty())
@@ -756,6 +764,36 @@ async fn the_security_log_records_each_event_with_the_client_address(backend: Ba
     let page = ivy.browser.page("/profile").await;
     assert!(page.contains("data-testid=\"security-events\""));
     assert!(page.contains("Failed sign-in") && page.contains("Firefox on Linux"));
+}
+
+async fn creating_accounts_and_changing_the_mail_server_are_audited(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let admin = app.admin().await;
+    app.tool("newcomer", "user").await;
+    let saved = admin
+        .browser
+        .server_fn(
+            "save_mail_server",
+            &[("host", "smtp.example.com"), ("port", "2525"), ("security", "none")],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK, "{:?}", saved.text().await);
+
+    let created = admin.browser.page("/admin/audit?kind=account_created").await;
+    // The first administrator at first start, and the newcomer by an administrator.
+    assert_eq!(created.matches("data-testid=\"security-event\"").count(), 2, "{created}");
+    assert!(created.contains("the first administrator, at first start"), "{created}");
+    assert!(created.contains("newcomer") && created.contains("as user"), "{created}");
+    let changed = admin.browser.page("/admin/audit?kind=mail_server_changed").await;
+    assert_eq!(changed.matches("data-testid=\"security-event\"").count(), 1, "{changed}");
+    assert!(changed.contains("smtp.example.com:2525, none"), "{changed}");
+
+    // Revoking a key is offered only where there is one.
+    let with_key = admin.browser.page("/admin/users/newcomer").await;
+    assert!(with_key.contains("Revoke API key"), "{with_key}");
+    app.create_user("keyless", "user").await;
+    let without = admin.browser.page("/admin/users/keyless").await;
+    assert!(without.contains("Reset password") && !without.contains("Revoke API key"), "{without}");
 }
 
 async fn the_audit_page_filters_and_pages_every_accounts_events(backend: Backend) {
@@ -799,8 +837,12 @@ async fn the_audit_page_filters_and_pages_every_accounts_events(backend: Backend
     assert!(admins.contains("data-kind=\"signed_in\""));
     assert!(admins.contains("data-kind=\"api_key_created\""));
     assert!(!admins.contains("data-kind=\"api_key_replaced\""));
-    let none = admin.browser.page("/admin/audit?user=nobody").await;
-    assert!(none.contains("data-testid=\"no-security-events\""));
+    // The user filter ignores case; a name nobody has is said so (not an empty log).
+    let any_case = admin.browser.page("/admin/audit?user=JAY&kind=api_key_replaced").await;
+    assert_eq!(any_case.matches("data-testid=\"security-event\"").count(), 50);
+    let none = admin.browser.get("/admin/audit?user=nobody").await;
+    assert_eq!(none.status(), StatusCode::BAD_REQUEST);
+    assert!(none.text().await.unwrap().contains("No user named nobody."));
     let bad = admin.browser.page("/admin/audit?kind=bogus").await;
     assert!(bad.contains("There is no such kind of event."));
     // Administrators only.

@@ -18,6 +18,7 @@ on_both_databases!(
     users_may_not_create_users,
     sign_in_sets_a_session_cookie_that_authenticates_rest_calls,
     wrong_password_gets_a_clear_message_and_repeats_are_throttled,
+    successful_sign_ins_never_spend_the_throttle,
     sign_out_ends_the_session,
     sessions_survive_a_restart_and_are_shared_between_instances,
     sessions_signed_in_before_the_upgrade_stay_signed_in,
@@ -228,6 +229,26 @@ async fn wrong_password_gets_a_clear_message_and_repeats_are_throttled(backend: 
         "{body}"
     );
     assert_eq!(browser.rest_user().await.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// An office behind one address signs in all morning: only wrong passwords spend the budget.
+async fn successful_sign_ins_never_spend_the_throttle(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.browser();
+    for attempt in 0..30 {
+        let response = browser
+            .server_fn(
+                "sign_in",
+                &[("username", "admin"), ("password", ADMIN_PASSWORD)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "sign-in {attempt}");
+    }
+    let response = browser
+        .server_fn("sign_in", &[("username", "admin"), ("password", "wrong")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json(response).await, json!("InvalidCredentials"));
 }
 
 async fn sign_out_ends_the_session(backend: Backend) {

@@ -188,13 +188,29 @@ pub async fn list_users(
 
 /// The account `username`, for its page.
 #[server(endpoint = "load_user", input = leptos::server_fn::codec::GetUrl)]
-pub async fn load_user(username: String) -> Result<UserView, AppError> {
+pub async fn load_user(username: String) -> Result<AccountView, AppError> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     crate::admin::ssr::require_admin().await?;
     let state = crate::state::app_state()?;
-    crate::auth::ssr::users::find_by_username(&state.db, &username)
+    let user = crate::auth::ssr::users::find_by_username(&state.db, &username)
         .await?
-        .map(|user| crate::auth::ssr::to_view(&user))
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    let keys = crate::db::entity::api_key::Entity::find()
+        .filter(crate::db::entity::api_key::Column::UserId.eq(user.id))
+        .count(&state.db)
+        .await?;
+    Ok(AccountView {
+        user: crate::auth::ssr::to_view(&user),
+        has_api_key: keys > 0,
+    })
+}
+
+/// One account as its administration page shows it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct AccountView {
+    pub user: UserView,
+    /// Whether the account has an API key (to revoke).
+    pub has_api_key: bool,
 }
 
 /// Creates an account with the same rules as `POST /rest/users`.
@@ -216,8 +232,11 @@ pub async fn create_user(
         name: Some(name),
         email: Some(email),
     };
-    let user = crate::auth::ssr::users::create_user(&state.db, new).await?;
-    tracing::info!(user_id = user.id, by = admin.id, "user created");
+    let by = crate::auth::ssr::accounts::Actor {
+        id: Some(admin.id),
+        ip: Some(crate::auth::ssr::client_ip().await),
+    };
+    let user = crate::auth::ssr::accounts::create(&state.db, new, by).await?;
     crate::http::redirect_plain_form_to(&user_href(&user.username));
     Ok(crate::auth::ssr::to_view(&user))
 }

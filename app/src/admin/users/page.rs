@@ -7,8 +7,8 @@ use leptos_router::hooks::use_params_map;
 
 use super::table::{role_label, status};
 use super::{
-    CreateUser, PasswordReset, ResetUserPassword, RevokeUserApiKey, SetUserDisabled, SetUserRole,
-    flashed_password_reset, load_user,
+    AccountView, CreateUser, PasswordReset, ResetUserPassword, RevokeUserApiKey, SetUserDisabled,
+    SetUserRole, flashed_password_reset, load_user,
 };
 use crate::admin::AdminsOnly;
 use crate::auth::{Role, UserView};
@@ -55,8 +55,9 @@ pub fn UserPage() -> impl IntoView {
 }
 
 #[component]
-fn Account(user: UserView, me: String) -> impl IntoView {
-    let (error, done) = last_action(&user.username);
+fn Account(user: AccountView, me: String) -> impl IntoView {
+    let AccountView { user, has_api_key } = user;
+    let (error, done) = last_action(&user);
     let is_me = user.username == me;
     let username = user.username.clone();
     view! {
@@ -76,15 +77,15 @@ fn Account(user: UserView, me: String) -> impl IntoView {
                 <dd data-testid="user-status">{status(&user)}</dd>
             </dl>
             <div class="mt-4 flex flex-wrap gap-2">
-                <Actions user is_me />
+                <Actions user is_me has_api_key />
             </div>
         </section>
     }
 }
 
-/// The outcome of the account action (or the creation) that led to this page load, if any (the
-/// page shows the account as it is now).
-fn last_action(username: &str) -> (Option<AppError>, Option<String>) {
+/// The outcome of the account action (or the creation) that led to this page load, if any,
+/// naming the account and the change (the page shows the account as it is now).
+fn last_action(user: &UserView) -> (Option<AppError>, Option<String>) {
     let created = Posted::of::<CreateUser>();
     let disabled = Posted::of::<SetUserDisabled>();
     let role = Posted::of::<SetUserRole>();
@@ -93,18 +94,32 @@ fn last_action(username: &str) -> (Option<AppError>, Option<String>) {
     let error = [&disabled, &role, &revoked, &reset]
         .into_iter()
         .find_map(Posted::error);
+    let name = &user.username;
     let done = if created.succeeded() {
         Some(format!(
-            "User {username} created. They can sign in with the password you chose."
+            "User {name} created. They can sign in with the password you chose."
         ))
-    } else if disabled.succeeded() || role.succeeded() {
-        Some("The account was changed.".to_owned())
+    } else if disabled.succeeded() && user.disabled {
+        Some(format!(
+            "{name} disabled: signed out everywhere; their API key and password no longer work."
+        ))
+    } else if disabled.succeeded() {
+        Some(format!("{name} enabled: they can sign in again."))
+    } else if role.succeeded() {
+        Some(format!("{name} is now {}.", role_phrase(user.role)))
     } else if revoked.succeeded() {
-        Some("The API key, if there was one, no longer works.".to_owned())
+        Some(format!("The API key of {name} no longer works."))
     } else {
         None
     };
     (error, done)
+}
+
+fn role_phrase(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "an administrator",
+        Role::User => "a user without administration rights",
+    }
 }
 
 /// The confirmed actions for one account.
@@ -113,6 +128,8 @@ fn Actions(
     user: UserView,
     /// The administrator's own account: no disabling or resetting oneself.
     is_me: bool,
+    /// Revoking is offered only when there is a key.
+    has_api_key: bool,
 ) -> impl IntoView {
     let disable = ServerAction::<SetUserDisabled>::new();
     let role = ServerAction::<SetUserRole>::new();
@@ -156,7 +173,7 @@ fn Actions(
                 </ActionForm>
             </Confirm>
         })}
-        <Confirm label=role_label id=id("role") warning=format!("{} becomes {}.", user.username, if role_value == Role::Admin { "an administrator" } else { "a user without administration rights" })>
+        <Confirm label=role_label id=id("role") warning=format!("{} becomes {}.", user.username, role_phrase(role_value))>
             <ActionForm action=role>
                 {for_role}
                 <input type="hidden" name="role" value=role_value.as_str() />
@@ -171,12 +188,14 @@ fn Actions(
                 </ActionForm>
             </Confirm>
         })}
-        <Confirm label="Revoke API key" id=id("revoke") warning=format!("The API key of {} stops working immediately.", user.username)>
-            <ActionForm action=revoke>
-                {for_revoke}
-                <button type="submit" class=danger_button_class()>"Yes, revoke"</button>
-            </ActionForm>
-        </Confirm>
+        {has_api_key.then(|| view! {
+            <Confirm label="Revoke API key" id=id("revoke") warning=format!("The API key of {} stops working immediately.", user.username)>
+                <ActionForm action=revoke>
+                    {for_revoke}
+                    <button type="submit" class=danger_button_class()>"Yes, revoke"</button>
+                </ActionForm>
+            </Confirm>
+        })}
     }
 }
 

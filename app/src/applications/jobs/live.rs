@@ -1,7 +1,9 @@
 //! A job's status badge and progress, kept current without a manual reload: an island that asks
-//! the server every second while the job is queued or running, and reloads the page when it has
-//! finished so its result or error is shown — unless the user is busy with a form (typing, or a
-//! file chosen for upload), in which case it offers a "Show the result" button instead.
+//! the server every second while the job is queued or running. In a list of jobs a finished job
+//! shows its outcome in place (the report's figures or the error), so the page never moves under
+//! the reader. On the job's own page, which shows the whole report, the page is loaded again
+//! instead — unless the user is busy with a form (typing, or a file chosen for upload), in which
+//! case it offers a "Show the result" button.
 
 use leptos::prelude::*;
 
@@ -15,17 +17,25 @@ use crate::ui::hydrated_signal;
 const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[island]
-pub fn JobProgress(id: i64, status: JobStatus, progress: u8) -> impl IntoView {
+pub fn JobProgress(
+    id: i64,
+    status: JobStatus,
+    progress: u8,
+    /// On the job's own page: load the page again once finished, to show the whole report.
+    reload_when_finished: bool,
+) -> impl IntoView {
     let current = RwSignal::new((status, progress));
+    // The outcome of a job that finished while this page was open.
+    let outcome = RwSignal::new(None::<(JobStatus, String)>);
     let ready = hydrated_signal();
     // Finished while the user was busy: the page waits for them.
     let waiting = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     if !status.is_finished() {
-        poll(id, current, waiting);
+        poll(id, current, outcome, reload_when_finished.then_some(waiting));
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = id;
+    let _ = (id, reload_when_finished);
 
     let badge = move || {
         let (status, _) = current.get();
@@ -53,6 +63,17 @@ pub fn JobProgress(id: i64, status: JobStatus, progress: u8) -> impl IntoView {
                             <span class="w-10 text-right text-sm text-slate-600">{known.then(|| format!("{progress}%"))}</span>
                         }
                     })
+            }}
+            {move || {
+                outcome.get().map(|(status, text)| {
+                    // As the row of a job that had finished before the page was loaded says it.
+                    let (class, testid) = if status == JobStatus::Failed {
+                        ("text-sm text-red-700", "job-error")
+                    } else {
+                        ("text-sm text-slate-700", "job-totals")
+                    };
+                    view! { <span class=class data-testid=testid>{text}</span> }
+                })
             }}
             {move || {
                 waiting
@@ -107,9 +128,15 @@ fn user_is_busy() -> bool {
     typing || file_chosen
 }
 
-/// Polls until the job has finished, then shows the outcome (see the module docs).
+/// Polls until the job has finished, then shows the outcome (see the module docs): in place,
+/// or — given `waiting` — by loading the page again when the user is not busy.
 #[cfg(feature = "hydrate")]
-fn poll(id: i64, current: RwSignal<(JobStatus, u8)>, waiting: RwSignal<bool>) {
+fn poll(
+    id: i64,
+    current: RwSignal<(JobStatus, u8)>,
+    outcome: RwSignal<Option<(JobStatus, String)>>,
+    waiting: Option<RwSignal<bool>>,
+) {
     leptos::task::spawn_local(async move {
         loop {
             sleep(POLL_EVERY).await;
@@ -119,10 +146,10 @@ fn poll(id: i64, current: RwSignal<(JobStatus, u8)>, waiting: RwSignal<bool>) {
             };
             current.set((job.status, job.progress));
             if job.status.is_finished() {
-                if user_is_busy() {
-                    waiting.set(true);
-                } else {
-                    reload();
+                match waiting {
+                    Some(waiting) if user_is_busy() => waiting.set(true),
+                    Some(_) => reload(),
+                    None => outcome.set(job.summary.map(|text| (job.status, text))),
                 }
                 return;
             }

@@ -223,11 +223,13 @@ pub fn job_href(application: i64, job: i64) -> String {
 }
 
 /// What the live status on a page needs of a job.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobState {
     pub status: JobStatus,
     /// 0–100.
     pub progress: u8,
+    /// Once finished: the report's figures, or what went wrong.
+    pub summary: Option<String>,
 }
 
 /// Starts a job of `kind` on `version`; a form post comes back to the application page.

@@ -124,7 +124,7 @@ fn JobHeading(title: String, id: i64, status: JobStatus, progress: u8) -> impl I
         <div class="mb-4 flex flex-wrap items-center justify-between gap-3">
             <h1 class="text-2xl font-semibold text-slate-800" data-testid="job-title">{title}</h1>
             <div class="flex items-center gap-3" data-testid="job" data-job-id=id>
-                <JobProgress id status progress />
+                <JobProgress id status progress reload_when_finished=true />
                 {(!status.is_finished())
                     .then(|| {
                         view! {

@@ -105,7 +105,7 @@ fn JobItem(job: JobSummary, stop: ServerAction<StopJob>) -> impl IntoView {
                     </p>
                 </div>
                 <div class="flex items-center gap-3">
-                    <JobProgress id=job.id status=job.status progress=job.progress />
+                    <JobProgress id=job.id status=job.status progress=job.progress reload_when_finished=false />
                     {running
                         .then(|| {
                             view! {

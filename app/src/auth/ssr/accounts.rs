@@ -20,8 +20,8 @@ use sea_orm::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use super::users::{find_by_username, random_password};
-use super::{hash_password, verify_password};
+use super::users::{NewUser, create_user, find_by_username, random_password};
+use super::{Throttles, hash_password, verify_password};
 use crate::auth::Role;
 use crate::auth::log::SecurityEventKind;
 use crate::auth::log::ssr::{Entry, record};
@@ -64,24 +64,28 @@ pub fn check_new_password(user: &user::Model, change: &PasswordChange) -> Result
     super::strength::check_new_password("new_password", new, &context)
 }
 
-/// Changes `user`'s password after [`check_new_password`] and a check of the current one, and
-/// ends every session of the account. Returns the new session epoch, for the caller's own
-/// session to stay signed in.
+/// Changes `user`'s password after [`check_new_password`] and a check of the current one (a
+/// wrong one spends the sign-in budgets), and ends every session of the account. Returns the new
+/// session epoch, for the caller's own session to stay signed in.
 #[tracing::instrument(skip_all, fields(user_id = user.id), err(level = "info"))]
 pub async fn change_password(
     db: &DatabaseConnection,
     config: &AppConfig,
+    throttles: &Throttles,
     user: &user::Model,
     change: PasswordChange,
     ip: IpAddr,
 ) -> Result<i64, AppError> {
+    // A weak choice is no guess at the current password: only a real attempt is throttled.
     check_new_password(user, &change)?;
+    throttles.check_sign_in(ip, &user.username).await?;
     let current_matches = verify_password(
         Some(user.password_hash.clone()),
         change.current_password.expose_secret().to_owned(),
     )
     .await?;
     if !current_matches {
+        throttles.sign_in_failed(ip, &user.username).await;
         return Err(AppError::invalid(
             "current_password",
             "The current password is wrong.",
@@ -163,6 +167,23 @@ pub async fn end_sessions(db: &impl ConnectionTrait, user_id: i64) -> Result<(),
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Creates an account ([`create_user`]) and records who created it, in one transaction.
+pub async fn create(
+    db: &DatabaseConnection,
+    new: NewUser,
+    by: Actor,
+) -> Result<user::Model, AppError> {
+    let txn = db.begin().await?;
+    let user = create_user(&txn, new).await?;
+    let entry = by
+        .entry(user.id, SecurityEventKind::AccountCreated)
+        .detail(format!("as {}", user.role.as_str()));
+    record(&txn, entry).await?;
+    txn.commit().await?;
+    tracing::info!(user_id = user.id, by = ?by.id, "user created");
+    Ok(user)
 }
 
 /// Who acts on an account: an administrator (from `ip`), or the operator on the server's

@@ -269,19 +269,21 @@ pub fn username_hash(secret: &SecretSlice<u8>, username: &str) -> String {
     hex::encode(&mac.finalize().into_bytes()[..8])
 }
 
-/// Signs the caller in: throttle, check, then a fresh session id (no fixation).
+/// Signs the caller in: throttle (a wrong password counts, a right one does not), check, then a
+/// fresh session id (no fixation).
 #[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn sign_in(username: String, password: SecretString) -> Result<(), AppError> {
     let state = app_state()?;
     let client = client_ip().await;
     state.throttles.check_sign_in(client, &username).await?;
-    let user = authenticate_password(&state, client, &username, &password)
-        .await
-        .inspect_err(|error| {
-            if *error == AppError::InvalidCredentials {
-                crate::metrics::auth_failure("sign_in");
-            }
-        })?;
+    let user = match authenticate_password(&state, client, &username, &password).await {
+        Err(AppError::InvalidCredentials) => {
+            crate::metrics::auth_failure("sign_in");
+            state.throttles.sign_in_failed(client, &username).await;
+            return Err(AppError::InvalidCredentials);
+        }
+        checked => checked?,
+    };
     start_session(&session().await?, user.id, user.session_epoch).await?;
     let mut entry = Entry::new(user.id, SecurityEventKind::SignedIn, Some(client));
     if let Some(browser) = browser_family().await {

@@ -11,6 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{EmailAddress, hash_password};
 use crate::auth::Role;
+use crate::auth::log::SecurityEventKind;
+use crate::auth::log::ssr::{Entry, record};
 use crate::db::entity::user;
 use crate::error::AppError;
 use crate::paging::Page;
@@ -115,6 +117,26 @@ pub async fn find_by_username(
         .await?)
 }
 
+/// The account a filter names: the one of exactly that username, else the one whose username
+/// differs only in case, when exactly one does (usernames are case-sensitive: `Alice` and
+/// `alice` may both exist, and then only the exact spelling finds either).
+pub async fn find_for_filter(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<user::Model>, AppError> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    if let Some(exact) = find_by_username(db, username).await? {
+        return Ok(Some(exact));
+    }
+    let mut alike = user::Entity::find()
+        .filter(Expr::expr(Func::lower(Expr::col(user::Column::Username))).eq(username.trim().to_lowercase()))
+        .limit(2)
+        .all(db)
+        .await?;
+    Ok(if alike.len() == 1 { alike.pop() } else { None })
+}
+
 /// On first start (no users at all) creates `admin`. Returns the generated password when none was
 /// configured, for the caller to print once. Two instances starting at once on one database:
 /// the one that loses the race finds `admin` taken and carries on.
@@ -144,7 +166,12 @@ pub async fn ensure_admin(
     )
     .await;
     match created {
-        Ok(_) => Ok(generated),
+        Ok(admin) => {
+            let entry = Entry::new(admin.id, SecurityEventKind::AccountCreated, None)
+                .detail("the first administrator, at first start");
+            record(db, entry).await?;
+            Ok(generated)
+        }
         Err(AppError::Conflict(_)) => Ok(None),
         Err(error) => Err(error),
     }

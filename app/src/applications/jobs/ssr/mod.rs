@@ -284,9 +284,19 @@ pub async fn state_of(
     id: i64,
 ) -> Result<JobState, AppError> {
     let row = find_visible(&state.db, principal, id).await?;
+    let summary = match row.status {
+        JobStatus::Succeeded => row
+            .result
+            .as_deref()
+            .and_then(|json| JobReport::decode(row.kind, json))
+            .map(|report| report.totals()),
+        JobStatus::Failed => row.error.clone(),
+        _ => None,
+    };
     Ok(JobState {
         status: row.status,
         progress: progress(&row),
+        summary,
     })
 }
 

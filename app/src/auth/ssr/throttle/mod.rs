@@ -3,11 +3,13 @@
 //! one budget per client. Idle state is dropped by [`Throttles::forget_idle`], which start-up
 //! runs every ten minutes.
 //!
-//! Sign-in attempts count per address and username, and per address. For the REST API only
-//! failures count (a valid request costs no query); an address over its quota is refused
-//! outright (429) until its quota refills, even with valid credentials, so a throttled client
-//! cannot go on guessing. Every instance keeps the blocks it made or learned of in memory, and
-//! checks them before anything else.
+//! Only failures count: wrong passwords per address and username, and per address, and failed
+//! REST authentications per address (a valid request costs no query, and an office behind one
+//! address signs in all morning without spending anything). A client over its budget is
+//! refused outright (429) until it refills, even with valid credentials, so a throttled client
+//! cannot go on guessing; every instance keeps the blocks it made or learned of in memory, and
+//! checks them before anything else. On PostgreSQL a sign-in also asks the shared budgets
+//! before its password is checked.
 //!
 //! An IPv6 client is counted per /64 ([`client_key`]): one host or subscriber is given a whole
 //! /64 and can pick a new address in it for every request.
@@ -21,7 +23,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::middleware::{StateInformationMiddleware, StateSnapshot};
+use governor::{DefaultKeyedRateLimiter, NotUntil, Quota, RateLimiter};
 use sea_orm::DatabaseConnection;
 
 use crate::error::AppError;
@@ -29,10 +32,12 @@ use shared::Budget;
 
 /// The console's rate limiters.
 pub struct Throttles {
-    /// Sign-in attempts per client address and username.
-    sign_in: DefaultKeyedRateLimiter<(IpAddr, String)>,
-    /// Sign-in attempts per client address, whatever the username (password spraying).
-    sign_in_per_address: DefaultKeyedRateLimiter<IpAddr>,
+    /// Failed sign-ins per client address and username.
+    sign_in: DefaultKeyedRateLimiter<(IpAddr, String), StateInformationMiddleware>,
+    /// Failed sign-ins per client address, whatever the username (password spraying).
+    sign_in_per_address: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
+    /// Sign-in budgets spent, refused until the given instant (in memory).
+    sign_in_blocked: Mutex<HashMap<SignInBudget, Instant>>,
     /// Failed REST authentications (API key or Basic) per client address.
     rest_failures: DefaultKeyedRateLimiter<IpAddr>,
     /// Addresses refused until the given instant, after exceeding `rest_failures`.
@@ -42,7 +47,14 @@ pub struct Throttles {
     rest_burst: NonZeroU32,
 }
 
-/// Sign-in: five attempts per username at once, then one every 12 s…
+/// One of a client's two sign-in budgets.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum SignInBudget {
+    Address(IpAddr),
+    Username(IpAddr, String),
+}
+
+/// Sign-in: five failures per username at once, then one every 12 s…
 const SIGN_IN: Budget = Budget {
     period: Duration::from_secs(12),
     burst: 5,
@@ -68,12 +80,13 @@ impl Default for Throttles {
 }
 
 impl Throttles {
-    /// Sign-in: five attempts per username at once, then one every 12 s, and twenty per address
+    /// Sign-in: five failures per username at once, then one every 12 s, and twenty per address
     /// at once, then one every 3 s. REST: `rest_failure_burst` failures at once, then one every 3 s.
     pub fn new(rest_failure_burst: NonZeroU32) -> Self {
         Self {
-            sign_in: RateLimiter::keyed(quota(SIGN_IN)),
-            sign_in_per_address: RateLimiter::keyed(quota(SIGN_IN_PER_ADDRESS)),
+            sign_in: RateLimiter::keyed(quota(SIGN_IN)).with_middleware(),
+            sign_in_per_address: RateLimiter::keyed(quota(SIGN_IN_PER_ADDRESS)).with_middleware(),
+            sign_in_blocked: Mutex::default(),
             rest_failures: RateLimiter::keyed(quota(Budget {
                 period: REST_PERIOD,
                 burst: rest_failure_burst.get(),
@@ -102,40 +115,86 @@ impl Throttles {
         }
     }
 
-    /// Counts a sign-in attempt; refuses it when this client has tried this username, or any
-    /// username, too often.
+    /// Refuses a password check of `username` from `ip` while this client has failed too often,
+    /// with this username or with any. Spends nothing: see [`Self::sign_in_failed`].
     pub async fn check_sign_in(&self, ip: IpAddr, username: &str) -> Result<(), AppError> {
-        let refused = self.count_sign_in(ip, username).await;
-        if let Err(AppError::TooManyRequests { .. }) = refused {
-            crate::metrics::throttled("sign_in");
+        let (ip, username) = sign_in_key(ip, username);
+        let budgets = budgets(ip, &username);
+        let mut wait = self.sign_in_block(&budgets);
+        if wait.is_none()
+            && let Some(db) = &self.shared
+        {
+            for (budget, limit) in budgets.iter().zip([SIGN_IN_PER_ADDRESS, SIGN_IN]) {
+                wait = wait.max(shared::spent(db, &shared_key(budget), limit).await?);
+            }
         }
-        refused
+        match wait {
+            None => Ok(()),
+            Some(wait) => {
+                crate::metrics::throttled("sign_in");
+                Err(AppError::TooManyRequests {
+                    retry_after_secs: wait.as_secs() + 1,
+                })
+            }
+        }
     }
 
-    async fn count_sign_in(&self, ip: IpAddr, username: &str) -> Result<(), AppError> {
-        let ip = client_key(ip);
-        let username: String = username
-            .trim()
-            .to_lowercase()
-            .chars()
-            .take(MAX_USERNAME_KEY)
-            .collect();
-        if let Some(db) = &self.shared {
-            let per_address = format!("sign-in:{ip}");
-            let per_name = format!("sign-in:{ip}:{username}");
-            for (key, budget) in [(per_address, SIGN_IN_PER_ADDRESS), (per_name, SIGN_IN)] {
-                if let Some(wait) = shared::count(db, &key, budget).await? {
-                    return Err(AppError::TooManyRequests {
-                        retry_after_secs: wait.as_secs() + 1,
-                    });
+    /// Counts a wrong password for `username` from `ip`. A client whose budget this spends is
+    /// refused from the next attempt on ([`Self::check_sign_in`]), until it refills.
+    pub async fn sign_in_failed(&self, ip: IpAddr, username: &str) {
+        let (ip, username) = sign_in_key(ip, username);
+        let [address, name] = budgets(ip, &username);
+        let spent = match &self.shared {
+            Some(db) => {
+                let mut spent = Vec::new();
+                for (budget, limit) in [(address, SIGN_IN_PER_ADDRESS), (name, SIGN_IN)] {
+                    match shared::count(db, &shared_key(&budget), limit).await {
+                        Ok(Some(wait)) => spent.push((budget, wait)),
+                        Ok(None) => {}
+                        Err(error) => tracing::warn!(%error, "could not count a failed sign-in"),
+                    }
                 }
+                spent
             }
-            return Ok(());
+            None => {
+                let per_address = self.sign_in_per_address.check_key(&ip);
+                let per_name = self.sign_in.check_key(&(ip, username));
+                [
+                    (address, per_address, SIGN_IN_PER_ADDRESS),
+                    (name, per_name, SIGN_IN),
+                ]
+                .into_iter()
+                .filter_map(|(budget, counted, limit)| Some((budget, spent(counted, limit)?)))
+                .collect()
+            }
+        };
+        if spent.is_empty() {
+            return;
         }
-        self.sign_in_per_address
-            .check_key(&ip)
-            .and_then(|()| self.sign_in.check_key(&(ip, username)))
-            .map_err(|not_until| too_many(&not_until))
+        let now = Instant::now();
+        let mut blocked = self
+            .sign_in_blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (budget, wait) in spent {
+            let entry = blocked.entry(budget).or_insert(now);
+            *entry = (*entry).max(now + wait);
+        }
+    }
+
+    /// How long `budgets` are still blocked on this instance, if any is.
+    fn sign_in_block(&self, budgets: &[SignInBudget]) -> Option<Duration> {
+        let now = Instant::now();
+        let blocked = self
+            .sign_in_blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        budgets
+            .iter()
+            .filter_map(|budget| blocked.get(budget))
+            .filter(|until| **until > now)
+            .map(|until| until.saturating_duration_since(now))
+            .max()
     }
 
     /// Refuses a REST client that is throttled, before its credentials are even looked at.
@@ -252,6 +311,10 @@ impl Throttles {
         self.sign_in_per_address.retain_recent();
         self.rest_failures.retain_recent();
         let now = Instant::now();
+        self.sign_in_blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, until| *until > now);
         self.rest_blocked
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -270,18 +333,52 @@ pub fn client_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// What a sign-in is counted under: the client's key ([`client_key`]) and the username as
+/// typed, trimmed, in lower case and cut to [`MAX_USERNAME_KEY`].
+fn sign_in_key(ip: IpAddr, username: &str) -> (IpAddr, String) {
+    let username = username
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(MAX_USERNAME_KEY)
+        .collect();
+    (client_key(ip), username)
+}
+
+/// The two budgets a failed sign-in spends: the address's and the address and username's.
+fn budgets(ip: IpAddr, username: &str) -> [SignInBudget; 2] {
+    [
+        SignInBudget::Address(ip),
+        SignInBudget::Username(ip, username.to_owned()),
+    ]
+}
+
+/// How long a budget that just counted a failure stays spent: until the next failure would be
+/// let through, at most one period once the last of the burst is gone.
+fn spent(
+    counted: Result<StateSnapshot, NotUntil<<DefaultClock as Clock>::Instant>>,
+    limit: Budget,
+) -> Option<Duration> {
+    match counted {
+        Ok(left) if left.remaining_burst_capacity() > 0 => None,
+        Ok(_) => Some(limit.period),
+        Err(not_until) => Some(not_until.wait_time_from(DefaultClock::default().now())),
+    }
+}
+
+/// A sign-in budget's row in the shared `throttles` table.
+fn shared_key(budget: &SignInBudget) -> String {
+    match budget {
+        SignInBudget::Address(ip) => format!("sign-in:{ip}"),
+        SignInBudget::Username(ip, username) => format!("sign-in:{ip}:{username}"),
+    }
+}
+
 fn quota(budget: Budget) -> Quota {
     let burst = NonZeroU32::new(budget.burst).unwrap_or(NonZeroU32::MIN);
     Quota::with_period(budget.period)
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
         .allow_burst(burst)
-}
-
-fn too_many(not_until: &governor::NotUntil<<DefaultClock as Clock>::Instant>) -> AppError {
-    let wait = not_until.wait_time_from(DefaultClock::default().now());
-    AppError::TooManyRequests {
-        retry_after_secs: wait.as_secs() + 1,
-    }
 }
 
 #[cfg(test)]
@@ -317,11 +414,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn sign_in_is_refused_after_five_attempts() {
+    async fn sign_in_is_refused_after_five_failures() {
         for throttles in each_backend().await {
             let ip = IpAddr::from([10, 0, 0, 1]);
             for _ in 0..5 {
                 throttles.check_sign_in(ip, "Alice").await.unwrap();
+                throttles.sign_in_failed(ip, "Alice").await;
             }
             let refused = throttles.check_sign_in(ip, "alice").await.unwrap_err();
             assert!(is_429(&refused), "{refused:?}");
@@ -331,15 +429,30 @@ mod tests {
         }
     }
 
+    /// An office behind one address signs in all morning: checks that succeed spend nothing.
+    #[tokio::test]
+    async fn successful_sign_ins_spend_nothing() {
+        for throttles in each_backend().await {
+            let office = IpAddr::from([10, 0, 0, 9]);
+            for n in 0..50 {
+                throttles
+                    .check_sign_in(office, &format!("user{}", n % 3))
+                    .await
+                    .unwrap();
+            }
+            throttles.sign_in_failed(office, "user0").await;
+            throttles.check_sign_in(office, "user0").await.unwrap();
+        }
+    }
+
     #[tokio::test]
     async fn sign_in_is_limited_per_address_across_usernames() {
         for throttles in each_backend().await {
             let ip = IpAddr::from([10, 0, 0, 5]);
             for n in 0..20 {
-                throttles
-                    .check_sign_in(ip, &format!("user{n}"))
-                    .await
-                    .unwrap();
+                let username = format!("user{n}");
+                throttles.check_sign_in(ip, &username).await.unwrap();
+                throttles.sign_in_failed(ip, &username).await;
             }
             let refused = throttles.check_sign_in(ip, "yet-another").await;
             assert_eq!(refused.unwrap_err().status(), 429);

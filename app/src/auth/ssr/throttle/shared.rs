@@ -67,6 +67,34 @@ pub async fn count(
     )))
 }
 
+/// How long `key`'s budget is still spent, if it is: its next attempt would be refused. Counts
+/// nothing.
+pub async fn spent(
+    db: &DatabaseConnection,
+    key: &str,
+    budget: Budget,
+) -> Result<Option<Duration>, AppError> {
+    let period_ms = i64::try_from(budget.period.as_millis()).unwrap_or(i64::MAX);
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT CEIL(EXTRACT(EPOCH FROM (tat - now() - ($3 - 1) * $2 * interval '1 millisecond')) \
+               * 1000)::BIGINT AS wait_ms \
+             FROM throttles WHERE key = $1 AND tat > now() + ($3 - 1) * $2 * interval '1 millisecond'",
+            [
+                key.into(),
+                period_ms.into(),
+                i64::from(budget.burst.max(1)).into(),
+            ],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let wait_ms: i64 = row.try_get("", "wait_ms")?;
+    Ok(Some(Duration::from_millis(
+        u64::try_from(wait_ms).unwrap_or(0).max(1),
+    )))
+}
+
 /// Tells the other instances that `address` is blocked for `wait`.
 pub async fn announce(db: &DatabaseConnection, address: IpAddr, wait: Duration) {
     let payload = format!("{address} {}", wait.as_millis());
