@@ -9,6 +9,12 @@ use server::command::{self, Command};
 use server::settings::Settings;
 use server::startup::Application;
 
+/// Rendering a page allocates and frees a great deal, from every worker thread at once; glibc's
+/// allocator spent a fifth of a page's time there, waiting on its arena locks among other things
+/// (`perf`, see the README's benchmarks).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Work still on the blocking pool when the server has stopped (a job that was handed back and
 /// has not noticed yet) is abandoned after this.
 const ABANDON_BLOCKING_WORK: Duration = Duration::from_secs(1);
