@@ -267,6 +267,17 @@ pub fn human_count(count: u64) -> String {
     grouped
 }
 
+/// A table (or anything wide) that scrolls sideways by itself when the screen is narrower, rather
+/// than widening the page; a labelled, focusable region, so it can be scrolled from the keyboard.
+#[component]
+pub fn ScrollX(label: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div class="max-w-full overflow-x-auto" role="region" aria-label=label tabindex="0">
+            {children()}
+        </div>
+    }
+}
+
 /// A button that opens a confirmation with the real submit button inside.
 ///
 /// A modal `<dialog>` the button opens by itself (`command="show-modal"`, no script): while it is

@@ -59,7 +59,8 @@ pub async fn save_mail_server(#[server(flatten)] form: MailServerForm) -> Result
     let state = crate::state::app_state()?;
     let submitted = crate::mail::ssr::settings::Submitted::from(form);
     let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
-    let saved = crate::mail::ssr::settings::save(&txn, &state.config.mail.secret, submitted).await?;
+    let saved =
+        crate::mail::ssr::settings::save(&txn, &state.config.mail.secret, submitted).await?;
     let ip = crate::auth::ssr::client_ip().await;
     let entry = Entry::new(admin.id, SecurityEventKind::MailServerChanged, Some(ip)).detail(
         if saved.host.is_empty() {

@@ -9,7 +9,7 @@ use crate::forms::Posted;
 #[cfg(feature = "ssr")]
 use crate::mail::ssr::outbox::Retry;
 use crate::paging::{Page, PageLinks};
-use crate::ui::{ErrorText, loaded, secondary_button_class, short_time};
+use crate::ui::{ErrorText, ScrollX, loaded, secondary_button_class, short_time};
 
 /// One undelivered mail as the list shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,7 +106,7 @@ fn MailTable(mails: Vec<UndeliveredMail>, retry: ServerAction<RetryMail>) -> imp
         // Scrolls sideways on a phone instead of spilling out of its section (and so can be
         // focused, to scroll it with the keyboard).
         <div class="overflow-x-auto" tabindex="0" role="region" aria-label="Undelivered mail">
-        <table class="w-full text-left text-sm" data-testid="undelivered-mail">
+        <ScrollX label="Undelivered mail"><table class="w-full text-left text-sm" data-testid="undelivered-mail">
             <thead class="text-slate-600">
                 <tr>
                     <th scope="col" class="py-2">"To"</th>
@@ -145,7 +145,7 @@ fn MailTable(mails: Vec<UndeliveredMail>, retry: ServerAction<RetryMail>) -> imp
                     })
                     .collect_view()}
             </tbody>
-        </table>
+        </table></ScrollX>
         </div>
     }
 }

@@ -10,8 +10,8 @@ use crate::forms::Posted;
 use crate::paging::{Page, PageLinks};
 use crate::render::page_resource;
 use crate::ui::{
-    ErrorText, TextField, input_class, loaded, primary_button_class, secondary_button_class,
-    short_time,
+    ErrorText, ScrollX, TextField, input_class, loaded, primary_button_class,
+    secondary_button_class, short_time,
 };
 
 #[component]
@@ -74,7 +74,7 @@ fn ApplicationTable(page: Page<ApplicationView>, filtered: bool) -> impl IntoVie
             .into_any();
     }
     view! {
-        <table class="w-full rounded-lg bg-white text-left text-sm shadow" data-testid="applications">
+        <ScrollX label="Applications"><table class="w-full rounded-lg bg-white text-left text-sm shadow" data-testid="applications">
             <thead class="text-slate-600">
                 <tr>
                     <th scope="col" class="px-6 py-2">"Name"</th>
@@ -100,7 +100,7 @@ fn ApplicationTable(page: Page<ApplicationView>, filtered: bool) -> impl IntoVie
                     })
                     .collect_view()}
             </tbody>
-        </table>
+        </table></ScrollX>
         <PageLinks next of="applications" param="after" label="Next page" />
     }
         .into_any()

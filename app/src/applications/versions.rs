@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::forms::Posted;
 use crate::paging::{Page, PageLinks};
-use crate::ui::{ErrorText, FieldError, TextField, human_bytes, primary_button_class, short_time};
+use crate::ui::{
+    ErrorText, FieldError, ScrollX, TextField, human_bytes, primary_button_class, short_time,
+};
 
 /// A version as pages and REST clients see it. Times are RFC 3339 in UTC.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,7 +111,7 @@ pub fn VersionsPanel(
             view! { <p class="mt-4 text-slate-600" data-testid="no-versions">"No versions yet. Upload the application's source code to analyse it."</p> }.into_any()
         } else {
             view! {
-                <table class="mt-4 w-full text-left text-sm" data-testid="versions">
+                <ScrollX label="Versions"><table class="mt-4 w-full text-left text-sm" data-testid="versions">
                     <thead class="text-slate-600">
                         <tr>
                             <th scope="col" class="py-1">"Version"</th>
@@ -131,7 +133,7 @@ pub fn VersionsPanel(
                             })
                             .collect_view()}
                     </tbody>
-                </table>
+                </table></ScrollX>
                 <PageLinks next of="versions" param="versions_after" label="Older versions" anchor="#versions" />
             }
                 .into_any()

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::auth::log::SecurityEventView;
 use crate::error::AppError;
 use crate::paging::{Page, PageLinks};
-use crate::ui::loaded;
+use crate::ui::{ScrollX, loaded};
 
 /// A page of the signed-in user's security events, newest first, after cursor `after`.
 #[server(endpoint = "security_log")]
@@ -55,7 +55,7 @@ pub fn EventTable(events: Vec<SecurityEventView>, with_user: bool) -> impl IntoV
     }
     view! {
         <div class="overflow-x-auto" tabindex="0" role="region" aria-label="Security events">
-            <table class="w-full text-left text-sm" data-testid="security-events">
+            <ScrollX label="Security events"><table class="w-full text-left text-sm" data-testid="security-events">
                 <thead class="text-slate-600">
                     <tr>
                         <th scope="col" class="py-2 pr-3">"When"</th>
@@ -87,7 +87,7 @@ pub fn EventTable(events: Vec<SecurityEventView>, with_user: bool) -> impl IntoV
                         })
                         .collect_view()}
                 </tbody>
-            </table>
+            </table></ScrollX>
         </div>
     }
     .into_any()

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::ui::ScrollX;
+
 use super::user_href;
 use crate::auth::{Role, UserView};
 use crate::paging::{Page, PageLinks};
@@ -49,7 +51,7 @@ pub fn UserTable(
         // Scrolls sideways on a phone instead of spilling out of its section (and so can be
         // focused, to scroll it with the keyboard).
         <div class="overflow-x-auto" tabindex="0" role="region" aria-label="Users">
-        <table class="w-full text-left text-sm" data-testid="users">
+        <ScrollX label="Users"><table class="w-full text-left text-sm" data-testid="users">
             <thead class="text-slate-600">
                 <tr>
                     <th scope="col" class="py-2">"Username"</th>
@@ -79,7 +81,7 @@ pub fn UserTable(
                     })
                     .collect_view()}
             </tbody>
-        </table>
+        </table></ScrollX>
         </div>
         <PageLinks next of="users" param="after" label="Next page" anchor="#users" />
     }

@@ -32,7 +32,12 @@ pub fn JobProgress(
     let waiting = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     if !status.is_finished() {
-        poll(id, current, outcome, reload_when_finished.then_some(waiting));
+        poll(
+            id,
+            current,
+            outcome,
+            reload_when_finished.then_some(waiting),
+        );
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (id, reload_when_finished);

@@ -130,7 +130,10 @@ pub async fn session_account(
                 return Ok(SessionAccount::Anonymous);
             };
             let epoch = session.get::<i64>(EPOCH).await.map_err(session_error)?;
-            (epoch.unwrap_or(0), user::Entity::find_by_id(id).one(db).await?)
+            (
+                epoch.unwrap_or(0),
+                user::Entity::find_by_id(id).one(db).await?,
+            )
         }
     };
     Ok(match user {

@@ -130,7 +130,10 @@ pub async fn find_for_filter(
         return Ok(Some(exact));
     }
     let mut alike = user::Entity::find()
-        .filter(Expr::expr(Func::lower(Expr::col(user::Column::Username))).eq(username.trim().to_lowercase()))
+        .filter(
+            Expr::expr(Func::lower(Expr::col(user::Column::Username)))
+                .eq(username.trim().to_lowercase()),
+        )
         .limit(2)
         .all(db)
         .await?;

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::archives::Lines;
-use crate::ui::{NUMBER_CELL, TableHead, human_bytes, human_count};
+use crate::ui::{NUMBER_CELL, ScrollX, TableHead, human_bytes, human_count};
 
 /// What an analysis found in a source archive. `lines` = `code` + `comments` + `blanks`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +75,7 @@ pub fn AnalysisView(report: AnalysisReport) -> impl IntoView {
                     human_count(report.kinds.blanks),
                 )}
             </p>
-            <table class="w-full text-left text-sm" data-testid="languages">
+            <ScrollX label="Languages"><table class="w-full text-left text-sm" data-testid="languages">
                 <caption class="sr-only">"Lines by language"</caption>
                 <TableHead
                     first="Language"
@@ -100,10 +100,10 @@ pub fn AnalysisView(report: AnalysisReport) -> impl IntoView {
                         })
                         .collect_view()}
                 </tbody>
-            </table>
+            </table></ScrollX>
             <details class="text-sm">
                 <summary class="cursor-pointer text-slate-700">"Largest files"</summary>
-                <table class="mt-2 w-full text-left" data-testid="largest-files">
+                <ScrollX label="Largest files"><table class="mt-2 w-full text-left" data-testid="largest-files">
                     <TableHead first="File" numbers=&["Lines", "Size"] />
                     <tbody>
                         {report
@@ -120,7 +120,7 @@ pub fn AnalysisView(report: AnalysisReport) -> impl IntoView {
                             })
                             .collect_view()}
                     </tbody>
-                </table>
+                </table></ScrollX>
             </details>
         </div>
     }

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::archives::Lines;
-use crate::ui::{NUMBER_CELL, TableHead, human_count};
+use crate::ui::{NUMBER_CELL, ScrollX, TableHead, human_count};
 
 /// Most paths a comparison lists per change (the counts are always complete).
 pub const LISTED_PATHS: usize = 100;
@@ -99,7 +99,7 @@ pub fn ComparisonView(report: ComparisonReport) -> impl IntoView {
             <p class="text-sm text-slate-700" data-testid="comparison-summary">
                 {against} " " {summary}
             </p>
-            <table class="w-full text-left text-sm" data-testid="language-changes">
+            <ScrollX label="Changes per language"><table class="w-full text-left text-sm" data-testid="language-changes">
                 <caption class="sr-only">"Lines by language, before and after"</caption>
                 <TableHead first="Language" numbers=&["Files", "Code", "Comments", "Blanks"] />
                 <tbody>
@@ -120,7 +120,7 @@ pub fn ComparisonView(report: ComparisonReport) -> impl IntoView {
                         })
                         .collect_view()}
                 </tbody>
-            </table>
+            </table></ScrollX>
             <Paths title="Added files" changes=report.added />
             <Paths title="Removed files" changes=report.removed />
             <Paths title="Changed files" changes=report.changed />
