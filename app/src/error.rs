@@ -58,7 +58,7 @@ pub enum AppError {
     #[error("{message}")]
     Invalid { field: String, message: String },
     /// Too many failed attempts from this client; try again after the given number of seconds.
-    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
+    #[error("Too many attempts. Try again in {}.", wait_in_words(*.retry_after_secs))]
     TooManyRequests { retry_after_secs: u64 },
     /// The caller already has as many jobs queued or running as one user may.
     #[error("You already have {limit} jobs queued or running. Start more once some have finished.")]
@@ -75,6 +75,21 @@ pub enum AppError {
     /// The request never completed (network failure, undecodable answer).
     #[error("The server could not be reached: {0}")]
     Transport(String),
+}
+
+/// A wait as a person says it: "1 second", "12 seconds", "4 minutes", "1 hour" (rounded up, so
+/// trying again at the said time works).
+fn wait_in_words(seconds: u64) -> String {
+    let (count, unit) = match seconds {
+        0..60 => (seconds, "second"),
+        60..3600 => (seconds.div_ceil(60), "minute"),
+        _ => (seconds.div_ceil(3600), "hour"),
+    };
+    if count == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{count} {unit}s")
+    }
 }
 
 impl AppError {
@@ -235,6 +250,20 @@ mod ssr {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn waits_read_as_people_say_them() {
+        for (seconds, words) in [
+            (1, "1 second"),
+            (12, "12 seconds"),
+            (60, "1 minute"),
+            (61, "2 minutes"),
+            (3600, "1 hour"),
+            (7201, "3 hours"),
+        ] {
+            assert_eq!(super::wait_in_words(seconds), words);
+        }
+    }
+
     use super::*;
 
     #[test]

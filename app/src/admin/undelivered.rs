@@ -103,9 +103,6 @@ pub fn UndeliveredMailPanel(
 #[component]
 fn MailTable(mails: Vec<UndeliveredMail>, retry: ServerAction<RetryMail>) -> impl IntoView {
     view! {
-        // Scrolls sideways on a phone instead of spilling out of its section (and so can be
-        // focused, to scroll it with the keyboard).
-        <div class="overflow-x-auto" tabindex="0" role="region" aria-label="Undelivered mail">
         <ScrollX label="Undelivered mail"><table class="w-full text-left text-sm" data-testid="undelivered-mail">
             <thead class="text-slate-600">
                 <tr>
@@ -120,11 +117,7 @@ fn MailTable(mails: Vec<UndeliveredMail>, retry: ServerAction<RetryMail>) -> imp
                 {mails
                     .into_iter()
                     .map(|mail| {
-                        let state = if mail.status == "failed" {
-                            format!("Failed after {} attempts", mail.attempts)
-                        } else {
-                            format!("Retrying ({} attempts so far)", mail.attempts)
-                        };
+                        let state = delivery_state(&mail.status, mail.attempts);
                         view! {
                             <tr class="border-t border-slate-100 align-top">
                                 <td class="py-2 pr-2">{mail.to}</td>
@@ -146,7 +139,7 @@ fn MailTable(mails: Vec<UndeliveredMail>, retry: ServerAction<RetryMail>) -> imp
                     .collect_view()}
             </tbody>
         </table></ScrollX>
-        </div>
+
     }
 }
 
@@ -212,5 +205,23 @@ pub mod ssr {
             last_error: row.last_error,
             created_at: crate::http::timestamp(row.created_at),
         }))
+    }
+}
+
+/// What became of an undelivered mail, in words: held back without a try (its account was
+/// disabled, say), failed for good, or waiting for its first or next try.
+fn delivery_state(status: &str, attempts: i32) -> String {
+    let tries = |n: i32| {
+        if n == 1 {
+            "1 attempt".to_owned()
+        } else {
+            format!("{n} attempts")
+        }
+    };
+    match (status, attempts) {
+        ("failed", 0) => "Not sent: held back".to_owned(),
+        ("failed", n) => format!("Not sent: gave up after {}", tries(n)),
+        (_, 0) => "Waiting for its first attempt".to_owned(),
+        (_, n) => format!("Will try again; {} failed so far", tries(n)),
     }
 }

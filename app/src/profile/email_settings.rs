@@ -25,6 +25,9 @@ pub struct EmailSettings {
 const SAVED_TEXT: &str = "Email settings saved.";
 const VERIFY_TEXT: &str =
     "We sent a verification link to the address: open it to receive notifications there.";
+/// [`VERIFY_TEXT`] while there is no mail server to send the link through.
+const VERIFY_LATER_TEXT: &str = "A verification link goes to the address once the administrator \
+     has set up a mail server: open it then to receive notifications there.";
 
 /// Saves the signed-in user's email address and notification choice.
 #[server(endpoint = "update_email_settings")]
@@ -71,15 +74,24 @@ pub fn EmailSettingsPanel(
     let posted = Posted::of::<UpdateEmailSettings>();
     let resent = Posted::of::<ResendVerification>();
     let other_error = Signal::stored(posted.other_error(&["email"]).or_else(|| resent.error()));
-    let saved = Signal::stored(if posted.succeeded() {
-        Some(if user.email_verified || user.email.is_none() {
-            SAVED_TEXT.to_owned()
+    // What was saved, and where the verification link went — or that it waits for a mail server.
+    let needs_link = !user.email_verified && user.email.is_some();
+    let saved = move |delivered: bool| {
+        let verify = if delivered {
+            VERIFY_TEXT
         } else {
-            format!("{SAVED_TEXT} {VERIFY_TEXT}")
-        })
-    } else {
-        resent.succeeded().then(|| VERIFY_TEXT.to_owned())
-    });
+            VERIFY_LATER_TEXT
+        };
+        if posted.succeeded() {
+            Some(if needs_link {
+                format!("{SAVED_TEXT} {verify}")
+            } else {
+                SAVED_TEXT.to_owned()
+            })
+        } else {
+            resent.succeeded().then(|| verify.to_owned())
+        }
+    };
     let verification = user.email.clone().map(|_| user.email_verified);
     let admin = user.role == Role::Admin;
 
@@ -167,7 +179,12 @@ pub fn EmailSettingsPanel(
             </label>
             <div id="email-settings-status" class="min-h-5">
                 <ErrorText error=other_error />
-                <SuccessText message=saved />
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        let delivered = configured.await.unwrap_or(true);
+                        view! { <SuccessText message=Signal::stored(saved(delivered)) /> }
+                    })}
+                </Suspense>
             </div>
             <button class=primary_button_class() type="submit">
                 "Update"

@@ -54,7 +54,6 @@ pub fn EventTable(events: Vec<SecurityEventView>, with_user: bool) -> impl IntoV
             .into_any();
     }
     view! {
-        <div class="overflow-x-auto" tabindex="0" role="region" aria-label="Security events">
             <ScrollX label="Security events"><table class="w-full text-left text-sm" data-testid="security-events">
                 <thead class="text-slate-600">
                     <tr>
@@ -88,7 +87,7 @@ pub fn EventTable(events: Vec<SecurityEventView>, with_user: bool) -> impl IntoV
                         .collect_view()}
                 </tbody>
             </table></ScrollX>
-        </div>
+        
     }
     .into_any()
 }

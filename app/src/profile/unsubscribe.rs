@@ -139,9 +139,9 @@ fn AccountState(token: String, address: Option<String>, notifications: bool) -> 
                     "Email notifications are off for " <strong>{address}</strong> ". You will receive no more notification mail."
                 </p>
                 <p class="mt-4 text-slate-700">
-                    "To turn them on again, open your "
+                    "To turn them on again, use Email Settings on your "
                     <a class="text-blue-700 underline" href="/profile#email-settings">"profile"</a>
-                    " (you will be asked to sign in)."
+                    "."
                 </p>
             }
                 .into_any()

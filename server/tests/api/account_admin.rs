@@ -774,18 +774,42 @@ async fn creating_accounts_and_changing_the_mail_server_are_audited(backend: Bac
         .browser
         .server_fn(
             "save_mail_server",
-            &[("host", "smtp.example.com"), ("port", "2525"), ("security", "none")],
+            &[
+                ("host", "smtp.example.com"),
+                ("port", "2525"),
+                ("security", "none"),
+            ],
         )
         .await;
     assert_eq!(saved.status(), StatusCode::OK, "{:?}", saved.text().await);
 
-    let created = admin.browser.page("/admin/audit?kind=account_created").await;
+    let created = admin
+        .browser
+        .page("/admin/audit?kind=account_created")
+        .await;
     // The first administrator at first start, and the newcomer by an administrator.
-    assert_eq!(created.matches("data-testid=\"security-event\"").count(), 2, "{created}");
-    assert!(created.contains("the first administrator, at first start"), "{created}");
-    assert!(created.contains("newcomer") && created.contains("as user"), "{created}");
-    let changed = admin.browser.page("/admin/audit?kind=mail_server_changed").await;
-    assert_eq!(changed.matches("data-testid=\"security-event\"").count(), 1, "{changed}");
+    assert_eq!(
+        created.matches("data-testid=\"security-event\"").count(),
+        2,
+        "{created}"
+    );
+    assert!(
+        created.contains("the first administrator, at first start"),
+        "{created}"
+    );
+    assert!(
+        created.contains("newcomer") && created.contains("as user"),
+        "{created}"
+    );
+    let changed = admin
+        .browser
+        .page("/admin/audit?kind=mail_server_changed")
+        .await;
+    assert_eq!(
+        changed.matches("data-testid=\"security-event\"").count(),
+        1,
+        "{changed}"
+    );
     assert!(changed.contains("smtp.example.com:2525, none"), "{changed}");
 
     // Revoking a key is offered only where there is one.
@@ -793,7 +817,10 @@ async fn creating_accounts_and_changing_the_mail_server_are_audited(backend: Bac
     assert!(with_key.contains("Revoke API key"), "{with_key}");
     app.create_user("keyless", "user").await;
     let without = admin.browser.page("/admin/users/keyless").await;
-    assert!(without.contains("Reset password") && !without.contains("Revoke API key"), "{without}");
+    assert!(
+        without.contains("Reset password") && !without.contains("Revoke API key"),
+        "{without}"
+    );
 }
 
 async fn the_audit_page_filters_and_pages_every_accounts_events(backend: Backend) {
@@ -838,8 +865,14 @@ async fn the_audit_page_filters_and_pages_every_accounts_events(backend: Backend
     assert!(admins.contains("data-kind=\"api_key_created\""));
     assert!(!admins.contains("data-kind=\"api_key_replaced\""));
     // The user filter ignores case; a name nobody has is said so (not an empty log).
-    let any_case = admin.browser.page("/admin/audit?user=JAY&kind=api_key_replaced").await;
-    assert_eq!(any_case.matches("data-testid=\"security-event\"").count(), 50);
+    let any_case = admin
+        .browser
+        .page("/admin/audit?user=JAY&kind=api_key_replaced")
+        .await;
+    assert_eq!(
+        any_case.matches("data-testid=\"security-event\"").count(),
+        50
+    );
     let none = admin.browser.get("/admin/audit?user=nobody").await;
     assert_eq!(none.status(), StatusCode::BAD_REQUEST);
     assert!(none.text().await.unwrap().contains("No user named nobody."));

@@ -300,12 +300,32 @@ async fn sessions_signed_in_before_the_upgrade_stay_signed_in(backend: Backend) 
     let now = chrono::Utc::now();
     let user = Query::insert()
         .into_table(Alias::new("users"))
-        .columns(["username", "name", "role", "password_hash", "notifications", "created_at"].map(Alias::new))
-        .values_panic(["old".into(), "Old".into(), "user".into(), "x".into(), false.into(), now.into()])
+        .columns(
+            [
+                "username",
+                "name",
+                "role",
+                "password_hash",
+                "notifications",
+                "created_at",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            "old".into(),
+            "Old".into(),
+            "user".into(),
+            "x".into(),
+            false.into(),
+            now.into(),
+        ])
         .to_owned();
     db.execute(&user).await.unwrap();
     let id: i64 = db
-        .query_one_raw(Statement::from_string(kind, "SELECT id FROM users WHERE username = 'old'"))
+        .query_one_raw(Statement::from_string(
+            kind,
+            "SELECT id FROM users WHERE username = 'old'",
+        ))
         .await
         .unwrap()
         .unwrap()

@@ -48,9 +48,6 @@ pub fn UserTable(
             .into_any();
     }
     view! {
-        // Scrolls sideways on a phone instead of spilling out of its section (and so can be
-        // focused, to scroll it with the keyboard).
-        <div class="overflow-x-auto" tabindex="0" role="region" aria-label="Users">
         <ScrollX label="Users"><table class="w-full text-left text-sm" data-testid="users">
             <thead class="text-slate-600">
                 <tr>
@@ -82,7 +79,7 @@ pub fn UserTable(
                     .collect_view()}
             </tbody>
         </table></ScrollX>
-        </div>
+        
         <PageLinks next of="users" param="after" label="Next page" anchor="#users" />
     }
     .into_any()
