@@ -87,7 +87,6 @@ pub fn EventTable(events: Vec<SecurityEventView>, with_user: bool) -> impl IntoV
                         .collect_view()}
                 </tbody>
             </table></ScrollX>
-        
     }
     .into_any()
 }

@@ -209,7 +209,7 @@ async fn a_wrong_password_keeps_mail_queued_with_a_readable_error(backend: Backe
     );
     let page = admin.page("/admin").await;
     assert!(page.contains("refused the username or password"), "{page}");
-    assert!(page.contains("Retrying (1 attempts so far)"), "{page}");
+    assert!(page.contains("Will try again; 1 attempt failed so far"), "{page}");
     assert!(sink.mailbox.mails().is_empty());
 
     // A password in clear to another host is refused; nothing saved.
@@ -440,7 +440,7 @@ async fn failed_mail_is_shown_to_administrators_and_retried(backend: Backend) {
     }
     assert_eq!(failed.len(), 1, "the only attempt failed: given up on");
     let page = admin.page("/admin").await;
-    assert!(page.contains("Failed after 1 attempts"), "{page}");
+    assert!(page.contains("Not sent: gave up after 1 attempt"), "{page}");
     assert!(
         page.contains("Could not connect to the mail server"),
         "{page}"

@@ -79,7 +79,6 @@ pub fn UserTable(
                     .collect_view()}
             </tbody>
         </table></ScrollX>
-        
         <PageLinks next of="users" param="after" label="Next page" anchor="#users" />
     }
     .into_any()
