@@ -76,12 +76,8 @@ pub fn EmailSettingsPanel(
     let other_error = Signal::stored(posted.other_error(&["email"]).or_else(|| resent.error()));
     // What was saved, and where the verification link went — or that it waits for a mail server.
     let needs_link = !user.email_verified && user.email.is_some();
-    let saved = move |delivered: bool| {
-        let verify = if delivered {
-            VERIFY_TEXT
-        } else {
-            VERIFY_LATER_TEXT
-        };
+    let saved = |delivered: bool| {
+        let verify = if delivered { VERIFY_TEXT } else { VERIFY_LATER_TEXT };
         if posted.succeeded() {
             Some(if needs_link {
                 format!("{SAVED_TEXT} {verify}")
@@ -92,6 +88,7 @@ pub fn EmailSettingsPanel(
             resent.succeeded().then(|| verify.to_owned())
         }
     };
+    let (if_sent, if_not_sent) = (saved(true), saved(false));
     let verification = user.email.clone().map(|_| user.email_verified);
     let admin = user.role == Role::Admin;
 
@@ -180,10 +177,14 @@ pub fn EmailSettingsPanel(
             <div id="email-settings-status" class="min-h-5">
                 <ErrorText error=other_error />
                 <Suspense>
-                    {move || Suspend::new(async move {
-                        let delivered = configured.await.unwrap_or(true);
-                        view! { <SuccessText message=Signal::stored(saved(delivered)) /> }
-                    })}
+                    {move || {
+                        let (if_sent, if_not_sent) = (if_sent.clone(), if_not_sent.clone());
+                        Suspend::new(async move {
+                            let sent = configured.await.unwrap_or(true);
+                            let message = if sent { if_sent } else { if_not_sent };
+                            view! { <SuccessText message=Signal::stored(message) /> }
+                        })
+                    }}
                 </Suspense>
             </div>
             <button class=primary_button_class() type="submit">
