@@ -77,7 +77,11 @@ pub fn EmailSettingsPanel(
     // What was saved, and where the verification link went — or that it waits for a mail server.
     let needs_link = !user.email_verified && user.email.is_some();
     let saved = |delivered: bool| {
-        let verify = if delivered { VERIFY_TEXT } else { VERIFY_LATER_TEXT };
+        let verify = if delivered {
+            VERIFY_TEXT
+        } else {
+            VERIFY_LATER_TEXT
+        };
         if posted.succeeded() {
             Some(if needs_link {
                 format!("{SAVED_TEXT} {verify}")

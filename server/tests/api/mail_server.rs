@@ -209,7 +209,10 @@ async fn a_wrong_password_keeps_mail_queued_with_a_readable_error(backend: Backe
     );
     let page = admin.page("/admin").await;
     assert!(page.contains("refused the username or password"), "{page}");
-    assert!(page.contains("Will try again; 1 attempt failed so far"), "{page}");
+    assert!(
+        page.contains("Will try again; 1 attempt failed so far"),
+        "{page}"
+    );
     assert!(sink.mailbox.mails().is_empty());
 
     // A password in clear to another host is refused; nothing saved.
