@@ -83,6 +83,30 @@ test('the login-name menu works with the keyboard', async ({ page, request }) =>
   await expect(page).toHaveURL(/\/profile$/);
 });
 
+test('the login-name menu closes on a click outside it and when the focus leaves it', async ({ page, request }) => {
+  const user = await newUser(request, 'menu');
+  await signIn(page, user.username, user.password);
+  const menu = page.locator('details', { has: page.getByTestId('login-name') });
+  const profile = page.getByRole('link', { name: 'Profile', exact: true });
+  await page.getByTestId('login-name').click();
+  await expect(profile).toBeVisible();
+  await page.getByTestId('profile-name').click();
+  await expect(profile).toBeHidden();
+  await expect(menu).not.toHaveAttribute('open');
+
+  // By keyboard: the focused item shows a ring; tabbing past the last item closes the menu.
+  await page.locator('summary', { has: page.getByTestId('login-name') }).focus();
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Tab');
+  await expect(profile).toBeFocused();
+  expect(await profile.evaluate((link) => getComputedStyle(link).boxShadow)).not.toBe('none');
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('button', { name: 'Sign out', exact: true })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(profile).toBeHidden();
+  await expect(menu).not.toHaveAttribute('open');
+});
+
 test('wrong credentials get a clear message', async ({ page }) => {
   await page.goto('/signin');
   await hydrated(page);

@@ -24,7 +24,9 @@ pub fn ApplicationsPage() -> impl IntoView {
         let filter = filter.clone();
         page_resource(move || list_applications(filter.clone(), after.clone()))
     };
-    with_user(move |_| {
+    with_user(move |user| {
+        // Everyone else sees only their own applications: an Owner column would be their name.
+        let admin = user.role == crate::auth::Role::Admin;
         let filter = filter.clone();
         let create = ServerAction::<CreateApplication>::new();
         let posted = Posted::of::<CreateApplication>().conflict_on("name");
@@ -55,14 +57,19 @@ pub fn ApplicationsPage() -> impl IntoView {
                     </label>
                     <button type="submit" class=secondary_button_class()>"Filter"</button>
                 </form>
-                {loaded(applications, move |page| view! { <ApplicationTable page filtered=filter.is_some() /> })}
+                {loaded(applications, move |page| view! { <ApplicationTable page filtered=filter.is_some() admin /> })}
             </main>
         }
     })
 }
 
 #[component]
-fn ApplicationTable(page: Page<ApplicationView>, filtered: bool) -> impl IntoView {
+fn ApplicationTable(
+    page: Page<ApplicationView>,
+    filtered: bool,
+    /// Administrators see everyone's applications, so whose each is.
+    admin: bool,
+) -> impl IntoView {
     let Page { items: list, next } = page;
     if list.is_empty() {
         let text = if filtered {
@@ -78,7 +85,7 @@ fn ApplicationTable(page: Page<ApplicationView>, filtered: bool) -> impl IntoVie
             <thead class="text-slate-600">
                 <tr>
                     <th scope="col" class="px-6 py-2">"Name"</th>
-                    <th scope="col">"Owner"</th>
+                    {admin.then(|| view! { <th scope="col">"Owner"</th> })}
                     <th scope="col">"Created"</th>
                 </tr>
             </thead>
@@ -93,7 +100,7 @@ fn ApplicationTable(page: Page<ApplicationView>, filtered: bool) -> impl IntoVie
                                         {application.name}
                                     </a>
                                 </td>
-                                <td>{application.owner}</td>
+                                {admin.then(|| view! { <td>{application.owner}</td> })}
                                 <td>{short_time(&application.created_at)}</td>
                             </tr>
                         }

@@ -165,6 +165,12 @@ async fn plain_form_post_saves_and_comes_back_with_a_confirmation(backend: Backe
     let html = browser.page(&location).await;
     assert!(html.contains("Email settings saved."));
     assert!(html.contains("value=\"nojs@example.com\""));
+    // No mail server is set up here: the link waits for one, and the page says so.
+    assert!(
+        html.contains("A verification link goes to the address once the administrator has set up a mail server")
+            && !html.contains("We sent a verification link"),
+        "{html}"
+    );
     // Said once: a reload shows the saved values, not the message.
     let again = browser.page(&location).await;
     assert!(!again.contains("Email settings saved."));

@@ -86,13 +86,13 @@ pub fn ComparisonView(report: ComparisonReport) -> impl IntoView {
         human_count(report.unchanged)
     );
     let change = |before: u64, after: u64| {
-        let delta = i128::from(after) - i128::from(before);
-        let sign = if delta > 0 { "+" } else { "" };
-        format!(
-            "{} → {} ({sign}{delta})",
-            human_count(before),
-            human_count(after)
-        )
+        let (sign, delta) = if after >= before {
+            ("+", after - before)
+        } else {
+            ("−", before - after)
+        };
+        let delta = if delta == 0 { "0".to_owned() } else { format!("{sign}{}", human_count(delta)) };
+        format!("{} → {} ({delta})", human_count(before), human_count(after))
     };
     view! {
         <div class="mt-3 space-y-3" data-testid="job-result">
