@@ -91,7 +91,11 @@ pub fn ComparisonView(report: ComparisonReport) -> impl IntoView {
         } else {
             ("−", before - after)
         };
-        let delta = if delta == 0 { "0".to_owned() } else { format!("{sign}{}", human_count(delta)) };
+        let delta = if delta == 0 {
+            "0".to_owned()
+        } else {
+            format!("{sign}{}", human_count(delta))
+        };
         format!("{} → {} ({delta})", human_count(before), human_count(after))
     };
     view! {
