@@ -9,7 +9,8 @@ use crate::ui::{hydrated_signal, reload_at};
 pub fn TopBar(product_name: String) -> impl IntoView {
     let auth = Auth::expect();
     view! {
-        <header class="flex items-center justify-between bg-slate-900 px-6 py-3 text-white">
+        // Wraps rather than widening the page on a phone; a long login name is cut with "…".
+        <header class="flex flex-wrap items-center justify-between gap-x-4 gap-y-2 bg-slate-900 px-6 py-3 text-white">
             <nav class="flex items-center gap-6" aria-label="Console">
                 <a href="/" class="text-lg font-semibold tracking-wide">
                     {product_name}
@@ -102,7 +103,7 @@ fn UserMenu(username: String, admin: bool) -> impl IntoView {
                 [&::-webkit-details-marker]:hidden"
                 aria-label=format!("Account menu for {username}")
             >
-                <span data-testid="login-name">{username.clone()}</span>
+                <span class="max-w-48 truncate" data-testid="login-name">{username.clone()}</span>
                 <svg class="h-4 w-4" viewBox="0 0 20 20" fill="currentColor" aria-hidden="true">
                     <path d="M5.23 7.21a.75.75 0 011.06.02L10 11.17l3.71-3.94a.75.75 0 111.08 1.04l-4.25 4.5a.75.75 0 01-1.08 0l-4.25-4.5a.75.75 0 01.02-1.06z" />
                 </svg>

@@ -33,10 +33,11 @@ pub fn ProfilePage() -> impl IntoView {
             <main class="mx-auto max-w-3xl p-6">
                 <div class="flex flex-col items-center gap-2 py-6">
                     <Avatar />
-                    <h1 class="text-2xl font-semibold text-slate-800" data-testid="profile-name">
+                    // A long name or login name wraps inside the screen, even without spaces.
+                    <h1 class="max-w-full text-center text-2xl font-semibold text-slate-800 [overflow-wrap:anywhere]" data-testid="profile-name">
                         {user.name.clone()}
                     </h1>
-                    <p class="text-sm text-slate-600">{user.username.clone()}</p>
+                    <p class="max-w-full text-center text-sm text-slate-600 [overflow-wrap:anywhere]">{user.username.clone()}</p>
                 </div>
                 {(!must_change).then(|| view! {
                     <Section title="API Key" id="api-key">

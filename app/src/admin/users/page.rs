@@ -40,7 +40,7 @@ pub fn UserPage() -> impl IntoView {
                         <p class="mb-2 text-sm">
                             <a class="text-blue-700 underline" href="/admin#users">"← Administration"</a>
                         </p>
-                        <h1 class="mb-4 text-2xl font-semibold text-slate-800">{format!("User {username}")}</h1>
+                        <h1 class="mb-4 text-2xl font-semibold text-slate-800 [overflow-wrap:anywhere]">{format!("User {username}")}</h1>
                         <Suspense>
                             {move || Suspend::new(async move {
                                 reset.await.ok().flatten().map(|reset| view! { <TemporaryPassword reset /> })
