@@ -104,7 +104,11 @@ async fn starttls_and_auth_carry_every_notification(backend: Backend) {
             sink.port
         )
     );
-    let test_mail = sink.mailbox.wait_for(1).await.remove(0);
+    // The address's verification link goes out in the background meanwhile, in any order.
+    let test_mail = sink
+        .mailbox
+        .wait_for_one(|mail| header(mail, "Subject") == Some("AIP Console: test mail"))
+        .await;
     assert_eq!(header(&test_mail, "To"), Some("admin@example.com"));
     assert_eq!(
         header(&test_mail, "Subject"),
@@ -136,10 +140,12 @@ async fn starttls_and_auth_carry_every_notification(backend: Backend) {
         .await;
     let job = owner.start_analysis(application, version).await;
     owner.wait_for(job, &["succeeded"]).await;
-    let mails = sink.mailbox.wait_for(4).await;
-    let mut subjects: Vec<&str> = mails[1..]
+    let mails = sink
+        .mailbox
+        .wait_for_matching(3, |mail| header(mail, "To") == Some("owner@example.com"))
+        .await;
+    let mut subjects: Vec<&str> = mails
         .iter()
-        .inspect(|mail| assert_eq!(header(mail, "To"), Some("owner@example.com")))
         .map(|mail| header(mail, "Subject").unwrap())
         .collect();
     subjects.sort_unstable();
@@ -151,7 +157,7 @@ async fn starttls_and_auth_carry_every_notification(backend: Backend) {
             "[AIP Console] New version: MEUDON",
         ]
     );
-    for mail in &mails[1..] {
+    for mail in &mails {
         assert!(
             header(mail, "List-Unsubscribe")
                 .unwrap()

@@ -194,13 +194,31 @@ impl Mailbox {
     /// Waits (up to a minute) for a mail that `wanted` picks, and returns it. Other mail may
     /// arrive in any order meanwhile (a verification link sent in the background, say).
     pub async fn wait_for_one(&self, wanted: impl Fn(&str) -> bool) -> String {
+        self.wait_for_matching(1, wanted).await.remove(0)
+    }
+
+    /// Waits (up to a minute) until `count` mails that `wanted` picks are here, and returns
+    /// those, in the order received; other mail is left out.
+    pub async fn wait_for_matching(
+        &self,
+        count: usize,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
         for _ in 0..1200 {
-            if let Some(mail) = self.mails().into_iter().find(|mail| wanted(mail)) {
-                return mail;
+            let picked: Vec<String> = self
+                .mails()
+                .into_iter()
+                .filter(|mail| wanted(mail))
+                .collect();
+            if picked.len() >= count {
+                return picked;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("the mail expected never came to {}", self.0.display());
+        panic!(
+            "the {count} mails expected never came to {}",
+            self.0.display()
+        );
     }
 }
 
