@@ -94,6 +94,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Title text=name.clone() />
             <TopBar product_name=name />
+            <div id=shell::CONTENT_ID tabindex="-1" class="focus:outline-none">
             <Routes fallback=NotFound>
                 // Async: the whole page is rendered before the first byte is sent, so a redirect
                 // can still be a 302 and every section works without JavaScript.
@@ -138,6 +139,7 @@ pub fn App() -> impl IntoView {
                     ssr=SsrMode::Async
                 />
             </Routes>
+            </div>
         </Router>
     }
 }

@@ -2,13 +2,17 @@
 
 use leptos::prelude::*;
 
+mod copy;
+
+pub use copy::CopyButton;
+
 use crate::error::AppError;
 use crate::forms::Posted;
 
 pub fn input_class() -> &'static str {
     // One height for inputs and selects alike.
     "mt-1 block h-10 w-full rounded border border-slate-300 bg-white px-3 py-2 text-slate-900 \
-     focus:border-blue-600 focus:outline-none focus:ring-2 focus:ring-blue-600/30"
+     focus:border-blue-600 focus:outline-none focus:ring-2 focus:ring-blue-600"
 }
 
 pub fn primary_button_class() -> &'static str {
@@ -224,18 +228,76 @@ pub fn reload_at(path: &str) {
 
 /// Whether this island has hydrated: `false` when rendered on the server, `true` once the browser
 /// has made it interactive. Islands put it in a `data-ready` attribute for tests and styling.
+///
+/// Attributes read it (and any island signal) with `try_get`: when a client goes away in the
+/// middle of a page, the server disposes the page's signals while a `Suspense` may still be
+/// walking its view once more on another task, and `get` would panic there (an upstream race,
+/// leptos-rs/leptos#3595; seen as one panic in ~30 one-second `wrk` runs on `/applications`).
 pub fn hydrated_signal() -> ReadSignal<bool> {
     let (ready, set_ready) = signal(false);
     Effect::new(move || set_ready.set(true));
     ready
 }
 
-/// `2026-11-26T14:02:05Z` → `2026-11-26 14:02 UTC`, how times are shown on pages.
-pub fn short_time(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(11..16)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => rfc3339.to_owned(),
+/// A moment as people read it: how long ago ("3 hours ago"; the date after a month), with the
+/// exact time on hover and in `<time datetime>`. `at` is as the server writes times (RFC 3339,
+/// or the security log's `2026-11-26 14:02:05 UTC`). Pages are rendered on the server, with its
+/// clock (and never cached).
+#[component]
+pub fn Time(#[prop(into)] at: String) -> impl IntoView {
+    let Some(then) = parse_time(&at) else {
+        return at.into_any();
+    };
+    let exact = then.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    #[cfg(feature = "ssr")]
+    let shown = ago_in_words(chrono::Utc::now() - then, &exact);
+    #[cfg(not(feature = "ssr"))]
+    let shown = exact.clone();
+    view! {
+        <time datetime=then.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) title=exact>
+            {shown}
+        </time>
     }
+    .into_any()
+}
+
+fn parse_time(at: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(at)
+        .map(|at| at.to_utc())
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S UTC")
+                .map(|at| at.and_utc())
+        })
+        .ok()
+}
+
+/// How long ago, in words; `exact` once it is a month or more (its date), or in the future
+/// (another instance's clock running ahead).
+#[cfg(feature = "ssr")]
+fn ago_in_words(ago: chrono::TimeDelta, exact: &str) -> String {
+    let plural = |count: i64, unit: &str| {
+        let s = if count == 1 { "" } else { "s" };
+        format!("{count} {unit}{s} ago")
+    };
+    match ago.num_seconds() {
+        seconds if seconds < -60 => exact.to_owned(),
+        ..60 => "just now".to_owned(),
+        seconds @ 60..3_600 => plural(seconds / 60, "minute"),
+        seconds @ 3_600..86_400 => plural(seconds / 3_600, "hour"),
+        seconds @ 86_400..2_592_000 => plural(seconds / 86_400, "day"),
+        _ => exact.get(..10).unwrap_or(exact).to_owned(),
+    }
+}
+
+/// How long something took from `start` to `end` (both RFC 3339): `45 s`, `2 min 5 s`,
+/// `1 h 3 min`; `None` when either cannot be read.
+pub fn duration_between(start: &str, end: &str) -> Option<String> {
+    let seconds = (parse_time(end)? - parse_time(start)?).num_seconds().max(0);
+    Some(match seconds {
+        ..60 => format!("{seconds} s"),
+        60..3_600 => format!("{} min {} s", seconds / 60, seconds % 60),
+        _ => format!("{} h {} min", seconds / 3_600, seconds % 3_600 / 60),
+    })
 }
 
 /// `1536` → `1.5 KB`.
@@ -265,6 +327,18 @@ pub fn human_count(count: u64) -> String {
         grouped.push(digit);
     }
     grouped
+}
+
+/// The way back to the page above this one (`← Administration`), above a page's heading.
+#[component]
+pub fn BackLink(#[prop(into)] href: String, #[prop(into)] to: String) -> impl IntoView {
+    view! {
+        <p class="mb-2 text-sm">
+            <a class="text-blue-700 underline" href=href>
+                {format!("← {to}")}
+            </a>
+        </p>
+    }
 }
 
 /// A table (or anything wide) that scrolls sideways by itself when the screen is narrower, rather
@@ -319,7 +393,7 @@ pub fn Confirm(
 
 #[cfg(test)]
 mod tests {
-    use super::{human_bytes, human_count, short_time};
+    use super::{duration_between, human_bytes, human_count, parse_time};
 
     #[test]
     fn counts_have_thousands_separators() {
@@ -338,9 +412,41 @@ mod tests {
         assert_eq!(human_bytes(10 * 1024 * 1024), "10.0 MB");
     }
 
+    #[cfg(feature = "ssr")]
     #[test]
-    fn times_are_shown_to_the_minute() {
-        assert_eq!(short_time("2026-11-26T14:02:05Z"), "2026-11-26 14:02 UTC");
-        assert_eq!(short_time("garbage"), "garbage");
+    fn times_read_as_how_long_ago() {
+        use super::ago_in_words;
+        use chrono::TimeDelta;
+
+        let exact = "2026-11-26 14:02:05 UTC";
+        let ago = |seconds| ago_in_words(TimeDelta::seconds(seconds), exact);
+        assert_eq!(ago(-5), "just now");
+        assert_eq!(ago(59), "just now");
+        assert_eq!(ago(60), "1 minute ago");
+        assert_eq!(ago(59 * 60 + 59), "59 minutes ago");
+        assert_eq!(ago(3_600), "1 hour ago");
+        assert_eq!(ago(47 * 3_600), "1 day ago");
+        assert_eq!(ago(29 * 86_400), "29 days ago");
+        assert_eq!(ago(30 * 86_400), "2026-11-26");
+        assert_eq!(ago(-3_600), exact, "a clock ahead shows the time itself");
+    }
+
+    #[test]
+    fn both_ways_the_server_writes_times_are_read() {
+        let at = parse_time("2026-11-26T14:02:05Z");
+        assert!(at.is_some());
+        assert_eq!(parse_time("2026-11-26 14:02:05 UTC"), at);
+        assert_eq!(parse_time("2026-11-26"), None);
+    }
+
+    #[test]
+    fn durations_read_in_units_that_fit() {
+        let took = |end| duration_between("2026-11-26T14:02:05Z", end);
+        assert_eq!(took("2026-11-26T14:02:05.800Z").as_deref(), Some("0 s"));
+        assert_eq!(took("2026-11-26T14:02:50Z").as_deref(), Some("45 s"));
+        assert_eq!(took("2026-11-26T14:04:10Z").as_deref(), Some("2 min 5 s"));
+        assert_eq!(took("2026-11-26T15:05:59Z").as_deref(), Some("1 h 3 min"));
+        assert_eq!(took("2026-11-26T14:00:00Z").as_deref(), Some("0 s"));
+        assert_eq!(took("yesterday"), None);
     }
 }

@@ -114,6 +114,10 @@ test('a reset shows the administrator a temporary password once, which opens onl
   const shown = page.getByLabel(`Temporary password for ${user.username}`);
   const temporary = await shown.inputValue();
   expect(temporary).toMatch(/^[A-Za-z0-9]{20}$/);
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.getByRole('button', { name: 'Copy temporary password' }).click();
+  await expect(page.getByTestId('temporary-password').getByText('Copied')).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(temporary);
   await page.reload();
   await expect(page.getByTestId('temporary-password')).toHaveCount(0);
 

@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::paging::{Page, PageLinks};
 use crate::profile::security_log::EventTable;
 use crate::render::page_resource;
-use crate::ui::{input_class, loaded, primary_button_class};
+use crate::ui::{BackLink, input_class, loaded, primary_button_class};
 
 /// Events per page.
 pub const AUDIT_PAGE_LEN: u64 = 50;
@@ -81,6 +81,7 @@ fn AuditView(
 ) -> impl IntoView {
     view! {
         <main class="mx-auto max-w-5xl p-6">
+            <BackLink href="/admin" to="Administration" />
             <h1 class="mb-6 text-2xl font-semibold text-slate-800">"Audit"</h1>
             <form method="get" action="/admin/audit" class="mb-4 flex flex-wrap items-end gap-3" aria-label="Filter events">
                 <label class="block">

@@ -9,7 +9,7 @@ use crate::forms::Posted;
 #[cfg(feature = "ssr")]
 use crate::mail::ssr::outbox::Retry;
 use crate::paging::{Page, PageLinks};
-use crate::ui::{ErrorText, ScrollX, loaded, secondary_button_class, short_time};
+use crate::ui::{ErrorText, ScrollX, Time, loaded, secondary_button_class};
 
 /// One undelivered mail as the list shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,7 +123,7 @@ fn MailTable(mails: Vec<UndeliveredMail>, retry: ServerAction<RetryMail>) -> imp
                                 <td class="py-2 pr-2">{mail.to}</td>
                                 <td class="pr-2">
                                     {mail.subject}
-                                    <div class="text-xs text-slate-500">{short_time(&mail.created_at)}</div>
+                                    <div class="text-xs text-slate-500">"Queued " <Time at=mail.created_at /></div>
                                 </td>
                                 <td class="pr-2">{state}</td>
                                 <td class="pr-2 text-red-800">{mail.last_error}</td>

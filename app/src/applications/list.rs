@@ -10,8 +10,8 @@ use crate::forms::Posted;
 use crate::paging::{Page, PageLinks};
 use crate::render::page_resource;
 use crate::ui::{
-    ErrorText, ScrollX, TextField, input_class, loaded, primary_button_class,
-    secondary_button_class, short_time,
+    ErrorText, ScrollX, TextField, Time, input_class, loaded, primary_button_class,
+    secondary_button_class,
 };
 
 #[component]
@@ -101,7 +101,7 @@ fn ApplicationTable(
                                     </a>
                                 </td>
                                 {admin.then(|| view! { <td>{application.owner}</td> })}
-                                <td>{short_time(&application.created_at)}</td>
+                                <td><Time at=application.created_at /></td>
                             </tr>
                         }
                     })

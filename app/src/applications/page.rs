@@ -11,7 +11,7 @@ use crate::auth::with_user;
 use crate::error::AppError;
 use crate::forms::Posted;
 use crate::render::{page_resource, set_error_status};
-use crate::ui::{Section, short_time};
+use crate::ui::{BackLink, Section, Time};
 
 #[component]
 pub fn ApplicationPage() -> impl IntoView {
@@ -35,9 +35,7 @@ pub fn ApplicationPage() -> impl IntoView {
     with_user(move |_| {
         view! {
             <main class="mx-auto max-w-4xl p-6">
-                <p class="mb-2 text-sm">
-                    <a class="text-blue-700 underline" href="/applications">"← Applications"</a>
-                </p>
+                <BackLink href="/applications" to="Applications" />
                 <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match details.await {
@@ -53,7 +51,8 @@ pub fn ApplicationPage() -> impl IntoView {
                                         {application.name.clone()}
                                     </h1>
                                     <p class="mb-6 text-sm text-slate-600">
-                                        {format!("Owner {} · created {}", application.owner, short_time(&application.created_at))}
+                                        {format!("Owner {} · created ", application.owner)}
+                                        <Time at=application.created_at.clone() />
                                     </p>
                                     <Section title="Versions" id="versions">
                                         <VersionsPanel

@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::forms::Posted;
 use crate::paging::{Page, PageLinks};
 use crate::ui::{
-    ErrorText, FieldError, ScrollX, TextField, human_bytes, primary_button_class, short_time,
+    ErrorText, FieldError, ScrollX, TextField, Time, human_bytes, primary_button_class,
 };
 
 /// A version as pages and REST clients see it. Times are RFC 3339 in UTC.
@@ -127,7 +127,7 @@ pub fn VersionsPanel(
                                     <tr class="border-t border-slate-100">
                                         <td class="py-1 font-medium">{version.name}</td>
                                         <td>{format!("{} · {}", version.archive_format, human_bytes(version.archive_bytes))}</td>
-                                        <td>{format!("{} by {}", short_time(&version.created_at), version.created_by)}</td>
+                                        <td><Time at=version.created_at />{format!(" by {}", version.created_by)}</td>
                                     </tr>
                                 }
                             })

@@ -47,6 +47,14 @@ impl Role {
             _ => None,
         }
     }
+
+    /// What a person reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Admin => "Administrator",
+            Self::User => "User",
+        }
+    }
 }
 
 /// The signed-in user as pages and REST clients see them (never the password hash).

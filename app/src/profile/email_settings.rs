@@ -212,7 +212,7 @@ pub mod ssr {
     use super::EmailSettings;
     use crate::auth::log::SecurityEventKind;
     use crate::auth::log::ssr::{Entry, record};
-    use crate::auth::ssr::{EmailAddress, require_user};
+    use crate::auth::ssr::{EmailAddress, masked, require_user};
     use crate::error::AppError;
     use crate::mail::ssr::account::{SecurityNotice, security_notice, send_verification};
     use crate::state::app_state;
@@ -282,9 +282,15 @@ pub mod ssr {
         let user = user.update(&txn).await?;
         if changed {
             let ip = crate::auth::ssr::client_ip().await;
+            let address =
+                |email: &Option<String>| email.as_deref().map_or("none".to_owned(), masked);
             record(
                 &txn,
-                Entry::new(user.id, SecurityEventKind::EmailChanged, Some(ip)),
+                Entry::new(user.id, SecurityEventKind::EmailChanged, Some(ip)).detail(format!(
+                    "{} → {}",
+                    address(&old.email),
+                    address(&user.email)
+                )),
             )
             .await?;
             send_verification(&txn, &state.config, &user).await?;

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::auth::log::SecurityEventView;
 use crate::error::AppError;
 use crate::paging::{Page, PageLinks};
-use crate::ui::{ScrollX, loaded};
+use crate::ui::{ScrollX, Time, loaded};
 
 /// A page of the signed-in user's security events, newest first, after cursor `after`.
 #[server(endpoint = "security_log")]
@@ -69,14 +69,14 @@ pub fn EventTable(events: Vec<SecurityEventView>, with_user: bool) -> impl IntoV
                         .into_iter()
                         .map(|event| {
                             let details = match (event.detail, event.by) {
-                                (Some(detail), Some(by)) => format!("{detail} (by {by})"),
+                                (Some(detail), Some(by)) => format!("{detail}, by {by}"),
                                 (Some(detail), None) => detail,
                                 (None, Some(by)) => format!("by {by}"),
                                 (None, None) => String::new(),
                             };
                             view! {
                                 <tr class="border-t border-slate-100" data-testid="security-event" data-kind=event.kind.as_str()>
-                                    <td class="py-2 pr-3 whitespace-nowrap tabular-nums">{event.at}</td>
+                                    <td class="py-2 pr-3 whitespace-nowrap tabular-nums"><Time at=event.at /></td>
                                     {with_user.then(|| view! { <td class="pr-3">{event.username}</td> })}
                                     <td class="pr-3">{event.kind.label()}</td>
                                     <td class="pr-3 tabular-nums">{event.ip.unwrap_or_default()}</td>

@@ -1,15 +1,17 @@
-//! The copy-to-clipboard button for a new key: an island, the one part of the profile that needs
-//! JavaScript.
+//! The copy-to-clipboard button beside a secret shown once (a new API key, a temporary
+//! password): an island. Without JavaScript it is not shown at all — the secret's field is there
+//! to select and copy by hand.
 
 use leptos::prelude::*;
 
 use crate::ui::hydrated_signal;
 
 /// Copies `text` to the clipboard and confirms with "Copied". Uses the asynchronous Clipboard
-/// API; where it is missing (insecure origins, old browsers) falls back to selecting the text
-/// area `fallback_input_id` and `document.execCommand("copy")`.
+/// API; where it is missing (insecure origins, old browsers) falls back to selecting the field
+/// `fallback_input_id` (a text area or an input holding the same text) and
+/// `document.execCommand("copy")`. `what` names the text: the button reads "Copy {what}".
 #[island]
-pub fn CopyButton(text: String, fallback_input_id: String) -> impl IntoView {
+pub fn CopyButton(text: String, fallback_input_id: String, what: String) -> impl IntoView {
     let ready = hydrated_signal();
     let (copied, set_copied) = signal(None::<bool>);
     let copy = move |_| {
@@ -23,12 +25,12 @@ pub fn CopyButton(text: String, fallback_input_id: String) -> impl IntoView {
     view! {
         <div class="flex w-24 shrink-0 flex-col items-center">
             <button
-                data-ready=move || ready.get().to_string()
-                disabled=move || !ready.get()
+                data-ready=move || ready.try_get().unwrap_or_default().to_string()
+                hidden=move || !ready.try_get().unwrap_or_default()
                 type="button"
                 class="rounded p-2 text-slate-600 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-600"
-                aria-label="Copy API key"
-                title="Copy API key"
+                aria-label=format!("Copy {what}")
+                title=format!("Copy {what}")
                 on:click=copy
             >
                 <svg class="h-5 w-5" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
@@ -40,7 +42,7 @@ pub fn CopyButton(text: String, fallback_input_id: String) -> impl IntoView {
                 {move || match copied.get() {
                     Some(true) => view! { <span class="text-green-700">"Copied"</span> }.into_any(),
                     Some(false) => {
-                        view! { <span class="text-red-700">"Could not copy: select the key and copy it by hand."</span> }
+                        view! { <span class="text-red-700">"Could not copy: select it and copy it by hand."</span> }
                             .into_any()
                     }
                     None => ().into_any(),
@@ -68,13 +70,16 @@ async fn write_clipboard(text: &str, fallback_input_id: &str) -> bool {
     let Some(document) = window.document() else {
         return false;
     };
-    let Some(field) = document
-        .get_element_by_id(fallback_input_id)
-        .and_then(|element| element.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
-    else {
+    let Some(field) = document.get_element_by_id(fallback_input_id) else {
         return false;
     };
-    field.select();
+    match field.dyn_into::<web_sys::HtmlTextAreaElement>() {
+        Ok(area) => area.select(),
+        Err(field) => match field.dyn_into::<web_sys::HtmlInputElement>() {
+            Ok(input) => input.select(),
+            Err(_) => return false,
+        },
+    }
     document
         .dyn_into::<web_sys::HtmlDocument>()
         .ok()

@@ -760,10 +760,34 @@ async fn the_security_log_records_each_event_with_the_client_address(backend: Ba
         .find(|event| event.0 == "signed_in" && !event.2.is_empty())
         .unwrap();
     assert_eq!(firefox.2, "Firefox on Linux");
+    // Keys are named by their public prefix, addresses masked.
+    let detail = |kind: &str| {
+        log.iter()
+            .find(|event| event.0 == kind)
+            .map(|event| event.2.clone())
+            .unwrap()
+    };
+    assert_eq!(detail("api_key_created"), format!("{}.••••", &ivy.key[..8]));
+    assert_eq!(detail("email_changed"), "none → i•••@example.com");
     // The profile shows it.
     let page = ivy.browser.page("/profile").await;
     assert!(page.contains("data-testid=\"security-events\""));
     assert!(page.contains("Failed sign-in") && page.contains("Firefox on Linux"));
+
+    // An administrator's change says what changed and who did it; the audit page reads so.
+    let admin = app.admin().await;
+    let (status, body) = admin
+        .patch("/rest/users/ivy", &json!({ "role": "admin" }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let role = own_log(&ivy).await;
+    assert_eq!(
+        (role[0].0.as_str(), role[0].2.as_str(), role[0].3.as_str()),
+        ("role_changed", "User → Administrator", "admin")
+    );
+    let audit = admin.browser.page("/admin/audit?kind=role_changed").await;
+    assert!(audit.contains("User → Administrator, by admin"), "{audit}");
+    assert!(audit.contains("href=\"/admin\""), "the way back: {audit}");
 }
 
 async fn creating_accounts_and_changing_the_mail_server_are_audited(backend: Backend) {

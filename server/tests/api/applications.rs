@@ -81,6 +81,16 @@ async fn bad_input_gets_clear_errors_and_loses_nothing(backend: Backend) {
     let version = tool.create_version(application, "1.0", archive()).await;
     let (status, body) = tool.upload(application, Some("1.0"), Some(archive())).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // A taken name sent ahead of the archive is refused before the archive is looked at: the
+    // answer is the name's conflict, not the junk archive's error.
+    let (status, body) = tool
+        .upload(
+            application,
+            Some("1.0"),
+            Some(("junk.zip", b"not an archive at all".to_vec())),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
 
     let other = tool.create_application("Other").await;
     let other_version = tool

@@ -297,11 +297,15 @@ async fn compare_reports_what_changed_since_the_previous_version(backend: Backen
         .await;
     assert!(page.contains("1 added · 1 removed · 1 changed"), "{page}");
     assert!(page.contains(">Compare</button>"), "{page}");
+    // Each finished job says how long it ran; times read as how long ago, exact in `datetime`.
+    assert!(page.contains(" · took "), "{page}");
+    assert!(page.contains("<time datetime=\""), "{page}");
     let page = tool
         .browser
         .page(&format!("/applications/{application}/jobs/{job}"))
         .await;
     assert!(page.contains("Compared with 1.0."), "{page}");
+    assert!(page.contains(" · ran "), "{page}");
     assert!(page.contains("1 added · 1 removed · 1 changed · 2 unchanged"));
     app.assert_outbox_empty().await;
     let mails = Mailbox(database.data_dir.join("mail")).mails();
@@ -354,6 +358,18 @@ async fn corrupt_archive_fails_the_job_with_its_error(backend: Backend) {
     assert_eq!(
         kinds,
         ["application_created", "version_created", "job_failed"]
+    );
+    // A comparison of the next version names the version whose archive is at fault.
+    let next = tool
+        .create_version(application, "2", ("good.tar.gz", tar_gz(&sample_project())))
+        .await;
+    let job = tool.start_job(application, next, "compare").await;
+    let done = tool.wait_for(job, &["succeeded", "failed"]).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    let error = done["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("Version 1: The archive is corrupt or not a zip archive"),
+        "{error}"
     );
     // The server carries on.
     assert_eq!(

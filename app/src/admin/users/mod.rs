@@ -325,13 +325,13 @@ pub fn UsersPanel(
                     <span class="text-sm text-slate-700">"Role"</span>
                 </label>
                 <select id="new-user-role" class=input_class() name="role">
-                    {[(Role::User, "User"), (Role::Admin, "Administrator")]
+                    {[Role::User, Role::Admin]
                         .into_iter()
-                        .map(|(role, label)| {
+                        .map(|role| {
                             let selected = chosen_role
                                 .as_deref()
                                 .map_or(role == Role::User, |chosen| chosen == role.as_str());
-                            view! { <option value=role.as_str() selected=selected>{label}</option> }
+                            view! { <option value=role.as_str() selected=selected>{role.label()}</option> }
                         })
                         .collect_view()}
                 </select>

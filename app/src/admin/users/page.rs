@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use super::table::{role_label, status};
+use super::table::status;
 use super::{
     AccountView, CreateUser, PasswordReset, ResetUserPassword, RevokeUserApiKey, SetUserDisabled,
     SetUserRole, flashed_password_reset, load_user,
@@ -16,7 +16,8 @@ use crate::error::AppError;
 use crate::forms::Posted;
 use crate::render::page_resource;
 use crate::ui::{
-    Confirm, ErrorText, SuccessText, danger_button_class, loaded, primary_button_class,
+    BackLink, Confirm, CopyButton, ErrorText, SuccessText, danger_button_class, loaded,
+    primary_button_class,
 };
 
 #[component]
@@ -37,9 +38,7 @@ pub fn UserPage() -> impl IntoView {
                 let me = expect_context::<UserView>().username;
                 view! {
                     <main class="mx-auto max-w-3xl p-6">
-                        <p class="mb-2 text-sm">
-                            <a class="text-blue-700 underline" href="/admin#users">"← Administration"</a>
-                        </p>
+                        <BackLink href="/admin#users" to="Administration" />
                         <h1 class="mb-4 text-2xl font-semibold text-slate-800 [overflow-wrap:anywhere]">{format!("User {username}")}</h1>
                         <Suspense>
                             {move || Suspend::new(async move {
@@ -70,7 +69,7 @@ fn Account(user: AccountView, me: String) -> impl IntoView {
                 <dt class="text-slate-600">"Name"</dt>
                 <dd>{user.name.clone()}</dd>
                 <dt class="text-slate-600">"Role"</dt>
-                <dd>{role_label(user.role)}</dd>
+                <dd>{user.role.label()}</dd>
                 <dt class="text-slate-600">"Email"</dt>
                 <dd class="break-all">{user.email.clone().unwrap_or_else(|| "—".to_owned())}</dd>
                 <dt class="text-slate-600">"Status"</dt>
@@ -210,12 +209,20 @@ pub fn TemporaryPassword(reset: PasswordReset) -> impl IntoView {
                     reset.username
                 )}
             </p>
-            <input
-                class="w-full rounded border border-slate-300 bg-white px-3 py-2 font-mono text-sm"
-                readonly
-                aria-label=format!("Temporary password for {}", reset.username)
-                value=reset.temporary_password
-            />
+            <div class="flex items-start gap-2">
+                <input
+                    id="temporary-password"
+                    class="min-w-0 flex-1 rounded border border-slate-300 bg-white px-3 py-2 font-mono text-sm"
+                    readonly
+                    aria-label=format!("Temporary password for {}", reset.username)
+                    value=reset.temporary_password.clone()
+                />
+                <CopyButton
+                    text=reset.temporary_password
+                    fallback_input_id="temporary-password".to_owned()
+                    what="temporary password".to_owned()
+                />
+            </div>
         </div>
     }
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::ui::ScrollX;
 
 use super::user_href;
-use crate::auth::{Role, UserView};
+use crate::auth::UserView;
 use crate::paging::{Page, PageLinks};
 
 /// How an account stands, in a word.
@@ -17,15 +17,6 @@ pub(super) fn status(user: &UserView) -> &'static str {
         "Password reset"
     } else {
         "Active"
-    }
-}
-
-/// How a role reads.
-pub(super) fn role_label(role: Role) -> &'static str {
-    if role == Role::Admin {
-        "Administrator"
-    } else {
-        "User"
     }
 }
 
@@ -70,7 +61,7 @@ pub fn UserTable(
                                     {is_me.then_some(" (you)")}
                                 </td>
                                 <td class="py-2 pr-3">{user.name.clone()}</td>
-                                <td class="py-2 pr-3">{role_label(user.role)}</td>
+                                <td class="py-2 pr-3">{user.role.label()}</td>
                                 <td class="py-2 pr-3 break-all">{user.email.clone().unwrap_or_default()}</td>
                                 <td class="py-2 pr-3" data-testid="user-status">{status(&user)}</td>
                             </tr>

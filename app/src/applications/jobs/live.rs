@@ -23,6 +23,9 @@ pub fn JobProgress(
     progress: u8,
     /// On the job's own page: load the page again once finished, to show the whole report.
     reload_when_finished: bool,
+    /// What is there only while the job is queued or running (its Stop button): hidden as soon
+    /// as the job is seen to finish.
+    children: Children,
 ) -> impl IntoView {
     let current = RwSignal::new((status, progress));
     // The outcome of a job that finished while this page was open.
@@ -95,6 +98,9 @@ pub fn JobProgress(
                         }
                     })
             }}
+            <span hidden=move || current.try_get().is_some_and(|(status, _)| status.is_finished())>
+                {children()}
+            </span>
         </span>
     }
 }

@@ -187,14 +187,24 @@ pub struct JobSummary {
     pub stopped_by: Option<String>,
     pub created_at: String,
     pub finished_at: Option<String>,
+    /// How long it ran, once finished (`2 min 5 s`).
+    pub took: Option<String>,
     pub error: Option<String>,
     /// The report's figures, once the job has succeeded.
     pub totals: Option<String>,
 }
 
+impl JobView {
+    /// How long it ran, once finished: from its start (by the last runner to take it) to its end.
+    pub fn took(&self) -> Option<String> {
+        crate::ui::duration_between(self.started_at.as_deref()?, self.finished_at.as_deref()?)
+    }
+}
+
 impl JobSummary {
     /// The summary of `job`, whose version is named `version`.
     pub fn of(job: JobView, version: String) -> Self {
+        let took = job.took();
         Self {
             id: job.id,
             application_id: job.application_id,
@@ -205,6 +215,7 @@ impl JobSummary {
             totals: job.result.as_ref().map(JobReport::totals),
             created_by: job.created_by,
             stopped_by: job.stopped_by,
+            took,
             created_at: job.created_at,
             finished_at: job.finished_at,
             error: job.error,

@@ -5,12 +5,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
+use super::panel::StopForm;
 use super::{JobProgress, JobReport, JobStatus, JobView, StopJob};
 use crate::applications::ApplicationView;
 use crate::auth::with_user;
 use crate::error::AppError;
 use crate::render::{page_resource, set_error_status};
-use crate::ui::{secondary_button_class, short_time};
+use crate::ui::{BackLink, Time};
 
 /// Everything a job's page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,26 +84,18 @@ fn JobDetailsView(details: JobDetails) -> impl IntoView {
         job,
         version,
     } = details;
-    let mut times = format!(
-        "#{} · started by {} · queued {}",
-        job.id,
-        job.created_by,
-        short_time(&job.created_at)
-    );
-    if let Some(finished) = &job.finished_at {
-        times.push_str(&format!(" · finished {}", short_time(finished)));
-    }
-    if let Some(by) = &job.stopped_by {
-        times.push_str(&format!(" · stopped by {by}"));
-    }
+    let took = job.took();
+    let times = view! {
+        {format!("#{} · started by {} · queued ", job.id, job.created_by)}
+        <Time at=job.created_at.clone() />
+        {job.finished_at.clone().map(|at| view! { " · finished " <Time at /> })}
+        {took.map(|took| format!(" · ran {took}"))}
+        {job.stopped_by.clone().map(|by| format!(" · stopped by {by}"))}
+    };
     let running = !job.status.is_finished();
     let title = format!("{} of {version}", job.kind.label());
     view! {
-        <p class="mb-2 text-sm">
-            <a class="text-blue-700 underline" href=format!("/applications/{}#jobs", application.id)>
-                {format!("← {}", application.name)}
-            </a>
-        </p>
+        <BackLink href=format!("/applications/{}#jobs", application.id) to=application.name />
         <JobHeading title id=job.id status=job.status progress=job.progress />
         <p class="mb-4 text-sm text-slate-600">{times}</p>
         <section class="rounded-lg bg-white p-6 shadow" aria-label="Report">
@@ -124,18 +117,9 @@ fn JobHeading(title: String, id: i64, status: JobStatus, progress: u8) -> impl I
         <div class="mb-4 flex flex-wrap items-center justify-between gap-3">
             <h1 class="text-2xl font-semibold text-slate-800" data-testid="job-title">{title}</h1>
             <div class="flex items-center gap-3" data-testid="job" data-job-id=id>
-                <JobProgress id status progress reload_when_finished=true />
-                {(!status.is_finished())
-                    .then(|| {
-                        view! {
-                            <ActionForm action=stop>
-                                <input type="hidden" name="id" value=id />
-                                <button class=secondary_button_class() type="submit" aria-label=format!("Stop job {id}")>
-                                    "Stop"
-                                </button>
-                            </ActionForm>
-                        }
-                    })}
+                <JobProgress id status progress reload_when_finished=true>
+                    {(!status.is_finished()).then(|| view! { <StopForm id action=stop /> })}
+                </JobProgress>
             </div>
         </div>
     }

@@ -8,7 +8,7 @@ use super::{JobKind, JobProgress, JobStatus, JobSummary, StartJob, StopJob};
 use crate::applications::VersionView;
 use crate::forms::Posted;
 use crate::paging::{Page, PageLinks};
-use crate::ui::{ErrorText, input_class, primary_button_class, secondary_button_class, short_time};
+use crate::ui::{ErrorText, Time, input_class, primary_button_class, secondary_button_class};
 
 #[component]
 pub fn JobsPanel(
@@ -101,23 +101,15 @@ fn JobItem(job: JobSummary, stop: ServerAction<StopJob>) -> impl IntoView {
                         </a>
                     </p>
                     <p class="text-sm text-slate-500">
-                        {format!("#{} · {} · {who}", job.id, short_time(&job.created_at))}
+                        {format!("#{} · ", job.id)}
+                        <Time at=job.created_at />
+                        {format!(" · {who}")}
+                        {job.took.map(|took| format!(" · took {took}"))}
                     </p>
                 </div>
-                <div class="flex items-center gap-3">
-                    <JobProgress id=job.id status=job.status progress=job.progress reload_when_finished=false />
-                    {running
-                        .then(|| {
-                            view! {
-                                <ActionForm action=stop>
-                                    <input type="hidden" name="id" value=job.id />
-                                    <button class=secondary_button_class() type="submit" aria-label=format!("Stop job {}", job.id)>
-                                        "Stop"
-                                    </button>
-                                </ActionForm>
-                            }
-                        })}
-                </div>
+                <JobProgress id=job.id status=job.status progress=job.progress reload_when_finished=false>
+                    {running.then(|| view! { <StopForm id=job.id action=stop /> })}
+                </JobProgress>
             </div>
             {job
                 .error
@@ -128,4 +120,17 @@ fn JobItem(job: JobSummary, stop: ServerAction<StopJob>) -> impl IntoView {
         </li>
     }
     .into_any()
+}
+
+/// A queued or running job's Stop button (a form, so it works without JavaScript).
+#[component]
+pub(super) fn StopForm(id: i64, action: ServerAction<StopJob>) -> impl IntoView {
+    view! {
+        <ActionForm action>
+            <input type="hidden" name="id" value=id />
+            <button class=secondary_button_class() type="submit" aria-label=format!("Stop job {id}")>
+                "Stop"
+            </button>
+        </ActionForm>
+    }
 }

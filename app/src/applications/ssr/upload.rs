@@ -13,7 +13,7 @@
 //!   a committed version always has its archive; a version that does not commit removes it.
 
 use chrono::Utc;
-use sea_orm::{EntityTrait, Set, SqlErr, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait};
 use sha2::{Digest, Sha256};
 
 use super::{Name, visible};
@@ -97,11 +97,19 @@ impl Upload<'_> {
                 }
                 "name" => self.form.name = Some(read_text(&mut field, 1024, limit).await?),
                 "archive" => {
-                    if self.application.is_none() {
-                        let named = self.form.application.as_deref();
-                        self.application =
-                            Some(authorise(self.state, self.principal, named).await?);
+                    let application = match self.application.take() {
+                        Some(application) => application,
+                        None => {
+                            let named = self.form.application.as_deref();
+                            authorise(self.state, self.principal, named).await?
+                        }
+                    };
+                    // A name sent ahead of the archive (the page's form does) is checked before
+                    // a byte of the archive is stored.
+                    if let Some(name) = self.form.name.as_deref() {
+                        refuse_taken(self.state, &application, name).await?;
                     }
+                    self.application = Some(application);
                     self.form.archive = spool(field, self.state).await?;
                 }
                 _ => while field.chunk().await.map_err(unreadable(limit))?.is_some() {},
@@ -126,6 +134,33 @@ async fn authorise(
         )
     })?;
     visible(&state.db, principal, id).await
+}
+
+/// Refuses `name` if it is not a version name, or if `application` already has a version by it.
+async fn refuse_taken(
+    state: &AppState,
+    application: &application::Model,
+    name: &str,
+) -> Result<(), AppError> {
+    let name = Name::parse(name, "name")?;
+    let taken = version::Entity::find()
+        .filter(version::Column::ApplicationId.eq(application.id))
+        .filter(version::Column::Name.eq(name.as_str()))
+        .one(&state.db)
+        .await?
+        .is_some();
+    if taken {
+        Err(taken_name(&name))
+    } else {
+        Ok(())
+    }
+}
+
+fn taken_name(name: &Name) -> AppError {
+    AppError::Conflict(format!(
+        "This application already has a version named “{}”.",
+        name.as_str()
+    ))
 }
 
 /// Reads and drops what is left of a refused upload. The body is capped (`upload_limit`), so
@@ -163,11 +198,9 @@ async fn store(
     .exec_with_returning(&txn)
     .await;
     let row = match inserted {
+        // Taken meanwhile, or named after the archive (a client may send the fields in any order).
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Err(AppError::Conflict(format!(
-                "This application already has a version named “{}”.",
-                name.as_str()
-            )));
+            return Err(taken_name(&name));
         }
         other => other?,
     };

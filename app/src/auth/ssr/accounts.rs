@@ -288,7 +288,7 @@ pub async fn set_role(
         txn,
         actor
             .entry(target.id, SecurityEventKind::RoleChanged)
-            .detail(role.as_str()),
+            .detail(format!("{} → {}", target.role.label(), role.label())),
     )
     .await?;
     reread(txn, target.id).await

@@ -49,6 +49,18 @@ impl EmailAddress {
     }
 }
 
+/// `alice@example.com` → `a•••@example.com`: enough for its owner to recognise an address in the
+/// security log, not enough for a reader of the log to write to it.
+pub fn masked(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".to_owned(),
+    }
+}
+
 /// The message never repeats the address: errors are logged, addresses must not be.
 fn not_an_address() -> AppError {
     AppError::invalid(
@@ -68,6 +80,14 @@ impl std::fmt::Debug for EmailAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masked_addresses_keep_a_first_letter_and_the_domain() {
+        assert_eq!(masked("alice@example.com"), "a•••@example.com");
+        assert_eq!(masked("élodie.x@mail.example.org"), "é•••@mail.example.org");
+        assert_eq!(masked("a@b.co"), "a•••@b.co");
+        assert_eq!(masked("nonsense"), "•••");
+    }
 
     #[test]
     fn valid_addresses_are_kept_trimmed() {

@@ -15,7 +15,7 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use tower_sessions::Session;
 
-pub use email::EmailAddress;
+pub use email::{EmailAddress, masked};
 pub use password::{hash_password, verify_password};
 pub use throttle::{DEFAULT_REST_FAILURE_BURST, Throttles};
 pub use users::{NewUser, Username, usernames};

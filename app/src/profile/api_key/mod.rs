@@ -3,7 +3,6 @@
 //! The panel ([`ApiKeyPanel`]) and its server functions live here; storage, verification and
 //! the key type are in [`ssr`].
 
-mod copy;
 mod panel;
 #[cfg(feature = "ssr")]
 pub mod ssr;

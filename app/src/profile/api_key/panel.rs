@@ -4,12 +4,12 @@
 
 use leptos::prelude::*;
 
-use super::copy::CopyButton;
 use super::{ApiKeyInfo, ApiKeyState, DeleteApiKey, GenerateApiKey, NO_KEY_TEXT};
 use crate::error::AppError;
 use crate::forms::Posted;
 use crate::ui::{
-    Confirm, ErrorText, danger_button_class, primary_button_class, secondary_button_class,
+    Confirm, CopyButton, ErrorText, Time, danger_button_class, primary_button_class,
+    secondary_button_class,
 };
 
 const REPLACE_WARNING: &str = "Your current key stops working immediately.";
@@ -96,7 +96,7 @@ fn NewKey(key: String) -> impl IntoView {
                 >
                     {key.clone()}
                 </textarea>
-                <CopyButton text=key fallback_input_id="new-api-key".to_owned() />
+                <CopyButton text=key fallback_input_id="new-api-key".to_owned() what="API key".to_owned() />
             </div>
         </div>
     }
@@ -106,16 +106,21 @@ fn NewKey(key: String) -> impl IntoView {
 #[component]
 fn KeyDetails(info: ApiKeyInfo) -> impl IntoView {
     let last_used = match (info.last_used_at, info.last_used_ip) {
-        (Some(at), Some(ip)) => format!("{at} from {ip}"),
-        (Some(at), None) => at,
-        (None, _) => "never".to_owned(),
+        (Some(at), ip) => view! {
+            <Time at />
+            {ip.map(|ip| format!(" from {ip}"))}
+        }
+        .into_any(),
+        (None, _) => "never".into_any(),
     };
     view! {
         <dl class="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 text-sm" data-testid="api-key-details">
             <dt class="text-slate-500">"Key"</dt>
             <dd class="font-mono" data-testid="api-key-prefix">{format!("{}.••••", info.prefix)}</dd>
             <dt class="text-slate-500">"Created"</dt>
-            <dd>{info.created_at}</dd>
+            <dd>
+                <Time at=info.created_at />
+            </dd>
             <dt class="text-slate-500">"Last used"</dt>
             <dd data-testid="api-key-last-used">{last_used}</dd>
         </dl>

@@ -37,13 +37,18 @@ pub async fn run(work: &Work<'_>) -> Result<ComparisonReport, JobError> {
     let stages = if previous.is_some() { 2 } else { 1 };
     let before_files = match &previous {
         Some(previous) => {
-            let (source, format) = work.archive(previous).await?;
-            let limits = work.limits();
-            work.blocking(move |control| {
-                control.stage(0, stages);
-                files(source, format, &limits, control)
-            })
-            .await?
+            let read = async {
+                let (source, format) = work.archive(previous).await?;
+                let limits = work.limits();
+                work.blocking(move |control| {
+                    control.stage(0, stages);
+                    files(source, format, &limits, control)
+                })
+                .await
+            };
+            // The job is named after its own version: an error in the other one says so.
+            read.await
+                .map_err(|error| error.in_version(&previous.name))?
         }
         None => Files::new(),
     };

@@ -24,6 +24,13 @@ pub async fn perform(work: &Work<'_>) -> Result<JobReport, JobError> {
 pub enum JobError {
     #[error(transparent)]
     Archive(#[from] ArchiveError),
+    /// The archive of another version than the job's (a comparison's previous version) failed:
+    /// the words say which.
+    #[error("Version {version}: {source}")]
+    OtherVersion {
+        version: String,
+        source: ArchiveError,
+    },
     /// The server could not do the work (its database failed); it will be tried again.
     #[error("The job will be tried again.")]
     Retry,
@@ -36,7 +43,26 @@ impl JobError {
     /// (whoever did that owns the status now), nor when the database failed (recovery queues it
     /// again).
     pub fn is_final(&self) -> bool {
-        !matches!(self, Self::Archive(ArchiveError::Cancelled) | Self::Retry)
+        !matches!(
+            self,
+            Self::Archive(ArchiveError::Cancelled)
+                | Self::OtherVersion {
+                    source: ArchiveError::Cancelled,
+                    ..
+                }
+                | Self::Retry
+        )
+    }
+
+    /// This error as met reading version `name`'s archive rather than the job's own.
+    pub fn in_version(self, name: &str) -> Self {
+        match self {
+            Self::Archive(source) => Self::OtherVersion {
+                version: name.to_owned(),
+                source,
+            },
+            other => other,
+        }
     }
 }
 

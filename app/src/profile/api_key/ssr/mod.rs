@@ -25,6 +25,7 @@ use crate::auth::ssr::Principal;
 use crate::auth::{Role, UserView};
 use crate::db::entity::{api_key, user};
 use crate::error::AppError;
+use crate::http::timestamp;
 use crate::mail::ssr::account::{SecurityNotice, security_notice};
 
 /// Last-used time and address are written at most this often per key.
@@ -34,11 +35,10 @@ const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::seconds(60);
 const PREFIX_ATTEMPTS: usize = 3;
 
 pub fn to_info(row: &api_key::Model) -> ApiKeyInfo {
-    let when = |at: DateTime<Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
     ApiKeyInfo {
         prefix: row.prefix.clone(),
-        created_at: when(row.created_at),
-        last_used_at: row.last_used_at.map(when),
+        created_at: timestamp(row.created_at),
+        last_used_at: row.last_used_at.map(timestamp),
         last_used_ip: row.last_used_ip.clone(),
     }
 }
@@ -67,7 +67,7 @@ pub async fn generate(
         let key = ApiKey::generate();
         let txn = db.begin().await?;
         lock_user(&txn, owner).await?;
-        let replaced = find(&txn, user_id).await?.is_some();
+        let replaced = find(&txn, user_id).await?.map(|old| old.prefix);
         let row = api_key::ActiveModel {
             user_id: Set(user_id),
             prefix: Set(key.prefix().to_owned()),
@@ -99,12 +99,14 @@ pub async fn generate(
             }
             other => other?,
         };
-        let kind = if replaced {
-            SecurityEventKind::ApiKeyReplaced
-        } else {
-            SecurityEventKind::ApiKeyCreated
+        // The log names keys by their prefix, the part that is no secret.
+        let entry = match &replaced {
+            Some(old) => Entry::new(user_id, SecurityEventKind::ApiKeyReplaced, ip)
+                .detail(format!("{}.•••• replaced {old}.••••", key.prefix())),
+            None => Entry::new(user_id, SecurityEventKind::ApiKeyCreated, ip)
+                .detail(format!("{}.••••", key.prefix())),
         };
-        record(&txn, Entry::new(user_id, kind, ip)).await?;
+        record(&txn, entry).await?;
         let owner = user::Entity::find_by_id(user_id)
             .one(&txn)
             .await?
@@ -115,7 +117,7 @@ pub async fn generate(
         tracing::info!(
             user_id,
             prefix = key.prefix(),
-            replaced,
+            replaced = replaced.is_some(),
             "API key generated"
         );
         return Ok((key, to_info(&stored)));
@@ -145,16 +147,12 @@ pub async fn delete(
 /// Deletes `user_id`'s key for an administrator, in the caller's transaction (a reset, a
 /// revocation), and logs it as `entry` when there was one. Returns whether there was one.
 pub async fn remove(txn: &impl ConnectionTrait, entry: Entry) -> Result<bool, AppError> {
-    let deleted = api_key::Entity::delete_many()
-        .filter(api_key::Column::UserId.eq(entry.user_id))
-        .exec(txn)
-        .await?
-        .rows_affected
-        > 0;
-    if deleted {
-        record(txn, entry).await?;
-    }
-    Ok(deleted)
+    let Some(key) = find(txn, entry.user_id).await? else {
+        return Ok(false);
+    };
+    api_key::Entity::delete_by_id(key.id).exec(txn).await?;
+    record(txn, entry.detail(format!("{}.••••", key.prefix))).await?;
+    Ok(true)
 }
 
 /// A key row joined with its owner: key id, digest, last use; user id, username, name, role,
