@@ -229,10 +229,10 @@ pub fn reload_at(path: &str) {
 /// Whether this island has hydrated: `false` when rendered on the server, `true` once the browser
 /// has made it interactive. Islands put it in a `data-ready` attribute for tests and styling.
 ///
-/// Attributes read it (and any island signal) with `try_get`: when a client goes away in the
-/// middle of a page, the server disposes the page's signals while a `Suspense` may still be
-/// walking its view once more on another task, and `get` would panic there (an upstream race,
-/// leptos-rs/leptos#3595; seen as one panic in ~30 one-second `wrk` runs on `/applications`).
+/// Attributes read it (and any island signal) with `try_get`: a render dropped midway (at its
+/// deadline, or when the server shuts down) disposes the page's signals while a `Suspense` may
+/// still walk its view once more on another task, where `get` would panic (an upstream race,
+/// leptos-rs/leptos#3595; see `server/src/render_deadline.rs`).
 pub fn hydrated_signal() -> ReadSignal<bool> {
     let (ready, set_ready) = signal(false);
     Effect::new(move || set_ready.set(true));

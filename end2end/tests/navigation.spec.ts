@@ -52,7 +52,7 @@ test.describe('without JavaScript', () => {
   });
 });
 
-test('every control Tab reaches shows a focus indicator', async ({ page, request }) => {
+test('every control Tab reaches shows a focus indicator of at least 3:1', async ({ page, request }) => {
   const user = await newUser(request, 'focus');
   await signIn(page, user.username, user.password, '/profile');
   for (const path of ['/profile', '/applications']) {
@@ -65,17 +65,57 @@ test('every control Tab reaches shows a focus indicator', async ({ page, request
       const focused = await page.evaluate(() => {
         const element = document.activeElement as HTMLElement | null;
         if (!element || element === document.body) return null;
-        const style = getComputedStyle(element);
+        // Any CSS colour (Tailwind's are oklch) as sRGB 0–255 and alpha 0–1, through a canvas.
+        const canvas = document.createElement('canvas').getContext('2d', { willReadFrequently: true })!;
+        const rgb = (color: string) => {
+          canvas.clearRect(0, 0, 1, 1);
+          canvas.fillStyle = color;
+          canvas.fillRect(0, 0, 1, 1);
+          const [r, g, b, a] = canvas.getImageData(0, 0, 1, 1).data;
+          return [r, g, b, a / 255];
+        };
+        const luminance = ([r, g, b]: number[]) => {
+          const [R, G, B] = [r, g, b].map((v) => {
+            const c = v / 255;
+            return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+          });
+          return 0.2126 * R + 0.7152 * G + 0.0722 * B;
+        };
+        const contrast = (a: number[], b: number[]) => {
+          const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+          return (x + 0.05) / (y + 0.05);
+        };
+        // What is behind: the first ancestor with an opaque background.
+        let behind: HTMLElement | null = element.parentElement;
+        let background = [255, 255, 255];
+        while (behind) {
+          const colour = rgb(getComputedStyle(behind).backgroundColor);
+          if (colour[3] === 1) {
+            background = colour.slice(0, 3);
+            break;
+          }
+          behind = behind.parentElement;
+        }
         // The switch draws its ring on the track beside the (visually hidden) checkbox.
         const drawn = element.matches('.peer') ? (element.nextElementSibling as HTMLElement) : element;
-        const drawnStyle = getComputedStyle(drawn);
-        const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
-        const ring = drawnStyle.boxShadow !== 'none';
-        return { name: `${element.tagName} ${element.getAttribute('aria-label') ?? element.textContent?.trim().slice(0, 30)}`, shown: outline || ring };
+        const style = getComputedStyle(element);
+        const shadow = getComputedStyle(drawn).boxShadow;
+        let best = 0;
+        if (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) {
+          // The browser's own ring (outline: auto) is two-toned, made to show on any background.
+          best = style.outlineStyle === 'auto' ? 21 : contrast(rgb(style.outlineColor).slice(0, 3), background);
+        }
+        for (const colour of shadow === 'none' ? [] : shadow.match(/(?:rgba?|oklch|oklab|lab|lch|hsla?|color)\([^)]*\)/g) ?? []) {
+          const parts = rgb(colour);
+          if (parts[3] < 1) continue;
+          best = Math.max(best, contrast(parts.slice(0, 3), background));
+        }
+        const name = `${element.tagName} ${element.getAttribute('aria-label') ?? element.textContent?.trim().slice(0, 30)}`;
+        return { name, best };
       });
       if (!focused || seen.has(focused.name)) continue;
       seen.add(focused.name);
-      expect(focused.shown, `${path}: ${focused.name} has no focus indicator`).toBe(true);
+      expect(focused.best, `${path}: ${focused.name}'s focus indicator`).toBeGreaterThanOrEqual(3);
     }
     expect(seen.size).toBeGreaterThan(5);
   }

@@ -5,6 +5,13 @@
 //! finishes — a lost wakeup, a lock held elsewhere, a dead database connection — would otherwise
 //! hold the connection forever with no status line at all. Only page routes have a deadline:
 //! uploads, server functions and REST calls may legitimately take long.
+//!
+//! A page renders as a task of its own, so a client that goes away does not cut its render
+//! short: it finishes, or meets its deadline, like any other. Dropping a Leptos render midway
+//! disposes the page's reactive values while a `Suspense` may still walk its view once more on
+//! another task (leptos-rs/leptos#3595); the components there then ran again without their
+//! context and panicked (`use_query_map` "outside a <Router>", an action form's disposed action,
+//! an island's signal): in a test that abandons page loads, on most runs.
 
 use std::collections::HashSet;
 use std::pin::Pin;
@@ -18,6 +25,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
 use app::render::RenderScope;
+use tracing::Instrument;
 
 /// The page routes (as registered with axum) and how long each may take to render.
 #[derive(Clone)]
@@ -48,29 +56,39 @@ pub async fn enforce(
     let scope = RenderScope::default();
     request.extensions_mut().insert(scope.clone());
     let started = Instant::now();
-    let mut render = CancelOnDrop {
-        render: Some(Box::pin(next.run(request))),
-        scope: scope.clone(),
+    let render = async move {
+        let mut render = CancelOnDrop {
+            render: Some(Box::pin(next.run(request))),
+            scope: scope.clone(),
+        };
+        tokio::select! {
+            response = &mut render => response,
+            () = tokio::time::sleep(limit.deadline) => {
+                // Counted while the render still exists, then cancelled; the render is dropped
+                // when this returns.
+                let cancelled = scope.cancel();
+                tracing::error!(
+                    route = route.as_str(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    cancelled_loaders = cancelled,
+                    "page render passed its deadline: answered 503"
+                );
+                too_slow()
+            }
+        }
     };
-    tokio::select! {
-        response = &mut render => response,
-        () = tokio::time::sleep(limit.deadline) => {
-            // Counted while the render still exists, then cancelled; the render is dropped
-            // when this returns.
-            let cancelled = scope.cancel();
-            tracing::error!(
-                route = route.as_str(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                cancelled_loaders = cancelled,
-                "page render passed its deadline: answered 503"
-            );
-            too_slow()
+    // Dropping the handle (the client went away) leaves the task running to its end.
+    match tokio::spawn(render.in_current_span()).await {
+        Ok(response) => response,
+        Err(failed) => {
+            tracing::error!(error = %failed, "a page render failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
 }
 
-/// A page render that cancels its loaders when it is dropped unfinished (the client went away,
-/// or the deadline passed) before the render itself is dropped: Leptos runs loaders as tasks of
+/// A page render that cancels its loaders when it is dropped unfinished (the deadline passed, or
+/// the server is shutting down) before the render itself is dropped: Leptos runs loaders as tasks of
 /// their own, and one that outlived its page would run on without the page's context.
 struct CancelOnDrop<F> {
     render: Option<Pin<Box<F>>>,

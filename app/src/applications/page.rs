@@ -73,7 +73,11 @@ pub fn ApplicationPage() -> impl IntoView {
                                     AppError::NotFound => "There is no such application, or it is not yours.".to_owned(),
                                     other => other.to_string(),
                                 };
-                                view! { <p class="text-red-700" role="alert">{message}</p> }.into_any()
+                                view! {
+                                    <h1 class="text-2xl font-semibold text-slate-800">"Application"</h1>
+                                    <p class="text-red-700" role="alert">{message}</p>
+                                }
+                                    .into_any()
                             }
                         }
                     })}

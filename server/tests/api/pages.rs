@@ -10,7 +10,10 @@ use crate::archives::{sample_project, tar_gz};
 use crate::helpers::{ADMIN_PASSWORD, Backend, Browser, TestApp, TestDatabase};
 use crate::on_both_databases;
 
-on_both_databases!(every_page_answers_on_one_worker_and_on_two);
+on_both_databases!(
+    every_page_answers_on_one_worker_and_on_two,
+    every_page_has_one_heading_errors_included
+);
 
 /// Rounds of page loads per client: each round is one plain-form post and every page.
 const ROUNDS: usize = 40;
@@ -57,7 +60,8 @@ async fn every_page_answers_on_one_worker_and_on_two(backend: Backend) {
                 )
             ),
         );
-        // Clients that give up mid-render (a closed tab): their pages' loaders end with them.
+        // Clients that give up mid-render (a closed tab): their pages finish without them, and
+        // nothing of a page runs on after it (nor panics, as a render dropped midway did).
         abandon_pages(&owner.browser, &owner_pages).await;
         abandon_pages(&admin, &admin_pages).await;
         // Loaders still running would report within this time (each is a query or two).
@@ -73,12 +77,80 @@ async fn every_page_answers_on_one_worker_and_on_two(backend: Backend) {
             !log.contains("deadline"),
             "{workers} worker(s): a page passed its deadline:\n{log}"
         );
+        assert!(
+            !log.contains("panicked"),
+            "{workers} worker(s): a page's code panicked:\n{log}"
+        );
         eprintln!(
             "{workers} worker(s): {} page loads and posts in {:?}",
             ROUNDS * (owner_pages.len() + admin_pages.len() + 2),
             started.elapsed()
         );
     }
+}
+
+/// Every page, and every page that answers with an error, has exactly one `h1`: what a screen
+/// reader's user jumps to first.
+async fn every_page_has_one_heading_errors_included(backend: Backend) {
+    let (_database, app) = TestApp::on(backend).await;
+    let owner = app.tool("owner", "user").await;
+    let application = owner.create_application("MEUDON").await;
+    let version = owner
+        .create_version(
+            application,
+            "1.0",
+            ("src.tar.gz", tar_gz(&sample_project())),
+        )
+        .await;
+    let job = owner.start_analysis(application, version).await;
+    let admin = app.browser();
+    admin.sign_in("admin", ADMIN_PASSWORD).await;
+    let pages: Vec<(String, StatusCode)> = [
+        ("/".to_owned(), StatusCode::OK),
+        ("/profile".to_owned(), StatusCode::OK),
+        ("/admin".to_owned(), StatusCode::OK),
+        ("/admin/audit".to_owned(), StatusCode::OK),
+        ("/admin/users/owner".to_owned(), StatusCode::OK),
+        ("/applications".to_owned(), StatusCode::OK),
+        (format!("/applications/{application}"), StatusCode::OK),
+        (
+            format!("/applications/{application}/jobs/{job}"),
+            StatusCode::OK,
+        ),
+        ("/applications/999999".to_owned(), StatusCode::NOT_FOUND),
+        ("/applications/abc".to_owned(), StatusCode::NOT_FOUND),
+        (
+            "/applications/999999/jobs/1".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+        ("/admin/users/nobody".to_owned(), StatusCode::NOT_FOUND),
+        (
+            "/admin/audit?user=ghost".to_owned(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/applications?after=zzz".to_owned(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/verify-email/not-a-token".to_owned(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/unsubscribe/not-a-token".to_owned(),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/no-such-page".to_owned(), StatusCode::NOT_FOUND),
+    ]
+    .into();
+    for (path, status) in pages {
+        let response = admin.get(&path).await;
+        assert_eq!(response.status(), status, "{path}");
+        let page = response.text().await.unwrap();
+        assert_eq!(page.matches("<h1").count(), 1, "{path}: {page}");
+    }
+    let signed_out = app.browser().get("/signin").await.text().await.unwrap();
+    assert_eq!(signed_out.matches("<h1").count(), 1, "{signed_out}");
 }
 
 /// `ROUNDS` times: the plain form post `form` (as a browser sends it before hydration), then
