@@ -20,6 +20,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const ABANDON_BLOCKING_WORK: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
+    // What the server creates is its user's alone: the database, the secret, spooled mail and
+    // archives 0600, their directories 0700 (a reader of the data dir would find sessions and
+    // mail there). Files and directories that already exist keep their modes.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let command = match command::args().and_then(|args| Command::parse(&args)) {
         Ok(command) => command,
         Err(error) => {

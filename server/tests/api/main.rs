@@ -19,6 +19,7 @@ mod accounts;
 mod api_keys;
 mod applications;
 mod email_verification;
+mod files;
 mod jobs;
 mod mail;
 mod mail_server;
