@@ -164,6 +164,21 @@ where
     }
 }
 
+/// A page whose subject cannot be shown: its heading, and why — `not_found` when it is missing
+/// or someone else's. The answer's status says so too (404, 400, …).
+#[component]
+pub fn PageError(heading: &'static str, error: AppError, not_found: &'static str) -> impl IntoView {
+    crate::render::set_error_status(&error);
+    let message = match error {
+        AppError::NotFound => not_found.to_owned(),
+        other => other.to_string(),
+    };
+    view! {
+        <h1 class="text-2xl font-semibold text-slate-800">{heading}</h1>
+        <p class="text-red-700" role="alert">{message}</p>
+    }
+}
+
 /// Classes of a table cell holding a number (right-aligned, digits of equal width).
 pub const NUMBER_CELL: &str = "py-1 pr-4 text-right tabular-nums";
 
@@ -275,10 +290,7 @@ fn parse_time(at: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 /// (another instance's clock running ahead).
 #[cfg(feature = "ssr")]
 fn ago_in_words(ago: chrono::TimeDelta, exact: &str) -> String {
-    let plural = |count: i64, unit: &str| {
-        let s = if count == 1 { "" } else { "s" };
-        format!("{count} {unit}{s} ago")
-    };
+    let plural = |count: i64, unit: &str| format!("{} ago", count_of(count, unit));
     match ago.num_seconds() {
         seconds if seconds < -60 => exact.to_owned(),
         ..60 => "just now".to_owned(),
@@ -298,6 +310,12 @@ pub fn duration_between(start: &str, end: &str) -> Option<String> {
         60..3_600 => format!("{} min {} s", seconds / 60, seconds % 60),
         _ => format!("{} h {} min", seconds / 3_600, seconds % 3_600 / 60),
     })
+}
+
+/// `1 attempt`, `3 attempts`: a count and its unit, singular or plural.
+pub fn count_of(count: i64, unit: &str) -> String {
+    let s = if count == 1 { "" } else { "s" };
+    format!("{count} {unit}{s}")
 }
 
 /// `1536` → `1.5 KB`.

@@ -9,7 +9,7 @@ use crate::forms::Posted;
 #[cfg(feature = "ssr")]
 use crate::mail::ssr::outbox::Retry;
 use crate::paging::{Page, PageLinks};
-use crate::ui::{ErrorText, ScrollX, Time, loaded, secondary_button_class};
+use crate::ui::{ErrorText, ScrollX, Time, count_of, loaded, secondary_button_class};
 
 /// One undelivered mail as the list shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,13 +211,7 @@ pub mod ssr {
 /// What became of an undelivered mail, in words: held back without a try (its account was
 /// disabled, say), failed for good, or waiting for its first or next try.
 fn delivery_state(status: &str, attempts: i32) -> String {
-    let tries = |n: i32| {
-        if n == 1 {
-            "1 attempt".to_owned()
-        } else {
-            format!("{n} attempts")
-        }
-    };
+    let tries = |n: i32| count_of(n.into(), "attempt");
     match (status, attempts) {
         ("failed", 0) => "Not sent: held back".to_owned(),
         ("failed", n) => format!("Not sent: gave up after {}", tries(n)),

@@ -10,8 +10,8 @@ use crate::applications::jobs::JobsPanel;
 use crate::auth::with_user;
 use crate::error::AppError;
 use crate::forms::Posted;
-use crate::render::{page_resource, set_error_status};
-use crate::ui::{BackLink, Section, Time};
+use crate::render::page_resource;
+use crate::ui::{BackLink, PageError, Section, Time};
 
 #[component]
 pub fn ApplicationPage() -> impl IntoView {
@@ -67,18 +67,14 @@ pub fn ApplicationPage() -> impl IntoView {
                                 }
                                     .into_any()
                             }
-                            Err(error) => {
-                                set_error_status(&error);
-                                let message = match error {
-                                    AppError::NotFound => "There is no such application, or it is not yours.".to_owned(),
-                                    other => other.to_string(),
-                                };
-                                view! {
-                                    <h1 class="text-2xl font-semibold text-slate-800">"Application"</h1>
-                                    <p class="text-red-700" role="alert">{message}</p>
-                                }
-                                    .into_any()
+                            Err(error) => view! {
+                                <PageError
+                                    heading="Application"
+                                    error
+                                    not_found="There is no such application, or it is not yours."
+                                />
                             }
+                                .into_any(),
                         }
                     })}
                 </Suspense>

@@ -27,7 +27,7 @@ pub async fn verification_link(token: String) -> Result<PendingVerification, App
         address: user
             .email
             .as_deref()
-            .map(super::unsubscribe::masked_address)
+            .map(crate::auth::ssr::masked)
             .unwrap_or_default(),
         verified: false,
     })
@@ -124,7 +124,6 @@ pub mod ssr {
     use crate::db::entity::user;
     use crate::error::AppError;
     use crate::mail::ssr::account::VerificationToken;
-    use crate::profile::unsubscribe::masked_address;
     use crate::state::app_state;
 
     fn refused(message: &str) -> AppError {
@@ -191,7 +190,7 @@ pub mod ssr {
         Ok(user
             .email
             .as_deref()
-            .map(masked_address)
+            .map(crate::auth::ssr::masked)
             .unwrap_or_default())
     }
 }

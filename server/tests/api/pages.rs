@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 
 use crate::archives::{sample_project, tar_gz};
-use crate::helpers::{ADMIN_PASSWORD, Backend, Browser, TestApp, TestDatabase};
+use crate::helpers::{ADMIN_PASSWORD, Backend, Browser, TestApp, TestDatabase, Tool};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -28,16 +28,7 @@ async fn every_page_answers_on_one_worker_and_on_two(backend: Backend) {
     for workers in ["1", "2"] {
         let database = TestDatabase::new(backend).await;
         let app = TestApp::binary(&database, &[("TOKIO_WORKER_THREADS", workers)]).await;
-        let owner = app.tool("owner", "user").await;
-        let application = owner.create_application("MEUDON").await;
-        let version = owner
-            .create_version(
-                application,
-                "1.0",
-                ("src.tar.gz", tar_gz(&sample_project())),
-            )
-            .await;
-        owner.start_analysis(application, version).await;
+        let (owner, application, _) = owner_with_a_job(&app).await;
         let admin = app.browser();
         admin.sign_in("admin", ADMIN_PASSWORD).await;
 
@@ -89,10 +80,9 @@ async fn every_page_answers_on_one_worker_and_on_two(backend: Backend) {
     }
 }
 
-/// Every page, and every page that answers with an error, has exactly one `h1`: what a screen
-/// reader's user jumps to first.
-async fn every_page_has_one_heading_errors_included(backend: Backend) {
-    let (_database, app) = TestApp::on(backend).await;
+/// The user `owner`, their application with one version, and an analysis of it started:
+/// `(owner, application, job)`.
+async fn owner_with_a_job(app: &TestApp) -> (Tool, i64, i64) {
     let owner = app.tool("owner", "user").await;
     let application = owner.create_application("MEUDON").await;
     let version = owner
@@ -103,6 +93,14 @@ async fn every_page_has_one_heading_errors_included(backend: Backend) {
         )
         .await;
     let job = owner.start_analysis(application, version).await;
+    (owner, application, job)
+}
+
+/// Every page, and every page that answers with an error, has exactly one `h1`: what a screen
+/// reader's user jumps to first.
+async fn every_page_has_one_heading_errors_included(backend: Backend) {
+    let (_database, app) = TestApp::on(backend).await;
+    let (_owner, application, job) = owner_with_a_job(&app).await;
     let admin = app.browser();
     admin.sign_in("admin", ADMIN_PASSWORD).await;
     let pages: Vec<(String, StatusCode)> = [

@@ -10,8 +10,8 @@ use super::{JobProgress, JobReport, JobStatus, JobView, StopJob};
 use crate::applications::ApplicationView;
 use crate::auth::with_user;
 use crate::error::AppError;
-use crate::render::{page_resource, set_error_status};
-use crate::ui::{BackLink, Time};
+use crate::render::page_resource;
+use crate::ui::{BackLink, PageError, Time};
 
 /// Everything a job's page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,18 +57,10 @@ pub fn JobPage() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match details.await {
                             Ok(details) => view! { <JobDetailsView details /> }.into_any(),
-                            Err(error) => {
-                                set_error_status(&error);
-                                let message = match error {
-                                    AppError::NotFound => "There is no such job, or it is not yours.".to_owned(),
-                                    other => other.to_string(),
-                                };
-                                view! {
-                                    <h1 class="text-2xl font-semibold text-slate-800">"Job"</h1>
-                                    <p class="text-red-700" role="alert">{message}</p>
-                                }
-                                    .into_any()
+                            Err(error) => view! {
+                                <PageError heading="Job" error not_found="There is no such job, or it is not yours." />
                             }
+                                .into_any(),
                         }
                     })}
                 </Suspense>

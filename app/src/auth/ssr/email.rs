@@ -49,8 +49,9 @@ impl EmailAddress {
     }
 }
 
-/// `alice@example.com` → `a•••@example.com`: enough for its owner to recognise an address in the
-/// security log, not enough for a reader of the log to write to it.
+/// `alice@example.com` → `a•••@example.com`: enough for its owner to recognise an address (on an
+/// unsubscribe or verification page, in the security log), too little to learn or write to
+/// someone else's from a forwarded link or a log.
 pub fn masked(address: &str) -> String {
     match address.rsplit_once('@') {
         Some((local, domain)) => {
@@ -85,6 +86,7 @@ mod tests {
     fn masked_addresses_keep_a_first_letter_and_the_domain() {
         assert_eq!(masked("alice@example.com"), "a•••@example.com");
         assert_eq!(masked("élodie.x@mail.example.org"), "é•••@mail.example.org");
+        assert_eq!(masked("élan@exämple.org"), "é•••@exämple.org");
         assert_eq!(masked("a@b.co"), "a•••@b.co");
         assert_eq!(masked("nonsense"), "•••");
     }

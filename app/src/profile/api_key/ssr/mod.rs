@@ -147,10 +147,13 @@ pub async fn delete(
 /// Deletes `user_id`'s key for an administrator, in the caller's transaction (a reset, a
 /// revocation), and logs it as `entry` when there was one. Returns whether there was one.
 pub async fn remove(txn: &impl ConnectionTrait, entry: Entry) -> Result<bool, AppError> {
-    let Some(key) = find(txn, entry.user_id).await? else {
+    let removed = api_key::Entity::delete_many()
+        .filter(api_key::Column::UserId.eq(entry.user_id))
+        .exec_with_returning(txn)
+        .await?;
+    let Some(key) = removed.first() else {
         return Ok(false);
     };
-    api_key::Entity::delete_by_id(key.id).exec(txn).await?;
     record(txn, entry.detail(format!("{}.••••", key.prefix))).await?;
     Ok(true)
 }
