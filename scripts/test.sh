@@ -51,6 +51,9 @@ cargo leptos build --release --precompress
 step "REST API fuzzing (Schemathesis against /rest/openapi.json)"
 scripts/lib/schemathesis.sh
 
+step "slow and idle clients: 2,100 connections against the release build"
+scripts/lib/slow_clients.sh
+
 step "browser tests (Playwright, headless Chromium)"
 (cd end2end && npx playwright test)
 

@@ -51,6 +51,11 @@ pub enum AppError {
     /// The upload is larger than the server accepts.
     #[error("The file is too large: the limit is {limit_mb} MB.")]
     TooLarge { limit_mb: u64 },
+    /// The upload would take the uploader's archives past their storage quota.
+    #[error(
+        "This upload would take your archives past your storage quota of {quota_mb} MB. Ask an administrator to raise it."
+    )]
+    QuotaExceeded { quota_mb: u64 },
     /// A request body (other than an upload) is larger than the server reads.
     #[error("The request is too large: the limit is {limit_kb} KB.")]
     BodyTooLarge { limit_kb: u64 },
@@ -63,9 +68,15 @@ pub enum AppError {
     /// The caller already has as many jobs queued or running as one user may.
     #[error("You already have {limit} jobs queued or running. Start more once some have finished.")]
     TooManyJobs { limit: u64 },
+    /// The caller already has as many uploads under way as one user may.
+    #[error("You already have {limit} uploads under way. Start another once one has finished.")]
+    TooManyUploads { limit: usize },
     /// The server is at capacity for this kind of work (password checks); try again shortly.
     #[error("The server is busy. Please try again in a moment.")]
     Busy { retry_after_secs: u64 },
+    /// The request's body arrived too slowly: the connection is closed after this answer.
+    #[error("The request arrived too slowly. Please try again.")]
+    RequestTooSlow,
     /// Something failed on the server; the cause is in the server log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -116,9 +127,12 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::Invalid { .. } => "invalid_request",
             Self::TooLarge { .. } | Self::BodyTooLarge { .. } => "payload_too_large",
+            Self::QuotaExceeded { .. } => "storage_quota_exceeded",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::TooManyJobs { .. } => "too_many_jobs",
+            Self::TooManyUploads { .. } => "too_many_uploads",
             Self::Busy { .. } => "busy",
+            Self::RequestTooSlow => "request_timeout",
             Self::Internal => "internal_error",
             Self::MailServer(_) => "mail_server_error",
             Self::Transport(_) => "transport_error",
@@ -136,10 +150,13 @@ impl AppError {
             | Self::PasswordChangeRequired => 401,
             Self::Forbidden | Self::CrossSite => 403,
             Self::NotFound => 404,
+            Self::RequestTooSlow => 408,
             Self::Conflict(_) => 409,
             Self::Invalid { .. } => 400,
-            Self::TooLarge { .. } | Self::BodyTooLarge { .. } => 413,
-            Self::TooManyRequests { .. } | Self::TooManyJobs { .. } => 429,
+            Self::TooLarge { .. } | Self::BodyTooLarge { .. } | Self::QuotaExceeded { .. } => 413,
+            Self::TooManyRequests { .. }
+            | Self::TooManyJobs { .. }
+            | Self::TooManyUploads { .. } => 429,
             Self::Internal => 500,
             Self::Busy { .. } => 503,
             Self::MailServer(_) | Self::Transport(_) => 502,
@@ -275,6 +292,7 @@ mod tests {
             (AppError::PasswordChangeRequired, 401),
             (AppError::Forbidden, 403),
             (AppError::invalid("email", "bad"), 400),
+            (AppError::RequestTooSlow, 408),
             (AppError::Conflict("taken".into()), 409),
             (AppError::TooLarge { limit_mb: 50 }, 413),
             (

@@ -24,9 +24,13 @@ pub mod profile;
 pub mod render;
 #[cfg(feature = "ssr")]
 pub mod secret_flash;
+#[cfg(feature = "ssr")]
+pub mod shares;
 mod shell;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod text;
 mod ui;
 
 use leptos::prelude::*;

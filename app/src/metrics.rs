@@ -12,6 +12,8 @@ pub const HTTP_REQUESTS: &str = "console_http_requests_total";
 pub const HTTP_DURATION: &str = "console_http_request_duration_seconds";
 const AUTH_FAILURES: &str = "console_auth_failures_total";
 const THROTTLED: &str = "console_throttled_requests_total";
+const SLOW_CLIENTS: &str = "console_slow_clients_total";
+const BUSY: &str = "console_busy_refusals_total";
 const JOBS_STARTED: &str = "console_jobs_started_total";
 const JOBS_FINISHED: &str = "console_jobs_finished_total";
 const JOBS: &str = "console_jobs";
@@ -37,6 +39,16 @@ pub fn describe() {
     describe_counter!(
         THROTTLED,
         "Requests refused with 429 by the authentication throttles, by kind: rest, sign_in."
+    );
+    describe_counter!(
+        SLOW_CLIENTS,
+        "Connections closed or requests refused for a slow or idle client, by reason: head, \
+         body (answered 408), idle, response not read."
+    );
+    describe_counter!(
+        BUSY,
+        "Requests refused with 503 or 429 because a shared resource or the asker's share of it \
+         was taken, by resource: password_check, upload."
     );
     describe_counter!(JOBS_STARTED, "Jobs this instance started running.");
     describe_counter!(
@@ -64,6 +76,14 @@ pub fn auth_failure(kind: &'static str) {
 
 pub fn throttled(kind: &'static str) {
     counter!(THROTTLED, "kind" => kind).increment(1);
+}
+
+pub fn slow_client(reason: &'static str) {
+    counter!(SLOW_CLIENTS, "reason" => reason).increment(1);
+}
+
+pub fn busy(resource: &'static str) {
+    counter!(BUSY, "resource" => resource).increment(1);
 }
 
 pub fn job_started() {

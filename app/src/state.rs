@@ -22,6 +22,8 @@ pub struct AppConfig {
     pub archives: crate::archives::ArchiveStore,
     /// The largest source archive accepted, in bytes.
     pub max_archive_bytes: u64,
+    /// The archive bytes one user's uploads may hold in all; `None`: no limit.
+    pub storage_per_user: Option<u64>,
     pub mail: MailConfig,
 }
 

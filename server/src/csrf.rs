@@ -8,8 +8,13 @@
 //! functions, forms) the header is not what authenticates, so it must not lift the check. (`Authorization` is not exempt: browsers replay cached Basic credentials.) Tools
 //! send no `Origin`/`Sec-Fetch-Site`, so they pass. The session cookie is also `SameSite=Lax`,
 //! which keeps it off cross-site posts in the first place.
+//!
+//! When the console is served over https (`CONSOLE_PUBLIC_URL` is `https://…`), an origin must be
+//! https too: a page of the same host over plain http (which anyone on the network can write) is
+//! another origin. Without a public URL the scheme is unknown here (a TLS proxy may be in front)
+//! and only the host is compared.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -19,7 +24,15 @@ use app::error::AppError;
 /// The header third-party tools authenticate with.
 pub const API_KEY_HEADER: &str = "x-api-key";
 
-pub async fn reject_cross_site(request: Request, next: Next) -> Response {
+/// Whether the console is served over https ([`crate::settings::Settings::secure_cookies`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Https(pub bool);
+
+pub async fn reject_cross_site(
+    State(Https(https)): State<Https>,
+    request: Request,
+    next: Next,
+) -> Response {
     let safe = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -36,13 +49,13 @@ pub async fn reject_cross_site(request: Request, next: Next) -> Response {
     // REST decides by the key alone, wherever the request comes from.
     let key_authorised =
         request.uri().path().starts_with("/rest/") && headers.contains_key(API_KEY_HEADER);
-    if !safe && !token_authorised && !key_authorised && is_cross_site(headers, target) {
+    if !safe && !token_authorised && !key_authorised && is_cross_site(headers, target, https) {
         return AppError::CrossSite.into_response();
     }
     next.run(request).await
 }
 
-fn is_cross_site(headers: &HeaderMap, target: Option<&str>) -> bool {
+fn is_cross_site(headers: &HeaderMap, target: Option<&str>, https: bool) -> bool {
     let text = |name: header::HeaderName| headers.get(name).and_then(|value| value.to_str().ok());
     if headers
         .get("sec-fetch-site")
@@ -52,7 +65,9 @@ fn is_cross_site(headers: &HeaderMap, target: Option<&str>) -> bool {
     }
     match (text(header::ORIGIN), text(header::HOST).or(target)) {
         (Some("null"), _) => true,
-        (Some(origin), Some(host)) => origin_host(origin) != Some(host),
+        (Some(origin), Some(host)) => {
+            origin_host(origin) != Some(host) || (https && !origin.starts_with("https://"))
+        }
         (Some(_), None) => true,
         (None, _) => false,
     }
@@ -83,18 +98,20 @@ mod tests {
             ("host", "127.0.0.1:3000"),
             ("origin", "http://127.0.0.1:3000"),
         ]);
-        assert!(!is_cross_site(&same, None));
+        assert!(!is_cross_site(&same, None, false));
         assert!(!is_cross_site(
             &headers(&[("host", "127.0.0.1:3000")]),
-            None
+            None,
+            false
         ));
         assert!(!is_cross_site(
             &headers(&[("sec-fetch-site", "same-origin")]),
-            None
+            None,
+            false
         ));
         // HTTP/2: no Host header, the authority comes from the URI.
         let h2 = headers(&[("origin", "https://console.example")]);
-        assert!(!is_cross_site(&h2, Some("console.example")));
+        assert!(!is_cross_site(&h2, Some("console.example"), true));
     }
 
     #[test]
@@ -103,14 +120,31 @@ mod tests {
             ("host", "127.0.0.1:3000"),
             ("origin", "https://evil.example"),
         ]);
-        assert!(is_cross_site(&foreign, None));
+        assert!(is_cross_site(&foreign, None, false));
         let opaque = headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]);
-        assert!(is_cross_site(&opaque, None));
+        assert!(is_cross_site(&opaque, None, false));
         assert!(is_cross_site(
             &headers(&[("sec-fetch-site", "cross-site")]),
-            None
+            None,
+            false
         ));
         let h2 = headers(&[("origin", "https://evil.example")]);
-        assert!(is_cross_site(&h2, Some("console.example")));
+        assert!(is_cross_site(&h2, Some("console.example"), true));
+    }
+
+    #[test]
+    fn on_https_a_plain_http_origin_of_the_same_host_is_cross_site() {
+        let plain = headers(&[
+            ("host", "console.example"),
+            ("origin", "http://console.example"),
+        ]);
+        assert!(is_cross_site(&plain, None, true));
+        // Where the scheme is not known (no https public URL), only the host is compared.
+        assert!(!is_cross_site(&plain, None, false));
+        let secure = headers(&[
+            ("host", "console.example"),
+            ("origin", "https://console.example"),
+        ]);
+        assert!(!is_cross_site(&secure, None, true));
     }
 }

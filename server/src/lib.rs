@@ -4,6 +4,7 @@
 mod body_limit;
 mod client_addr;
 pub mod command;
+pub mod connections;
 mod csrf;
 mod form_flash;
 mod health;

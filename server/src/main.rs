@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         print!("{}", command::USAGE);
         return ExitCode::SUCCESS;
     }
+    server::connections::raise_file_limit();
     if let Err(error) = server::telemetry::init() {
         eprintln!("console: {error}");
         return ExitCode::FAILURE;

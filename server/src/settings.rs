@@ -11,6 +11,7 @@
 //! | `CONSOLE_ADMIN_PASSWORD` | none; the first start then prints a random one |
 //! | `CONSOLE_AUTH_FAILURE_BURST` | 20 failed REST authentications per client before 429s |
 //! | `CONSOLE_MAX_ARCHIVE_MB` | 50: the largest source archive accepted |
+//! | `CONSOLE_STORAGE_PER_USER_MB` | 5120: the archives one user's uploads may hold in all; 0 for no limit |
 //! | `CONSOLE_JOB_CONCURRENCY` | 1: jobs run at once by this instance |
 //! | `CONSOLE_JOBS_PER_USER` | 20 jobs one user may have queued or running (429 above) |
 //! | `CONSOLE_ANALYZE_MAX_FILES` | 100000 entries in an archive |
@@ -30,6 +31,10 @@
 //! | `CONSOLE_METRICS_ADDR` | none: where to serve Prometheus metrics (`GET /metrics`), a listener of its own |
 //! | `CONSOLE_LOG_FORMAT` | `text`; `json` for one JSON object per log line (read by `telemetry`) |
 //! | `CONSOLE_FORWARDED_HEADER` | `x-forwarded-for`; `forwarded` when the trusted proxies write RFC 7239 `Forwarded` |
+//! | `CONSOLE_MAX_CONNECTIONS` | the open-file limit (raised to its hard limit at start) less 256, at most 20,000: connections open at once; more wait to be accepted |
+//! | `CONSOLE_HEADER_TIMEOUT_SECONDS` | 10: from a request's first byte to the end of its headers, else the connection closes |
+//! | `CONSOLE_KEEP_ALIVE_SECONDS` | 60: an idle connection (or an unread response) closes after this |
+//! | `CONSOLE_BODY_MIN_BYTES_PER_SECOND` | 1024: the slowest a request body may arrive, over windows of the header timeout (408 below it) |
 //! | `CONSOLE_TRUSTED_PROXIES` | none: comma-separated networks whose `X-Forwarded-For` / `Forwarded` name the client |
 
 use std::net::SocketAddr;
@@ -45,6 +50,7 @@ use leptos::prelude::LeptosOptions;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 pub use crate::client_addr::{ForwardedHeader, TrustedProxies};
+pub use crate::connections::ConnectionLimits;
 
 /// A setting that cannot be used, with what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +107,14 @@ pub struct Settings {
     pub archive_store: Option<String>,
     /// Reverse proxies whose forwarded client addresses are believed.
     pub trusted_proxies: TrustedProxies,
+    /// `CONSOLE_STORAGE_PER_USER_MB` in bytes; `None`: no limit.
+    pub storage_per_user: Option<u64>,
+    /// `CONSOLE_MAX_CONNECTIONS`; `None`: derived from the open-file limit at start.
+    pub max_connections: Option<usize>,
+    /// The other limits on connections; [`Self::connection_limits`] completes them.
+    pub header_timeout: Duration,
+    pub keep_alive: Duration,
+    pub body_min_rate: u64,
 }
 
 /// `CONSOLE_SMTP_*`, as given.
@@ -115,6 +129,9 @@ pub struct SmtpPreset {
 /// 50 MB.
 pub const DEFAULT_MAX_ARCHIVE_BYTES: u64 = 50 * 1024 * 1024;
 
+/// 5 GB of archives a user's uploads may hold.
+pub const DEFAULT_STORAGE_PER_USER_MB: u64 = 5 * 1024;
+
 /// 5 s, 10 s, … 640 s apart: about 21 minutes of trying.
 pub const DEFAULT_MAIL_MAX_ATTEMPTS: i32 = 8;
 
@@ -126,6 +143,9 @@ pub const DEFAULT_RENDER_DEADLINE_SECONDS: u64 = 15;
 
 /// Requests take milliseconds, uploads seconds; a stop waits this long for them.
 pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 20;
+
+/// No connection is given more than an hour to send a head or to stay idle.
+const MAX_CONNECTION_SECONDS: u64 = 3600;
 
 /// No stop waits longer than an hour, whatever is configured.
 const MAX_SHUTDOWN_SECONDS: u64 = 3600;
@@ -229,7 +249,36 @@ impl Settings {
                         .map_err(SettingsError::Invalid)?
                         .unwrap_or_default(),
                 ),
+            storage_per_user: match number::<u64>("CONSOLE_STORAGE_PER_USER_MB")? {
+                Some(0) => None,
+                Some(mb) => Some(mb.saturating_mul(MB)),
+                None => Some(DEFAULT_STORAGE_PER_USER_MB * MB),
+            },
+            max_connections: number::<usize>("CONSOLE_MAX_CONNECTIONS")?.map(|max| max.max(1)),
+            header_timeout: number::<u64>("CONSOLE_HEADER_TIMEOUT_SECONDS")?
+                .map_or(ConnectionLimits::DEFAULT_HEAD, |seconds| {
+                    Duration::from_secs(seconds.clamp(1, MAX_CONNECTION_SECONDS))
+                }),
+            keep_alive: number::<u64>("CONSOLE_KEEP_ALIVE_SECONDS")?
+                .map_or(ConnectionLimits::DEFAULT_KEEP_ALIVE, |seconds| {
+                    Duration::from_secs(seconds.clamp(1, MAX_CONNECTION_SECONDS))
+                }),
+            body_min_rate: number("CONSOLE_BODY_MIN_BYTES_PER_SECOND")?
+                .unwrap_or(ConnectionLimits::DEFAULT_BODY_MIN_RATE),
         })
+    }
+
+    /// The limits on connections, the number of them derived from the process's open-file
+    /// limit unless `CONSOLE_MAX_CONNECTIONS` says.
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: self.max_connections.unwrap_or_else(|| {
+                ConnectionLimits::default_max_connections(crate::connections::file_limit())
+            }),
+            head: self.header_timeout,
+            keep_alive: self.keep_alive,
+            body_min_rate: self.body_min_rate,
+        }
     }
 
     /// The server's secret: `CONSOLE_SECRET`, else `<data dir>/secret.key`, created with 32

@@ -23,6 +23,7 @@ use app::mail::ssr::MailConfig;
 use app::state::{AppConfig, AppState, Shared};
 use app::{App, shell};
 
+use crate::connections::{self, ConnectionLimits};
 use crate::render_deadline::{self, RenderDeadline};
 use crate::settings::Settings;
 use crate::{
@@ -72,6 +73,7 @@ pub struct Application {
     state: AppState,
     shutdown_drain: Duration,
     shutdown_grace: Duration,
+    connection_limits: ConnectionLimits,
     /// The metrics listener and the recorder's handle, when metrics are on.
     metrics: Option<(TcpListener, metrics_exporter_prometheus::PrometheusHandle)>,
     /// Whether mail is delivered in the background; see [`Self::delivering_mail_on_demand`].
@@ -111,6 +113,7 @@ impl Application {
                 secure_cookies: settings.secure_cookies(),
                 archives,
                 max_archive_bytes: settings.max_archive_bytes,
+                storage_per_user: settings.storage_per_user,
                 mail,
             },
             throttles,
@@ -135,6 +138,7 @@ impl Application {
             state,
             shutdown_drain: settings.shutdown_drain,
             shutdown_grace: settings.shutdown_grace,
+            connection_limits: settings.connection_limits(),
             metrics,
             mail_worker: true,
         })
@@ -195,15 +199,15 @@ impl Application {
         }
 
         let closing = tokio_util::sync::CancellationToken::new();
-        let server = axum::serve(
+        let server = connections::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(closing.clone().cancelled_owned());
-        let mut server = std::pin::pin!(server.into_future());
+            self.router,
+            self.connection_limits,
+            closing.clone(),
+        );
+        let mut server = std::pin::pin!(server);
         tokio::select! {
-            served = &mut server => return Ok(served?),
+            () = &mut server => return Ok(()),
             () = shutdown_signal() => {}
             () = state.stopping.cancelled() => {}
         }
@@ -214,13 +218,13 @@ impl Application {
             "stopping: handing jobs and mail back"
         );
         tokio::select! {
-            served = &mut server => return Ok(served?),
+            () = &mut server => return Ok(()),
             () = tokio::time::sleep(self.shutdown_drain) => {}
         }
         closing.cancel();
         let deadline = tokio::time::Instant::now() + self.shutdown_grace;
         match tokio::time::timeout_at(deadline, &mut server).await {
-            Ok(served) => served?,
+            Ok(()) => {}
             Err(_) => tracing::warn!("stopping: requests still in flight were cut off"),
         }
         // The workers saw the stop long ago; what is left is a few database writes.
@@ -281,7 +285,10 @@ fn router(state: AppState, settings: &Settings) -> Router {
         .merge(rest::router())
         .merge(unsubscribe::routes())
         .merge(pages)
-        .layer(axum::middleware::from_fn(csrf::reject_cross_site))
+        .layer(axum::middleware::from_fn_with_state(
+            csrf::Https(settings.secure_cookies()),
+            csrf::reject_cross_site,
+        ))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
             body_limit::ArchiveLimit(state.config.max_archive_bytes),

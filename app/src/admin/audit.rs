@@ -33,7 +33,7 @@ pub async fn audit_log(
         .map(str::trim)
         .filter(|name| !name.is_empty())
     {
-        Some(name) => match crate::auth::ssr::users::find_for_filter(&state.db, name).await? {
+        Some(name) => match crate::auth::ssr::users::find_by_username(&state.db, name).await? {
             Some(user) => Some(user.id),
             None => return Err(AppError::invalid("user", format!("No user named {name}."))),
         },

@@ -24,7 +24,7 @@ pub use format::ArchiveFormat;
 #[cfg(feature = "ssr")]
 pub use read::{ArchiveError, ArchiveLimits, Control, read_files};
 #[cfg(feature = "ssr")]
-pub use store::{ArchiveStore, Incoming, Source, StoreError};
+pub use store::{ArchiveStore, Incoming, NoTurn, Source, StoreError, Turn};
 
 use serde::{Deserialize, Serialize};
 

@@ -68,8 +68,10 @@ pub(super) fn check_link(path: &str, target: &str, base: &str) -> Result<(), Arc
 
 /// `name`, cut to a length fit for an error message.
 pub(super) fn shorten(name: &str) -> String {
+    // Shown escaped: an entry name may hold line breaks, escapes or bidi controls.
+    let name = crate::text::escape_hidden(name);
     if name.chars().count() <= NAME_IN_ERRORS {
-        name.to_owned()
+        name.into_owned()
     } else {
         format!("{}…", name.chars().take(NAME_IN_ERRORS).collect::<String>())
     }

@@ -36,6 +36,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::ArchiveFormat;
 use crate::db::entity::version;
+use crate::shares::{Share, Shares};
 
 /// Parts of a multipart upload: S3's smallest, so an upload holds at most
 /// `PART_BYTES × (PARTS_IN_FLIGHT + 1)` in memory.
@@ -43,8 +44,15 @@ const PART_BYTES: usize = 5 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 2;
 
 /// Uploads one instance streams into the store at once (each holds up to three parts in
-/// memory); more wait for their turn.
+/// memory); more wait for their turn, [`TURN_WAIT`] at most.
 const UPLOADS_AT_ONCE: usize = 8;
+
+/// Uploads one user may have under way at once: a user's stalled uploads leave the other turns
+/// to everybody else.
+pub const UPLOADS_PER_USER: usize = 2;
+
+/// How long an upload waits for a turn before it is refused as busy.
+const TURN_WAIT: Duration = Duration::from_secs(30);
 
 /// How long a failing S3 request is retried (with backoff) before the store is reported
 /// unreachable: a start-up check, a readiness probe or a job waits this long at most.
@@ -77,7 +85,40 @@ pub struct ArchiveStore {
     spool: PathBuf,
     /// The store as configured, for messages (an S3 URL carries no credentials).
     name: String,
-    uploads: Arc<tokio::sync::Semaphore>,
+    turns: Turns,
+}
+
+/// Turns to stream into the store: [`UPLOADS_AT_ONCE`] for the instance, [`UPLOADS_PER_USER`]
+/// of them for each user.
+#[derive(Clone, Debug)]
+struct Turns {
+    instance: Arc<tokio::sync::Semaphore>,
+    per_user: Arc<Shares<i64>>,
+}
+
+impl Default for Turns {
+    fn default() -> Self {
+        Self {
+            instance: Arc::new(tokio::sync::Semaphore::new(UPLOADS_AT_ONCE)),
+            per_user: Shares::new(UPLOADS_PER_USER),
+        }
+    }
+}
+
+/// An upload's turn: given back when the upload ends (its [`Incoming`] dropped).
+#[derive(Debug)]
+pub struct Turn {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    _share: Share<i64>,
+}
+
+/// Why an upload got no turn.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NoTurn {
+    #[error("the uploader already has {0} uploads under way")]
+    OwnShareTaken(usize),
+    #[error("every upload turn stayed taken")]
+    Busy,
 }
 
 impl StoreError {
@@ -129,7 +170,7 @@ impl ArchiveStore {
             name: directory.display().to_string(),
             local: Some(directory),
             spool,
-            uploads: Arc::new(tokio::sync::Semaphore::new(UPLOADS_AT_ONCE)),
+            turns: Turns::default(),
         })
     }
 
@@ -160,7 +201,7 @@ impl ArchiveStore {
             local: None,
             spool,
             name: url.to_owned(),
-            uploads: Arc::new(tokio::sync::Semaphore::new(UPLOADS_AT_ONCE)),
+            turns: Turns::default(),
         })
     }
 
@@ -174,10 +215,27 @@ impl ArchiveStore {
             .map_err(|source| self.failed(source))
     }
 
-    /// Starts storing a new archive under a fresh key, once fewer than [`UPLOADS_AT_ONCE`]
-    /// are under way.
-    pub async fn incoming(&self) -> Incoming {
-        let permit = self.uploads.clone().acquire_owned().await.ok();
+    /// A turn to store an archive of `uploader`'s, once fewer than [`UPLOADS_AT_ONCE`] are under
+    /// way (waiting [`TURN_WAIT`] at most), and unless `uploader` has [`UPLOADS_PER_USER`] under
+    /// way already. Taken before a byte of the upload is read.
+    pub async fn turn(&self, uploader: i64) -> Result<Turn, NoTurn> {
+        let share = self
+            .turns
+            .per_user
+            .take(uploader)
+            .ok_or(NoTurn::OwnShareTaken(UPLOADS_PER_USER))?;
+        let permit = tokio::time::timeout(TURN_WAIT, self.turns.instance.clone().acquire_owned())
+            .await
+            .map_err(|_| NoTurn::Busy)?
+            .ok();
+        Ok(Turn {
+            _permit: permit,
+            _share: share,
+        })
+    }
+
+    /// Starts storing a new archive under a fresh key, in `turn`.
+    pub fn incoming(&self, turn: Turn) -> Incoming {
         let key = format!("{:032x}", rand::random::<u128>());
         let writer =
             BufWriter::with_capacity(self.objects.clone(), Key::from(key.as_str()), PART_BYTES)
@@ -187,7 +245,7 @@ impl ArchiveStore {
             key,
             writer: Some(writer),
             kept: false,
-            _turn: permit,
+            _turn: turn,
         }
     }
 
@@ -306,7 +364,7 @@ pub struct Incoming {
     /// `None` once the upload is complete.
     writer: Option<BufWriter>,
     kept: bool,
-    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
+    _turn: Turn,
 }
 
 impl Incoming {
@@ -408,7 +466,7 @@ mod tests {
     }
 
     async fn store_bytes(store: &ArchiveStore, bytes: &[u8], chunk: usize) -> Incoming {
-        let mut incoming = store.incoming().await;
+        let mut incoming = store.incoming(store.turn(1).await.unwrap());
         for part in bytes.chunks(chunk) {
             incoming.write(Bytes::copy_from_slice(part)).await.unwrap();
         }
@@ -491,7 +549,7 @@ mod tests {
             // Finished, then dropped (the version did not commit).
             drop(store_bytes(&store, &large, 1024 * 1024).await);
             // Dropped mid-upload, with parts already sent.
-            let mut unfinished = store.incoming().await;
+            let mut unfinished = store.incoming(store.turn(1).await.unwrap());
             for part in large.chunks(1024 * 1024) {
                 unfinished
                     .write(Bytes::copy_from_slice(part))

@@ -136,7 +136,8 @@ pub async fn versions(
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The application already has a version of that name", body = ErrorBody),
-        (status = 413, description = "The archive is larger than the server accepts", body = ErrorBody),
+        (status = 413, description = "The archive is larger than the server accepts, or would take the uploader past their storage quota", body = ErrorBody),
+        (status = 429, description = "The caller already has as many uploads under way as one user may", body = ErrorBody),
     )
 )]
 pub async fn upload(

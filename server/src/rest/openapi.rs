@@ -42,7 +42,8 @@ impl Modify for Security {
 }
 
 /// Every operation that authenticates may be refused with 503 while password checks are queued
-/// to their limit (`Authorization: Basic`); documented once here rather than on each handler.
+/// to their limit or the caller holds its share of them (`Authorization: Basic`), and an upload
+/// when no upload turn came free in time; documented once here rather than on each handler.
 struct Busy;
 
 impl Modify for Busy {
@@ -51,7 +52,7 @@ impl Modify for Busy {
             add_error_like_401(
                 operation,
                 "503",
-                "Too many password checks at once; try again after `Retry-After` seconds",
+                "The server is at capacity (password checks, upload turns); try again after `Retry-After` seconds",
             );
         }
     }
@@ -74,6 +75,14 @@ impl Modify for BadInput {
                     operation,
                     "400",
                     "A path parameter, the query or the body cannot be read",
+                );
+            }
+            // The connection layer's answer to a body that stalls (`connections`).
+            if operation.request_body.is_some() {
+                add_error_like_401(
+                    operation,
+                    "408",
+                    "The request body arrived too slowly; the connection is closed",
                 );
             }
         }

@@ -22,6 +22,8 @@ on_both_databases!(
     sign_out_ends_the_session,
     sessions_survive_a_restart_and_are_shared_between_instances,
     sessions_signed_in_before_the_upgrade_stay_signed_in,
+    usernames_are_unique_in_any_case,
+    an_upgrade_with_names_differing_only_in_case_stops_and_names_them,
     cross_site_form_posts_are_refused,
 );
 
@@ -286,9 +288,9 @@ async fn sessions_survive_a_restart_and_are_shared_between_instances(backend: Ba
     }
 }
 
-/// Sessions name their account in a column since m0013 (so a request reads both in one query);
-/// the sessions already signed in when a server is upgraded get it from their data, and stay
-/// signed in.
+/// Sessions name their account in a column since m0013 (so a request reads both in one query),
+/// and are kept by the digest of their cookie since m0014 (the table holds no cookie); the
+/// sessions already signed in when a server is upgraded are brought along, and stay signed in.
 async fn sessions_signed_in_before_the_upgrade_stay_signed_in(backend: Backend) {
     use sea_orm::sea_query::{Alias, Query};
     use sea_orm::{ConnectionTrait, Database, Statement};
@@ -363,6 +365,78 @@ async fn sessions_signed_in_before_the_upgrade_stay_signed_in(backend: Backend) 
         .try_get_by_index(0)
         .unwrap();
     assert_eq!(named, Some(id));
+    let stored: String = app
+        .state()
+        .db
+        .query_one_raw(Statement::from_string(kind, "SELECT id FROM sessions"))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    assert_ne!(stored, session_id, "the cookie's value is in the database");
+    assert_eq!(
+        stored,
+        app::auth::ssr::sessions::stored_id(&session_id.parse().unwrap())
+    );
+}
+
+/// Usernames are one name in any case: signing in finds the account whatever the case typed,
+/// and a name that differs from a taken one only in case is taken.
+async fn usernames_are_unique_in_any_case(backend: Backend) {
+    let (_db, app) = TestApp::on(backend).await;
+    let password = app.create_user("Alice", "user").await;
+    app.browser().sign_in("aLiCe", &password).await;
+    let response = reqwest::Client::new()
+        .post(app.url("/rest/users"))
+        .basic_auth("admin", Some(crate::helpers::ADMIN_PASSWORD))
+        .json(&json!({ "username": "alice", "password": "another-password-1", "role": "user" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+}
+
+/// An upgrade finds accounts whose names differ only in case: it renames none by guesswork, and
+/// stops naming them.
+async fn an_upgrade_with_names_differing_only_in_case_stops_and_names_them(backend: Backend) {
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm::{ConnectionTrait, Database};
+
+    let database = TestDatabase::new(backend).await;
+    app::db::migrate(&database.url, Some(14)).await.unwrap();
+    let db = Database::connect(&database.url).await.unwrap();
+    for name in ["Dup", "dup"] {
+        let user = Query::insert()
+            .into_table(Alias::new("users"))
+            .columns(
+                [
+                    "username",
+                    "name",
+                    "role",
+                    "password_hash",
+                    "notifications",
+                    "created_at",
+                ]
+                .map(Alias::new),
+            )
+            .values_panic([
+                name.into(),
+                name.into(),
+                "user".into(),
+                "x".into(),
+                false.into(),
+                chrono::Utc::now().into(),
+            ])
+            .to_owned();
+        db.execute(&user).await.unwrap();
+    }
+    db.close().await.unwrap();
+    let error = app::db::migrate(&database.url, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("named dup"), "{error}");
 }
 
 async fn cross_site_form_posts_are_refused(backend: Backend) {

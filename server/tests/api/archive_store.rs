@@ -65,7 +65,7 @@ async fn archives_no_version_names_are_swept_after_an_hour(backend: Backend) {
         .await;
     // What a crash between storing an archive and committing its version leaves.
     let store = &app.state().config.archives;
-    let mut orphan = store.incoming().await;
+    let mut orphan = store.incoming(store.turn(1).await.unwrap());
     orphan
         .write(Bytes::from_static(b"left behind"))
         .await

@@ -257,6 +257,11 @@ impl TestApp {
             metrics_addr: None,
             archive_store: database.archive_store.clone(),
             trusted_proxies: Default::default(),
+            storage_per_user: Some(server::settings::DEFAULT_STORAGE_PER_USER_MB * 1024 * 1024),
+            max_connections: None,
+            header_timeout: server::settings::ConnectionLimits::DEFAULT_HEAD,
+            keep_alive: server::settings::ConnectionLimits::DEFAULT_KEEP_ALIVE,
+            body_min_rate: server::settings::ConnectionLimits::DEFAULT_BODY_MIN_RATE,
         };
         tweak(&mut settings);
         let mut application = Application::build(settings)

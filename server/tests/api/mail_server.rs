@@ -24,6 +24,7 @@ on_both_databases!(
     failed_mail_is_shown_to_administrators_and_retried,
     administration_is_for_administrators_only,
     the_environment_presets_the_mail_server_once,
+    an_unsendable_address_fails_its_own_mail_and_nothing_else,
 );
 
 const SINK_USER: &str = "console";
@@ -666,4 +667,58 @@ async fn the_environment_presets_the_mail_server_once(backend: Backend) {
                 && header(mail, "From") == Some("Changed <changed@example.com>")
         })
         .await;
+}
+
+/// A mail whose recipient the mail server refuses for good (550, no such mailbox) fails with its
+/// reason; the mail server is not taken to be failing for it, so everyone else's mail goes out
+/// as usual, at once.
+async fn an_unsendable_address_fails_its_own_mail_and_nothing_else(backend: Backend) {
+    let sink = SmtpSink::start(Encryption::Plain, None);
+    let database = TestDatabase::new(backend).await;
+    let app = TestApp::delivering(&database, |_| {}).await;
+    sink.configure(&app, None).await;
+    let broken = app.tool("broken", "user").await;
+    opt_in(&broken, "nobody@refused.example").await;
+    let fine = app.tool("fine", "user").await;
+    opt_in(&fine, "fine@example.com").await;
+
+    // The refused mail goes first, in a round of its own.
+    broken.create_application("Unsendable").await;
+    let db = connect(&database).await;
+    let unsendable = outbox::Entity::find()
+        .filter(outbox::Column::ToAddress.eq("nobody@refused.example"))
+        .filter(outbox::Column::Subject.contains("Application created"));
+    let mut error = None;
+    for _ in 0..400 {
+        let mail = unsendable
+            .clone()
+            .one(&db)
+            .await
+            .unwrap()
+            .expect("the unsendable mail");
+        if let Some(last) = mail.last_error {
+            error = Some(last);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let error = error.expect("the unsendable mail was tried within 20 s");
+    assert!(error.contains("No such mailbox here"), "{error}");
+
+    // The server was not put on probation for it (one mail per probe, the first 5 s later):
+    // the next mails go out at the next round, together.
+    let started = std::time::Instant::now();
+    fine.create_application("First").await;
+    fine.create_application("Second").await;
+    let created = |mail: &str| {
+        header(mail, "To") == Some("fine@example.com")
+            && header(mail, "Subject")
+                .is_some_and(|subject| subject.contains("Application created"))
+    };
+    sink.mailbox.wait_for_matching(2, created).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(4500),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -18,6 +18,7 @@ mod account_admin;
 mod accounts;
 mod api_keys;
 mod applications;
+mod connections;
 mod email_verification;
 mod files;
 mod jobs;

@@ -30,7 +30,8 @@ use crate::state::AppState;
 /// Longest application or version name.
 pub const MAX_NAME_CHARS: usize = 100;
 
-/// A name for an application or a version: 1–100 printable characters, trimmed.
+/// A name for an application or a version: 1–100 printable characters, trimmed
+/// ([`crate::text::allowed_in_name`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Name(String);
 
@@ -47,10 +48,11 @@ impl Name {
                 format!("The name may have at most {MAX_NAME_CHARS} characters."),
             ));
         }
-        if value.chars().any(char::is_control) {
+        if !value.chars().all(crate::text::allowed_in_name) {
             return Err(AppError::invalid(
                 field,
-                "The name may only contain printable characters (no tabs or line breaks).",
+                "The name may only contain printable characters (no tabs, line breaks or \
+                 invisible formatting characters).",
             ));
         }
         Ok(Self(value.to_owned()))

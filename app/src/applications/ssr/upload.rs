@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Name, visible};
 use crate::applications::VersionView;
-use crate::archives::{ArchiveFormat, Incoming, StoreError};
+use crate::archives::{ArchiveFormat, Incoming, NoTurn, StoreError, Turn};
 use crate::auth::ssr::Principal;
 use crate::db::entity::{application, version};
 use crate::error::AppError;
@@ -48,6 +48,8 @@ struct Spooled {
 ///
 /// The caller is authorised for the application before a byte of the archive is read: a
 /// stranger's upload is refused at once, and its body is left unread (the connection closes).
+/// So is an upload that gets no turn: the uploader already has as many under way as one user
+/// may, or no turn came free in time ([`crate::archives::ArchiveStore::turn`]).
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn receive(
     state: &AppState,
@@ -55,9 +57,16 @@ pub async fn receive(
     application: Option<i64>,
     mut multipart: multer::Multipart<'_>,
 ) -> Result<VersionView, AppError> {
+    let turn = state
+        .config
+        .archives
+        .turn(principal.id)
+        .await
+        .map_err(no_turn)?;
     let mut upload = Upload {
         state,
         principal,
+        turn: Some(turn),
         application: match application {
             Some(id) => Some(visible(&state.db, principal, id).await?),
             None => None,
@@ -82,6 +91,8 @@ pub async fn receive(
 struct Upload<'a> {
     state: &'a AppState,
     principal: &'a Principal,
+    /// The upload's turn in the archive store, until its archive takes it.
+    turn: Option<Turn>,
     application: Option<application::Model>,
     form: UploadForm,
 }
@@ -110,7 +121,10 @@ impl Upload<'_> {
                         refuse_taken(self.state, &application, name).await?;
                     }
                     self.application = Some(application);
-                    self.form.archive = spool(field, self.state).await?;
+                    let turn = self.turn.take().ok_or_else(|| {
+                        AppError::invalid("archive", "Send one archive per upload.")
+                    })?;
+                    self.form.archive = spool(field, self.state, self.principal.id, turn).await?;
                 }
                 _ => while field.chunk().await.map_err(unreadable(limit))?.is_some() {},
             }
@@ -184,6 +198,15 @@ async fn store(
         AppError::invalid("archive", "Choose a .zip or .tar.gz archive to upload.")
     })?;
     let txn = state.db.begin().await?;
+    // Checked again with the version: two uploads of one user at once were each within it.
+    if let Some(quota) = state.config.storage_per_user
+        && stored_by(&txn, principal.id)
+            .await?
+            .saturating_add(archive.bytes)
+            > quota
+    {
+        return Err(quota_exceeded(quota));
+    }
     let inserted = version::Entity::insert(version::ActiveModel {
         application_id: Set(application.id),
         name: Set(name.as_str().to_owned()),
@@ -241,12 +264,16 @@ async fn store(
 async fn spool(
     mut field: multer::Field<'_>,
     state: &AppState,
+    uploader: i64,
+    turn: Turn,
 ) -> Result<Option<Spooled>, AppError> {
     let file_name = field.file_name().map(str::to_owned);
     let limit = state.config.max_archive_bytes;
+    // What the uploader's quota leaves: an upload past it stops there, like one past the limit.
+    let room = room_left(state, uploader).await?;
     // From here on the guard removes what was stored on every early return.
     let mut spooled = Spooled {
-        stored: state.config.archives.incoming().await,
+        stored: state.config.archives.incoming(turn),
         format: ArchiveFormat::Zip,
         bytes: 0,
         sha256: String::new(),
@@ -259,6 +286,11 @@ async fn spool(
             return Err(AppError::TooLarge {
                 limit_mb: limit.div_ceil(1024 * 1024),
             });
+        }
+        if let Some((left, quota)) = room
+            && spooled.bytes > left
+        {
+            return Err(quota_exceeded(quota));
         }
         let wanted = 4usize.saturating_sub(head.len()).min(chunk.len());
         head.extend_from_slice(&chunk[..wanted]);
@@ -292,6 +324,57 @@ async fn spool(
     spooled.sha256 = hex::encode(hasher.finalize());
     spooled.stored.finish().await.map_err(store_error)?;
     Ok(Some(spooled))
+}
+
+/// The bytes `uploader` may still store, with their quota; `None` without a quota. A user
+/// already at the quota is refused before anything is stored.
+async fn room_left(state: &AppState, uploader: i64) -> Result<Option<(u64, u64)>, AppError> {
+    let Some(quota) = state.config.storage_per_user else {
+        return Ok(None);
+    };
+    let used = stored_by(&state.db, uploader).await?;
+    match quota.checked_sub(used) {
+        Some(left) if left > 0 => Ok(Some((left, quota))),
+        _ => Err(quota_exceeded(quota)),
+    }
+}
+
+/// The archive bytes of every version `uploader` uploaded.
+async fn stored_by(db: &impl sea_orm::ConnectionTrait, uploader: i64) -> Result<u64, AppError> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Alias, Expr, Func};
+    // A sum of bigints is a numeric on PostgreSQL: cast back.
+    let used: Option<Option<i64>> = version::Entity::find()
+        .select_only()
+        .expr(Func::cast_as(
+            Func::sum(Expr::col(version::Column::ArchiveBytes)),
+            Alias::new("bigint"),
+        ))
+        .filter(version::Column::CreatedBy.eq(uploader))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(used
+        .flatten()
+        .map_or(0, |bytes| u64::try_from(bytes).unwrap_or(0)))
+}
+
+fn quota_exceeded(quota: u64) -> AppError {
+    AppError::QuotaExceeded {
+        quota_mb: quota / (1024 * 1024),
+    }
+}
+
+/// An upload that got no turn in the archive store: the uploader's own share taken (429), or
+/// every turn taken for longer than an upload waits (503).
+fn no_turn(no_turn: NoTurn) -> AppError {
+    crate::metrics::busy("upload");
+    match no_turn {
+        NoTurn::OwnShareTaken(limit) => AppError::TooManyUploads { limit },
+        NoTurn::Busy => AppError::Busy {
+            retry_after_secs: 5,
+        },
+    }
 }
 
 /// A short text field, refused when longer than `max` bytes (never buffered beyond that).

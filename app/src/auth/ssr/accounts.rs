@@ -21,7 +21,7 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 
 use super::users::{NewUser, create_user, find_by_username, random_password};
-use super::{Throttles, hash_password, verify_password};
+use super::{Asker, Throttles, hash_password, verify_password};
 use crate::auth::Role;
 use crate::auth::log::SecurityEventKind;
 use crate::auth::log::ssr::{Entry, record};
@@ -82,6 +82,10 @@ pub async fn change_password(
     let current_matches = verify_password(
         Some(user.password_hash.clone()),
         change.current_password.expose_secret().to_owned(),
+        Asker {
+            client: ip,
+            account: &user.username,
+        },
     )
     .await?;
     if !current_matches {

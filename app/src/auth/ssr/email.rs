@@ -1,4 +1,8 @@
 //! An account's email address, parsed once: syntactically valid and safe in a mail header.
+//!
+//! Parsed by the mail library itself (`lettre::Address`), so that the form accepts exactly the
+//! addresses mail can be sent to (one parser, not two that disagree), and then kept to names on
+//! the internet: no bare host, no address literal.
 
 use crate::error::AppError;
 
@@ -27,14 +31,9 @@ impl EmailAddress {
                 "The email address may not contain spaces or line breaks.",
             ));
         }
-        let parsed = ::email_address::EmailAddress::parse_with_options(
-            value,
-            ::email_address::Options::default()
-                .without_display_text()
-                .without_domain_literal(),
-        )
-        .map_err(|_| not_an_address())?;
-        if !parsed.domain().contains('.') {
+        let parsed: lettre::Address = value.parse().map_err(|_| not_an_address())?;
+        // A name on the internet: no bare host (`localhost`), no address literal (`[10.0.0.1]`).
+        if !parsed.domain().contains('.') || parsed.domain().starts_with('[') {
             return Err(not_an_address());
         }
         Ok(Self(value.to_owned()))
@@ -110,6 +109,7 @@ mod tests {
             "jane doe@example.com",
             "jane@example.com\r\nBcc: x@evil.example",
             "Jane <jane@example.com>",
+            "jane@[192.0.2.1]",
             long.as_str(),
         ] {
             let error = EmailAddress::parse(bad).unwrap_err();

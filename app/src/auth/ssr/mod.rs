@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use tower_sessions::Session;
 
 pub use email::{EmailAddress, masked};
-pub use password::{hash_password, verify_password};
+pub use password::{Asker, hash_password, verify_password};
 pub use throttle::{DEFAULT_REST_FAILURE_BURST, Throttles};
 pub use users::{NewUser, Username, usernames};
 
@@ -227,7 +227,15 @@ pub async fn authenticate_password(
     let user = users::find_by_username(&state.db, username).await?;
     let hash = user.as_ref().map(|user| user.password_hash.clone());
     match (
-        verify_password(hash, password.expose_secret().to_owned()).await?,
+        verify_password(
+            hash,
+            password.expose_secret().to_owned(),
+            Asker {
+                client,
+                account: username,
+            },
+        )
+        .await?,
         user,
     ) {
         (true, Some(user)) if user.disabled_at.is_some() => {

@@ -3,15 +3,28 @@
 //! Policy: each run takes 19 MiB and a core for tens of milliseconds, and anyone can ask for one
 //! (a wrong password costs as much as a right one). So runs happen on one thread per core, a
 //! short queue waits behind them, and a check that finds the queue full is refused at once with
-//! [`AppError::Busy`] (503 with `Retry-After`) instead of piling up memory.
+//! [`AppError::Busy`] (503 with `Retry-After`) instead of piling up memory. Each account may have
+//! [`CHECKS_PER_ACCOUNT`] checks waiting or running at once, and each client address half of the
+//! pool (a [`Shares`] each): one account's or one client's flood is refused beyond its own share
+//! and leaves the queue to the others. A password checked right recently is not checked again:
+//! [`RecentlyVerified`] remembers, for a minute, a keyed digest of each stored hash and the
+//! password that matched it (a client sending Basic credentials with every request costs one
+//! check a minute).
 
 use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
 };
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use hmac::{Hmac, Mac};
+
+use super::throttle::{client_key, username_key};
 use crate::error::AppError;
+use crate::shares::{Occasional, Share, Shares};
 
 /// A hash of a random password with the same parameters as real ones, checked against when the
 /// user does not exist so that unknown usernames take as long as known ones.
@@ -38,8 +51,68 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
     .await
 }
 
+/// Who asks for a password check: the client's address, and the account it names.
+#[derive(Clone, Copy, Debug)]
+pub struct Asker<'a> {
+    pub client: IpAddr,
+    pub account: &'a str,
+}
+
+/// Checks one account may have waiting or running at once.
+pub const CHECKS_PER_ACCOUNT: usize = 2;
+
+/// Checks one client address may have waiting or running at once: half of what the pool takes
+/// (an office behind one address signs in with many accounts; one client still leaves the other
+/// half to everybody else).
+fn checks_per_client() -> usize {
+    (cores() * (QUEUE_PER_CORE + 1)).div_ceil(2)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+static CLIENT_SHARES: LazyLock<Arc<Shares<IpAddr>>> =
+    LazyLock::new(|| Shares::new(checks_per_client()));
+static ACCOUNT_SHARES: LazyLock<Arc<Shares<String>>> =
+    LazyLock::new(|| Shares::new(CHECKS_PER_ACCOUNT));
+
+/// The asker's shares of the check queue, or [`AppError::Busy`] when it holds its share.
+fn take_shares(asker: Asker<'_>) -> Result<(Share<IpAddr>, Share<String>), AppError> {
+    let client = CLIENT_SHARES.take(client_key(asker.client));
+    let account = ACCOUNT_SHARES.take(username_key(asker.account));
+    match (client, account) {
+        (Some(client), Some(account)) => Ok((client, account)),
+        _ => Err(refused(
+            "a client or an account asked for more than its share",
+        )),
+    }
+}
+
 /// Whether `password` matches `hash`; with no hash, burns the same time and answers `false`.
-pub async fn verify_password(hash: Option<String>, password: String) -> Result<bool, AppError> {
+pub async fn verify_password(
+    hash: Option<String>,
+    password: String,
+    asker: Asker<'_>,
+) -> Result<bool, AppError> {
+    let digest = hash
+        .as_deref()
+        .map(|stored| RECENTLY_VERIFIED.digest(stored, &password));
+    if digest.is_some_and(|digest| RECENTLY_VERIFIED.contains(&digest)) {
+        return Ok(true);
+    }
+    let _shares = take_shares(asker)?;
+    let matches = check(hash, password).await?;
+    if let Some(digest) = digest
+        && matches
+    {
+        RECENTLY_VERIFIED.insert(digest);
+    }
+    Ok(matches)
+}
+
+/// Runs the check itself, on the hashing pool.
+async fn check(hash: Option<String>, password: String) -> Result<bool, AppError> {
     blocking(move || {
         let known = hash.is_some();
         let Some(stored) = hash.or_else(|| DUMMY_HASH.clone()) else {
@@ -55,6 +128,66 @@ pub async fn verify_password(hash: Option<String>, password: String) -> Result<b
         Ok(known && matches)
     })
     .await
+}
+
+/// Stored hashes and the passwords that matched them lately, as digests keyed with a random key
+/// of this process: nothing in memory gives a password back, and a changed password (a new
+/// stored hash) matches nothing here.
+struct RecentlyVerified {
+    key: [u8; 32],
+    verified: Mutex<HashMap<[u8; 32], Instant>>,
+}
+
+static RECENTLY_VERIFIED: LazyLock<RecentlyVerified> = LazyLock::new(|| RecentlyVerified {
+    key: rand::random(),
+    verified: Mutex::new(HashMap::new()),
+});
+
+impl RecentlyVerified {
+    /// How long a verified password is remembered.
+    const FOR: Duration = Duration::from_secs(60);
+    /// At most this many are remembered; past it, the expired are forgotten, then all.
+    const MAX: usize = 4096;
+
+    fn digest(&self, stored: &str, password: &str) -> [u8; 32] {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(stored.as_bytes());
+        mac.update(&[0]);
+        mac.update(password.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    fn contains(&self, digest: &[u8; 32]) -> bool {
+        let verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        verified
+            .get(digest)
+            .is_some_and(|at| at.elapsed() < Self::FOR)
+    }
+
+    fn insert(&self, digest: [u8; 32]) {
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if verified.len() >= Self::MAX {
+            verified.retain(|_, at| at.elapsed() < Self::FOR);
+            if verified.len() >= Self::MAX {
+                verified.clear();
+            }
+        }
+        verified.insert(digest, Instant::now());
+    }
+}
+
+/// Refuses a check with [`AppError::Busy`], counted and written to the log at most once a
+/// second (a flood would otherwise write a line per request).
+fn refused(why: &'static str) -> AppError {
+    static REFUSED: Occasional = Occasional::new();
+    crate::metrics::busy("password_check");
+    if let Some(count) = REFUSED.due() {
+        tracing::warn!(count, why, "password checks refused");
+    }
+    AppError::Busy {
+        retry_after_secs: 1,
+    }
 }
 
 /// How many checks may wait for a core, per core.
@@ -109,10 +242,7 @@ impl Hashing {
         match self.queue.try_send(job) {
             Ok(()) => {}
             Err(std::sync::mpsc::TrySendError::Full(_)) => {
-                tracing::warn!("password checks are queued to the limit: refused one");
-                return Err(AppError::Busy {
-                    retry_after_secs: 1,
-                });
+                return Err(refused("the queue of password checks is full"));
             }
             Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
                 tracing::error!("no password thread is running");
@@ -126,8 +256,7 @@ impl Hashing {
     }
 }
 
-static HASHING: LazyLock<Hashing> =
-    LazyLock::new(|| Hashing::new(std::thread::available_parallelism().map_or(1, usize::from)));
+static HASHING: LazyLock<Hashing> = LazyLock::new(|| Hashing::new(cores()));
 
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
@@ -144,15 +273,78 @@ mod tests {
         let hash = hash_password("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
         assert!(
-            verify_password(Some(hash.clone()), "correct horse".into())
+            verify_password(Some(hash.clone()), "correct horse".into(), ASKER)
                 .await
                 .unwrap()
         );
         assert!(
-            !verify_password(Some(hash), "wrong horse".into())
+            !verify_password(Some(hash), "wrong horse".into(), ASKER)
                 .await
                 .unwrap()
         );
+    }
+
+    const ASKER: Asker<'static> = Asker {
+        client: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        account: "tester",
+    };
+
+    #[tokio::test]
+    async fn a_password_verified_lately_is_not_hashed_again_and_a_new_hash_forgets_it() {
+        let hash = hash_password("correct horse".into()).await.unwrap();
+        let digest = RECENTLY_VERIFIED.digest(&hash, "correct horse");
+        assert!(!RECENTLY_VERIFIED.contains(&digest));
+        assert!(
+            verify_password(Some(hash.clone()), "correct horse".into(), ASKER)
+                .await
+                .unwrap()
+        );
+        assert!(RECENTLY_VERIFIED.contains(&digest));
+        // A wrong password is never remembered, and a changed password's old digest matches
+        // nothing under the new hash.
+        assert!(!RECENTLY_VERIFIED.contains(&RECENTLY_VERIFIED.digest(&hash, "wrong horse")));
+        let changed = hash_password("correct horse".into()).await.unwrap();
+        assert!(!RECENTLY_VERIFIED.contains(&RECENTLY_VERIFIED.digest(&changed, "correct horse")));
+    }
+
+    #[tokio::test]
+    async fn one_asker_holds_no_more_than_its_share_of_the_queue() {
+        let asker = Asker {
+            client: "192.0.2.7".parse().unwrap(),
+            account: "Flooder",
+        };
+        let held: Vec<_> = (0..CHECKS_PER_ACCOUNT)
+            .map(|_| take_shares(asker).expect("within its share"))
+            .collect();
+        assert!(take_shares(asker).is_err(), "past its share");
+        // The same account from another address (any case) is the same account…
+        let elsewhere = Asker {
+            client: "192.0.2.8".parse().unwrap(),
+            account: "flooder",
+        };
+        assert!(take_shares(elsewhere).is_err());
+        // …and another account from another address is not held back.
+        let other = Asker {
+            client: "192.0.2.9".parse().unwrap(),
+            account: "someone",
+        };
+        assert!(take_shares(other).is_ok());
+        // One client asking for many accounts holds at most half of the pool.
+        let client = "192.0.2.10".parse().unwrap();
+        let names: Vec<String> = (0..=checks_per_client())
+            .map(|n| format!("user{n}"))
+            .collect();
+        let taken: Vec<_> = names[..checks_per_client()]
+            .iter()
+            .map(|account| take_shares(Asker { client, account }).expect("within its share"))
+            .collect();
+        let one_more = Asker {
+            client,
+            account: &names[checks_per_client()],
+        };
+        assert!(take_shares(one_more).is_err());
+        drop((held, taken));
+        assert!(take_shares(asker).is_ok());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,6 +416,10 @@ mod tests {
     #[tokio::test]
     async fn unknown_user_never_verifies() {
         assert!(DUMMY_HASH.is_some());
-        assert!(!verify_password(None, "anything".into()).await.unwrap());
+        assert!(
+            !verify_password(None, "anything".into(), ASKER)
+                .await
+                .unwrap()
+        );
     }
 }

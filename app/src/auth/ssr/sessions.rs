@@ -5,6 +5,10 @@
 //! row also names its account in a column of its own, so that [`load_with_user`] reads a session
 //! and its account in one query: the one query a signed-in page or server function needs before
 //! it does anything of its own.
+//!
+//! A row is keyed by [`stored_id`], the SHA-256 digest of the cookie's value, never the value:
+//! whoever reads the database (a backup, a replica) finds no cookie that signs anyone in. The
+//! value is 128 random bits, so its digest needs no key and cannot be turned back.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -45,7 +49,7 @@ impl DbSessionStore {
         let data = serde_json::to_string(&record.data)
             .map_err(|error| session_store::Error::Encode(error.to_string()))?;
         Ok(session::ActiveModel {
-            id: Set(record.id.to_string()),
+            id: Set(stored_id(&record.id)),
             data: Set(data),
             expires_at: Set(to_chrono(record.expiry_date)?),
             user_id: Set(record.data.get(USER_ID).and_then(serde_json::Value::as_i64)),
@@ -90,7 +94,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row = session::Entity::find_by_id(id.to_string())
+        let row = session::Entity::find_by_id(stored_id(id))
             .filter(session::Column::ExpiresAt.gt(Utc::now()))
             .one(&self.db)
             .await
@@ -99,7 +103,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        session::Entity::delete_by_id(id.to_string())
+        session::Entity::delete_by_id(stored_id(id))
             .exec(&self.db)
             .await
             .map(drop)
@@ -113,7 +117,7 @@ pub async fn load_with_user(
     db: &DatabaseConnection,
     id: Id,
 ) -> Result<Option<(Record, Option<user::Model>)>, AppError> {
-    let found = session::Entity::find_by_id(id.to_string())
+    let found = session::Entity::find_by_id(stored_id(&id))
         .filter(session::Column::ExpiresAt.gt(Utc::now()))
         .find_also_related(user::Entity)
         .one(db)
@@ -125,6 +129,12 @@ pub async fn load_with_user(
             tracing::error!(%error, "a stored session could not be read");
             AppError::Internal
         })
+}
+
+/// The key of session `id`'s row: the SHA-256 digest of the cookie's value, in hex.
+pub fn stored_id(id: &Id) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
 }
 
 fn record(id: Id, row: session::Model) -> session_store::Result<Record> {

@@ -70,7 +70,7 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user
     let password = new.password.expose_secret();
     super::strength::check_length("password", password)?;
     let name = new.name.as_deref().map(str::trim).unwrap_or_default();
-    if name.chars().count() > 200 || name.chars().any(char::is_control) {
+    if name.chars().count() > 200 || !name.chars().all(crate::text::allowed_in_name) {
         return Err(AppError::invalid(
             "name",
             "The name must be at most 200 printable characters.",
@@ -107,37 +107,20 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user
         })
 }
 
+/// The account named `username`, in any case: usernames are unique whatever their case (an
+/// index on `lower(username)` keeps them so, and serves this lookup).
 pub async fn find_by_username(
     db: &impl ConnectionTrait,
     username: &str,
 ) -> Result<Option<user::Model>, AppError> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Username.eq(username.trim()))
-        .one(db)
-        .await?)
-}
-
-/// The account a filter names: the one of exactly that username, else the one whose username
-/// differs only in case, when exactly one does (usernames are case-sensitive: `Alice` and
-/// `alice` may both exist, and then only the exact spelling finds either).
-pub async fn find_for_filter(
-    db: &impl ConnectionTrait,
-    username: &str,
-) -> Result<Option<user::Model>, AppError> {
-    use sea_orm::QuerySelect;
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
-    if let Some(exact) = find_by_username(db, username).await? {
-        return Ok(Some(exact));
-    }
-    let mut alike = user::Entity::find()
+    Ok(user::Entity::find()
         .filter(
             Expr::expr(Func::lower(Expr::col(user::Column::Username)))
-                .eq(username.trim().to_lowercase()),
+                .eq(username.trim().to_ascii_lowercase()),
         )
-        .limit(2)
-        .all(db)
-        .await?;
-    Ok(if alike.len() == 1 { alike.pop() } else { None })
+        .one(db)
+        .await?)
 }
 
 /// On first start (no users at all) creates `admin`. Returns the generated password when none was

@@ -13,6 +13,9 @@ mod m0010_account_management;
 mod m0011_verified_email;
 mod m0012_list_indexes;
 mod m0013_session_owner;
+mod m0014_session_digests;
+mod m0015_usernames_any_case;
+mod m0016_versions_by_uploader;
 
 use sea_orm_migration::prelude::*;
 
@@ -35,6 +38,9 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_verified_email::Migration),
             Box::new(m0012_list_indexes::Migration),
             Box::new(m0013_session_owner::Migration),
+            Box::new(m0014_session_digests::Migration),
+            Box::new(m0015_usernames_any_case::Migration),
+            Box::new(m0016_versions_by_uploader::Migration),
         ]
     }
 }

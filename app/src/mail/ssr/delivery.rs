@@ -228,10 +228,17 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
         )
         .await;
     }
-    // Nothing went through: whatever each error says (a greeting or sender refused looks like
-    // a refusal of the mail), treat the server as failing and probe it.
+    // Nothing went through and not every failure was its mail's own (a greeting or sender
+    // refused looks like a refusal of the mail): treat the server as failing and probe it. A
+    // round of unsendable mails alone says nothing about the server.
     if !outcomes.is_empty() {
-        current.probe.observe(sent.is_empty(), Instant::now());
+        let server_failed = sent.is_empty()
+            && outcomes.iter().any(|(_, outcome)| {
+                outcome
+                    .as_ref()
+                    .is_err_and(|failed| !failed.is_the_mails_own())
+            });
+        current.probe.observe(server_failed, Instant::now());
     }
     Ok(outcomes.len())
 }

@@ -102,6 +102,9 @@ impl Transport {
             Self::Smtp { transport, server } => {
                 match tokio::time::timeout(timeout, transport.send(message)).await {
                     Ok(Ok(_)) => Ok(server.clone()),
+                    Ok(Err(error)) if refuses_the_recipient(&error) => {
+                        Err(MailError::RecipientRefused(explain(&error, server)))
+                    }
                     Ok(Err(error)) => Err(MailError::Refused(explain(&error, server))),
                     Err(_) => Err(MailError::TimedOut {
                         server: server.clone(),
@@ -137,12 +140,37 @@ pub enum MailError {
     Build(String),
     #[error("The mail could not be written to a file: {0}")]
     File(String),
+    /// The mail server said no to this mail's recipient for good (no such mailbox, mailbox
+    /// full, a name it does not take): [`explain`]'s words.
+    #[error("{0}")]
+    RecipientRefused(String),
     /// The mail server said no, or could not be reached: [`explain`]'s words.
     #[error("{0}")]
     Refused(String),
     /// No answer in time: the connection is in an unknown state.
     #[error("The mail server {server} did not take the mail within {seconds} seconds.")]
     TimedOut { server: String, seconds: f32 },
+}
+
+impl MailError {
+    /// Whether the failure is this mail's own (its address, its building, its recipient
+    /// refused), as opposed to the mail server's or the settings': the mail fails, and the
+    /// server is not taken to be failing for it.
+    pub fn is_the_mails_own(&self) -> bool {
+        matches!(
+            self,
+            Self::Recipient(_) | Self::Build(_) | Self::RecipientRefused(_)
+        )
+    }
+}
+
+/// A permanent refusal with one of the codes RFC 5321 gives for a recipient (550 mailbox
+/// unavailable, 551 not local, 552 mailbox full, 553 mailbox name not allowed).
+fn refuses_the_recipient(error: &lettre::transport::smtp::Error) -> bool {
+    error.is_permanent()
+        && error
+            .status()
+            .is_some_and(|code| matches!(code.to_string().as_str(), "550" | "551" | "552" | "553"))
 }
 
 /// An SMTP failure in plain words, with the server's own answer.

@@ -73,7 +73,9 @@ impl Inventory {
         let size = counted.bytes;
         let smallest_kept = self.largest.peek().map(|Reverse((bytes, _, _))| *bytes);
         if self.largest.len() < LARGEST_FILES || smallest_kept.is_some_and(|kept| size > kept) {
-            self.largest.push(Reverse((size, path.to_owned(), lines)));
+            // Kept as the report shows it: an entry name's control and bidi characters escaped.
+            let shown = crate::text::escape_hidden(path).into_owned();
+            self.largest.push(Reverse((size, shown, lines)));
             if self.largest.len() > LARGEST_FILES {
                 self.largest.pop();
             }

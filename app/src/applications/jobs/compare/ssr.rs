@@ -134,7 +134,10 @@ pub fn compare(before: &Files, after: &Files, previous: Option<(i64, String)>) -
 fn note(changes: &mut FileChanges, path: &str) {
     changes.count += 1;
     if changes.paths.len() < LISTED_PATHS {
-        changes.paths.push(path.to_owned());
+        // As the report shows it: an entry name's control and bidi characters escaped.
+        changes
+            .paths
+            .push(crate::text::escape_hidden(path).into_owned());
     }
 }
 

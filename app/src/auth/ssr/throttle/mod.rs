@@ -336,13 +336,18 @@ pub fn client_key(ip: IpAddr) -> IpAddr {
 /// What a sign-in is counted under: the client's key ([`client_key`]) and the username as
 /// typed, trimmed, in lower case and cut to [`MAX_USERNAME_KEY`].
 fn sign_in_key(ip: IpAddr, username: &str) -> (IpAddr, String) {
-    let username = username
+    (client_key(ip), username_key(username))
+}
+
+/// A username as it is counted against (throttles, shares): trimmed, in lower case and cut to
+/// [`MAX_USERNAME_KEY`] characters.
+pub fn username_key(username: &str) -> String {
+    username
         .trim()
         .to_lowercase()
         .chars()
         .take(MAX_USERNAME_KEY)
-        .collect();
-    (client_key(ip), username)
+        .collect()
 }
 
 /// The two budgets a failed sign-in spends: the address's and the address and username's.

@@ -1,0 +1,187 @@
+"""Slow and idle clients against a running console, loopback only, bounded in count and time.
+
+    slow_clients.py test BASE N HEAD KEEP_ALIVE
+        N connections, a third each: idle after connecting, trickling a request head one byte
+        every half second, trickling a form body the same way. Meanwhile a normal client asks
+        /healthz every 50 ms and a steady upload sends 20 KB at 4 KB/s. Fails unless every slow
+        connection is closed by the server within its limit (idle: KEEP_ALIVE seconds, head:
+        HEAD, body: 408 within 2 × HEAD), none of them before its limit, every /healthz answers
+        within 1 s, and the steady upload gets an answer that is not 408.
+
+    slow_clients.py hold BASE N SECONDS
+        Keeps N slow connections open for SECONDS (reopening those the server closes), for a
+        benchmark to measure the server meanwhile. Prints how many the server closed.
+"""
+
+import asyncio
+import resource
+import sys
+import time
+from urllib.parse import urlsplit
+
+TRICKLE_EVERY = 0.5
+
+
+def raise_file_limit():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Slow:
+    """One slow connection: what it sends, and when the server closed it."""
+
+    def __init__(self, kind, host, port):
+        self.kind, self.host, self.port = kind, host, port
+        self.opened = self.closed = None
+        self.answer = b""
+
+    def prelude(self):
+        if self.kind == "head":
+            return b"GET /healthz HTTP/1.1\r\nHost: console\r\n"
+        if self.kind == "body":
+            return (b"POST /api/sign_in HTTP/1.1\r\nHost: console\r\n"
+                    b"Content-Type: application/x-www-form-urlencoded\r\n"
+                    b"Content-Length: 100000\r\n\r\nusername=")
+        return b""
+
+    async def run(self, until):
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        self.opened = time.monotonic()
+        writer.write(self.prelude())
+
+        async def trickle():
+            while time.monotonic() < until:
+                await asyncio.sleep(TRICKLE_EVERY)
+                if self.kind in ("head", "body"):
+                    writer.write(b"a" if self.kind == "body" else b"X")
+                    await writer.drain()
+
+        trickling = asyncio.create_task(trickle())
+        try:
+            while time.monotonic() < until:
+                left = until - time.monotonic()
+                chunk = await asyncio.wait_for(reader.read(4096), timeout=max(left, 0.01))
+                if not chunk:
+                    self.closed = time.monotonic()
+                    break
+                self.answer += chunk
+        except (ConnectionError, asyncio.TimeoutError):
+            if self.closed is None and time.monotonic() < until:
+                self.closed = time.monotonic()
+        finally:
+            trickling.cancel()
+            writer.close()
+
+
+async def healthz(host, port, until, latencies):
+    while time.monotonic() < until:
+        started = time.monotonic()
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: console\r\nConnection: close\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
+        latencies.append(time.monotonic() - started)
+        await asyncio.sleep(0.05)
+
+
+async def steady_upload(host, port):
+    """20 KB at 4 KB/s: slow, but well above the minimum rate."""
+    body = b"username=" + b"a" * (20 * 1024 - 9)
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"POST /api/sign_in HTTP/1.1\r\nHost: console\r\nConnection: close\r\n"
+                 b"Content-Type: application/x-www-form-urlencoded\r\n"
+                 b"Content-Length: %d\r\n\r\n" % len(body))
+    for start in range(0, len(body), 1024):
+        writer.write(body[start:start + 1024])
+        await writer.drain()
+        await asyncio.sleep(0.25)
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return answer.split(b"\r\n", 1)[0]
+
+
+async def test(base, count, head, keep_alive):
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    until = time.monotonic() + keep_alive + 2 * head + 5
+    kinds = ["idle", "head", "body"]
+    slow = [Slow(kinds[i % 3], host, port) for i in range(count)]
+    latencies = []
+    # Open them in batches, as a crowd arrives: all within a second or two.
+    tasks = []
+    for start in range(0, count, 200):
+        tasks += [asyncio.create_task(c.run(until)) for c in slow[start:start + 200]]
+        await asyncio.sleep(0.05)
+    upload = asyncio.create_task(steady_upload(host, port))
+    await asyncio.gather(healthz(host, port, until, latencies), *tasks)
+    uploaded = await upload
+
+    failures = []
+    limits = {"idle": keep_alive, "head": head, "body": 2 * head}
+    for kind in kinds:
+        of_kind = [c for c in slow if c.kind == kind]
+        open_still = [c for c in of_kind if c.closed is None]
+        lasted = [c.closed - c.opened for c in of_kind if c.closed is not None]
+        early = [t for t in lasted if t < limits[kind] * 0.9 - TRICKLE_EVERY]
+        late = [t for t in lasted if t > limits[kind] + 2]
+        print(f"{kind}: {len(of_kind)} connections, {len(open_still)} still open, closed after "
+              f"{min(lasted, default=0):.2f}–{max(lasted, default=0):.2f} s (limit {limits[kind]} s)")
+        if open_still or early or late:
+            failures.append(f"{kind}: {len(open_still)} open, {len(early)} closed early, "
+                            f"{len(late)} closed late")
+        if kind == "body":
+            not_408 = [c for c in of_kind if not c.answer.startswith(b"HTTP/1.1 408")]
+            if not_408:
+                failures.append(f"body: {len(not_408)} not answered 408, e.g. "
+                                f"{not_408[0].answer[:60]!r}")
+    worst = max(latencies, default=99)
+    print(f"/healthz meanwhile: {len(latencies)} requests, worst {worst * 1000:.0f} ms")
+    print(f"a steady 4 KB/s upload: {uploaded.decode(errors='replace')}")
+    if worst > 1 or len(latencies) < 10:
+        failures.append(f"/healthz: worst {worst:.2f} s over {len(latencies)} requests")
+    if b" 408 " in uploaded or not uploaded.startswith(b"HTTP/1.1"):
+        failures.append(f"steady upload answered {uploaded!r}")
+    if failures:
+        print("FAILED: " + "; ".join(failures), file=sys.stderr)
+        sys.exit(1)
+
+
+async def hold(base, count, seconds):
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    until = time.monotonic() + seconds
+    kinds = ["idle", "head", "body"]
+    closed = 0
+
+    async def keep(kind):
+        nonlocal closed
+        while time.monotonic() < until:
+            connection = Slow(kind, host, port)
+            try:
+                await connection.run(until)
+            except OSError:
+                await asyncio.sleep(0.1)
+            if connection.closed is not None:
+                closed += 1
+
+    tasks = []
+    for start in range(0, count, 250):
+        tasks += [asyncio.create_task(keep(kinds[i % 3]))
+                  for i in range(start, min(start + 250, count))]
+        await asyncio.sleep(0.05)
+    await asyncio.gather(*tasks)
+    print(f"{count} slow connections held for {seconds} s; the server closed {closed}")
+
+
+def main():
+    raise_file_limit()
+    mode, base = sys.argv[1], sys.argv[2]
+    if mode == "test":
+        asyncio.run(test(base, int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])))
+    elif mode == "hold":
+        asyncio.run(hold(base, int(sys.argv[3]), float(sys.argv[4])))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
