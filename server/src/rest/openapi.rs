@@ -42,8 +42,9 @@ impl Modify for Security {
 }
 
 /// Every operation that authenticates may be refused with 503 while password checks are queued
-/// to their limit or the caller holds its share of them (`Authorization: Basic`), and an upload
-/// when no upload turn came free in time; documented once here rather than on each handler.
+/// to their limit (`Authorization: Basic`), and an upload when no upload turn came free in time;
+/// with 429 when the caller holds its share of the checks or failed too often. Documented once
+/// here rather than on each handler.
 struct Busy;
 
 impl Modify for Busy {
@@ -54,6 +55,13 @@ impl Modify for Busy {
                 "503",
                 "The server is at capacity (password checks, upload turns); try again after `Retry-After` seconds",
             );
+            if !operation.responses.responses.contains_key("429") {
+                add_error_like_401(
+                    operation,
+                    "429",
+                    "Too many failed authentications from this address, or more password checks at once than one account or address may have; try again after `Retry-After` seconds",
+                );
+            }
         }
     }
 }

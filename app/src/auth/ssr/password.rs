@@ -6,7 +6,7 @@
 //! [`AppError::Busy`] (503 with `Retry-After`) instead of piling up memory. Each account may have
 //! [`CHECKS_PER_ACCOUNT`] checks waiting or running at once, and each client address half of the
 //! pool (a [`Shares`] each): one account's or one client's flood is refused beyond its own share
-//! and leaves the queue to the others. A password checked right recently is not checked again:
+//! and leaves the queue to the others (429: the asker's own excess, where a full queue is 503). A password checked right recently is not checked again:
 //! [`RecentlyVerified`] remembers, for a minute, a keyed digest of each stored hash and the
 //! password that matched it (a client sending Basic credentials with every request costs one
 //! check a minute).
@@ -77,15 +77,19 @@ static CLIENT_SHARES: LazyLock<Arc<Shares<IpAddr>>> =
 static ACCOUNT_SHARES: LazyLock<Arc<Shares<String>>> =
     LazyLock::new(|| Shares::new(CHECKS_PER_ACCOUNT));
 
-/// The asker's shares of the check queue, or [`AppError::Busy`] when it holds its share.
+/// The asker's shares of the check queue, or [`AppError::TooManyRequests`] when it holds its
+/// share already: the asker's own excess (429), where a full queue is the server's (503).
 fn take_shares(asker: Asker<'_>) -> Result<(Share<IpAddr>, Share<String>), AppError> {
     let client = CLIENT_SHARES.take(client_key(asker.client));
     let account = ACCOUNT_SHARES.take(username_key(asker.account));
     match (client, account) {
         (Some(client), Some(account)) => Ok((client, account)),
-        _ => Err(refused(
-            "a client or an account asked for more than its share",
-        )),
+        _ => {
+            note_refusal("a client or an account asked for more than its share");
+            Err(AppError::TooManyRequests {
+                retry_after_secs: 1,
+            })
+        }
     }
 }
 
@@ -177,16 +181,13 @@ impl RecentlyVerified {
     }
 }
 
-/// Refuses a check with [`AppError::Busy`], counted and written to the log at most once a
-/// second (a flood would otherwise write a line per request).
-fn refused(why: &'static str) -> AppError {
+/// Counts a refused check, and writes it to the log at most once a second (a flood would
+/// otherwise write a line per request).
+fn note_refusal(why: &'static str) {
     static REFUSED: Occasional = Occasional::new();
     crate::metrics::busy("password_check");
     if let Some(count) = REFUSED.due() {
         tracing::warn!(count, why, "password checks refused");
-    }
-    AppError::Busy {
-        retry_after_secs: 1,
     }
 }
 
@@ -242,7 +243,10 @@ impl Hashing {
         match self.queue.try_send(job) {
             Ok(()) => {}
             Err(std::sync::mpsc::TrySendError::Full(_)) => {
-                return Err(refused("the queue of password checks is full"));
+                note_refusal("the queue of password checks is full");
+                return Err(AppError::Busy {
+                    retry_after_secs: 1,
+                });
             }
             Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
                 tracing::error!("no password thread is running");
