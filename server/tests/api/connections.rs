@@ -316,3 +316,43 @@ fn one_users_flood_of_correct_basic_credentials_leaves_sign_in_to_the_others() {
         );
     });
 }
+
+#[test]
+fn uploads_past_a_users_storage_quota_are_refused_and_nothing_is_kept() {
+    RUNTIME.block_on(async {
+        let database = TestDatabase::new(Backend::Sqlite).await;
+        let archive = tar_gz(&[("src/Main.java", b"class Main {}\n".to_vec())]);
+        let quota = archive.len() as u64 * 3 / 2;
+        let app = TestApp::spawn_with(&database, |settings| {
+            settings.storage_per_user = Some(quota);
+        })
+        .await;
+        let owner = app.tool("owner", "user").await;
+        let application = owner.create_application("Quota").await;
+        let first = owner
+            .upload(
+                application,
+                Some("1.0"),
+                Some(("a.tar.gz", archive.clone())),
+            )
+            .await;
+        assert_eq!(first.0, StatusCode::CREATED, "{}", first.1);
+        let (status, body) = owner
+            .upload(
+                application,
+                Some("2.0"),
+                Some(("a.tar.gz", archive.clone())),
+            )
+            .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert_eq!(body["error"], "storage_quota_exceeded");
+        database.assert_only_versions_archived().await;
+        // Someone else has a quota of their own.
+        let other = app.tool("other", "user").await;
+        let theirs = other.create_application("Theirs").await;
+        let (status, body) = other
+            .upload(theirs, Some("1.0"), Some(("a.tar.gz", archive)))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    });
+}

@@ -58,3 +58,41 @@ fn walk(dir: &Path, found: &mut Vec<(String, u32)>) {
         }
     }
 }
+
+on_both_databases!(the_sessions_table_holds_no_cookie);
+
+/// A reader of the database finds no session cookie in it: sessions are kept by the digest of
+/// the cookie's value.
+async fn the_sessions_table_holds_no_cookie(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let (_db, app) = TestApp::on(backend).await;
+    let browser = app.signed_in("someone", "user").await;
+    let cookie = browser.cookie_header();
+    let value = cookie
+        .split(';')
+        .find_map(|pair| pair.trim().strip_prefix("console_session="))
+        .expect("a session cookie")
+        .to_owned();
+    let db = &app.state().db;
+    let ids: Vec<String> = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id FROM sessions",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get_by_index(0).unwrap())
+        .collect();
+    assert!(!ids.is_empty());
+    assert!(
+        !ids.contains(&value),
+        "the cookie's value is in the database"
+    );
+    assert!(ids.contains(&app::auth::ssr::sessions::stored_id(
+        &value.parse().unwrap()
+    )));
+    // And the cookie still signs the browser in.
+    assert_eq!(browser.rest_user().await.status(), StatusCode::OK);
+}
