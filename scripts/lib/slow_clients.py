@@ -8,6 +8,11 @@
         HEAD, body: 408 within 2 × HEAD), none of them before its limit, every /healthz answers
         within 1 s, and the steady upload gets an answer that is not 408.
 
+    slow_clients.py exhaust BASE N
+        Against a server with fewer file descriptors than N: opens N idle connections (some wait
+        unaccepted: the server's accept fails with EMFILE), then closes them and asks /healthz,
+        which must answer within 5 s: running out of descriptors did not end the accept loop.
+
     slow_clients.py hold BASE N SECONDS
         Keeps N slow connections open for SECONDS (reopening those the server closes), for a
         benchmark to measure the server meanwhile. Prints how many the server closed.
@@ -201,11 +206,45 @@ def hold(base, count, seconds):
     print(f"{count} slow connections held for {seconds} s; the server closed {closed}")
 
 
+def exhaust(base, count):
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    idle = []
+    for _ in range(count):
+        # Past the server's listen queue a connect waits for SYN retries: give up on it.
+        try:
+            idle.append(socket.create_connection((host, port), timeout=0.2))
+        except OSError:
+            pass
+    print(f"{len(idle)} of {count} connections opened")
+    time.sleep(2)
+    for sock in idle:
+        sock.close()
+    started = time.monotonic()
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=5) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: console\r\nConnection: close\r\n\r\n")
+                answer = sock.recv(100)
+            break
+        except OSError:
+            if time.monotonic() - started > 5:
+                raise
+            time.sleep(0.1)
+    took = time.monotonic() - started
+    status = answer.split(b"\r\n", 1)[0].decode()
+    print(f"{count} connections against a smaller file limit; then /healthz answered "
+          f"{status} in {took:.2f} s")
+    if not answer.startswith(b"HTTP/1.1 200") or took > 5:
+        sys.exit("FAILED: the server did not recover from running out of file descriptors")
+
+
 def main():
     raise_file_limit()
     mode, base = sys.argv[1], sys.argv[2]
     if mode == "test":
         asyncio.run(test(base, int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])))
+    elif mode == "exhaust":
+        exhaust(base, int(sys.argv[3]))
     elif mode == "hold":
         hold(base, int(sys.argv[3]), float(sys.argv[4]))
     else:

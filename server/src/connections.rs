@@ -222,9 +222,16 @@ async fn handle(
     limits: ConnectionLimits,
     in_flight: InFlight,
 ) -> Result<Response<axum::body::Body>, Infallible> {
-    let stalled = Arc::new(AtomicBool::new(false));
     let (mut parts, body) = request.into_parts();
     parts.extensions.insert(ConnectInfo(peer));
+    // Most requests (page loads, GETs) have no body: nothing to time.
+    if body.is_end_stream() {
+        let request = Request::from_parts(parts, axum::body::Body::new(body));
+        let Ok(response) = tower::ServiceExt::oneshot(router, request).await;
+        drop(in_flight);
+        return Ok(response);
+    }
+    let stalled = Arc::new(AtomicBool::new(false));
     let body = MinRate {
         inner: body,
         window: limits.head,
@@ -236,9 +243,8 @@ async fn handle(
         stalled: stalled.clone(),
     };
     let request = Request::from_parts(parts, axum::body::Body::new(body));
-    let response = tower::ServiceExt::oneshot(router, request).await;
+    let Ok(response) = tower::ServiceExt::oneshot(router, request).await;
     drop(in_flight);
-    let Ok(response) = response;
     if stalled.load(Ordering::Acquire) {
         app::metrics::slow_client("body");
         let mut response = AppError::RequestTooSlow.into_response();

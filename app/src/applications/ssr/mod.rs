@@ -187,7 +187,18 @@ mod tests {
             Name::parse(&"é".repeat(100), "name").unwrap().as_str(),
             "é".repeat(100)
         );
-        for bad in ["", "   ", "a\tb", "line\nbreak", &"x".repeat(101)] {
+        let bad_names = [
+            "",
+            "   ",
+            "a\tb",
+            "line\nbreak",
+            // Reads "exe.txt" but is "\u{202e}txt.exe"; a zero-width space; a byte-order mark.
+            "report\u{202e}txt.exe",
+            "ad\u{200b}min",
+            "\u{feff}app",
+            &"x".repeat(101),
+        ];
+        for bad in bad_names {
             let error = Name::parse(bad, "name").unwrap_err();
             assert_eq!(error.field(), Some("name"), "{bad:?}");
         }

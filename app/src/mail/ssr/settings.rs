@@ -134,13 +134,14 @@ impl Submitted {
     }
 }
 
-/// A trimmed optional value of at most `max` characters, without control characters.
+/// A trimmed optional value of at most `max` characters, without control or invisible
+/// formatting characters ([`crate::text::allowed_in_name`]).
 fn optional(value: &str, field: &str, max: usize) -> Result<Option<String>, AppError> {
     let value = value.trim();
-    if value.chars().any(char::is_control) {
+    if !value.chars().all(crate::text::allowed_in_name) {
         return Err(AppError::invalid(
             field,
-            "Line breaks are not allowed here.",
+            "Line breaks and invisible formatting characters are not allowed here.",
         ));
     }
     if value.chars().count() > max {
