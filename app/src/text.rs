@@ -16,15 +16,18 @@ pub fn allowed_in_name(c: char) -> bool {
     !is_hidden(c)
 }
 
-/// Control and invisible formatting characters, and line and paragraph separators.
+/// Control and invisible formatting characters, and line and paragraph separators. Not the
+/// zero-width non-joiner and joiner (U+200C, U+200D): Persian and Indic names and emoji
+/// sequences need them, and they reorder nothing.
 fn is_hidden(c: char) -> bool {
-    matches!(
-        get_general_category(c),
-        GeneralCategory::Control
-            | GeneralCategory::Format
-            | GeneralCategory::LineSeparator
-            | GeneralCategory::ParagraphSeparator
-    )
+    !matches!(c, '\u{200c}' | '\u{200d}')
+        && matches!(
+            get_general_category(c),
+            GeneralCategory::Control
+                | GeneralCategory::Format
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+        )
 }
 
 /// `text` with every character [`allowed_in_name`] refuses written as a Rust-style escape
@@ -52,12 +55,12 @@ mod tests {
     #[test]
     fn names_may_not_hide_or_reorder_text() {
         for hidden in [
-            '\u{202e}', '\u{2066}', '\u{200b}', '\u{200d}', '\u{feff}', '\u{2028}', '\t', '\n',
-            '\u{1b}',
+            '\u{202e}', '\u{2066}', '\u{200b}', '\u{feff}', '\u{2028}', '\t', '\n', '\u{1b}',
         ] {
             assert!(!allowed_in_name(hidden), "{hidden:?}");
         }
-        for shown in ['a', 'é', '中', ' ', '-', '😀'] {
+        // The joiners a name in Persian (می‌خواهم) or an emoji sequence needs.
+        for shown in ['a', 'é', '中', ' ', '-', '😀', '\u{200c}', '\u{200d}'] {
             assert!(allowed_in_name(shown), "{shown:?}");
         }
     }

@@ -4,14 +4,16 @@
 //!   kernel's accept queue (nothing is read from them, nothing allocated) until one closes;
 //! - an accept error (`EMFILE` when the process is out of file descriptors, a connection reset
 //!   before it was taken) is logged at most once a second and retried; it never ends the loop;
-//! - each connection has a watchdog. Between requests it may be idle for
+//! - each connection has a watchdog. A new connection must send its first request's head within
+//!   [`ConnectionLimits::head`]; between requests it may be idle for
 //!   [`ConnectionLimits::keep_alive`]; once a request's first byte arrived, its head (request line
-//!   and headers) must be complete within [`ConnectionLimits::head`]; a response the client does
+//!   and headers, at most 64 KB) must be complete within [`ConnectionLimits::head`]; a response the client does
 //!   not read for `keep_alive` is given up. The connection is then closed (HTTP has no answer a
 //!   client that sends nothing could read);
 //! - a request body must keep [`ConnectionLimits::body_min_rate`] bytes a second, measured over
 //!   windows of `head` (so a slow but steady upload gets through, a body trickled a byte at a time
-//!   does not): the request is then answered `408` and the connection closed.
+//!   does not; time the server itself takes between reads is not counted): the request is then
+//!   answered `408` and the connection closed.
 //!
 //! The rest of the server never sees any of this: a request reaches the router as it always did,
 //! with its [`ConnectInfo`] and a body that fails if it stalls.
@@ -73,6 +75,9 @@ impl ConnectionLimits {
         usize::try_from(left.min(20_000)).unwrap_or(20_000)
     }
 }
+
+/// The largest request head (and a connection's read buffer); a larger head is answered 431.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// File descriptors kept for what is not a connection.
 const RESERVED_FILES: u64 = 256;
@@ -187,6 +192,9 @@ async fn serve_connection(
         // The watchdog below times the head from its first byte; hyper's own timer would also
         // count the idle time before it.
         .header_read_timeout(None)
+        // A connection's read buffer, and so the largest head: hyper's default (~400 KB) times
+        // thousands of slow connections would be gigabytes.
+        .max_buf_size(MAX_HEAD_BYTES)
         .serve_connection(io, service);
     let mut connection = std::pin::pin!(connection);
     let mut check = std::pin::pin!(tokio::time::sleep(limits.head.min(limits.keep_alive)));
@@ -240,6 +248,7 @@ async fn handle(
             .saturating_mul(limits.head.as_secs().max(1)),
         received: 0,
         deadline: None,
+        handed_at: None,
         stalled: stalled.clone(),
     };
     let request = Request::from_parts(parts, axum::body::Body::new(body));
@@ -268,6 +277,9 @@ struct Activity {
     write_blocked: AtomicU64,
     /// Requests being handled.
     in_flight: AtomicUsize,
+    /// Whether a request ever came: until one does, the connection is not kept alive but new,
+    /// and has the head's time to send one.
+    served: AtomicBool,
 }
 
 enum Verdict {
@@ -283,6 +295,7 @@ impl Activity {
             head_started: AtomicU64::new(0),
             write_blocked: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            served: AtomicBool::new(false),
         }
     }
 
@@ -346,7 +359,12 @@ impl Activity {
                 }
             };
         }
-        let left = left(limits.keep_alive, self.last_io.load(Ordering::Relaxed));
+        let idle = if self.served.load(Ordering::Acquire) {
+            limits.keep_alive
+        } else {
+            limits.head
+        };
+        let left = left(idle, self.last_io.load(Ordering::Relaxed));
         if left.is_zero() {
             Verdict::Close("idle")
         } else {
@@ -364,6 +382,7 @@ impl InFlight {
     fn start(activity: &Arc<Activity>) -> Self {
         activity.in_flight.fetch_add(1, Ordering::AcqRel);
         activity.head_started.store(0, Ordering::Release);
+        activity.served.store(true, Ordering::Release);
         Self(activity.clone())
     }
 }
@@ -449,6 +468,9 @@ struct MinRate {
     per_window: u64,
     received: u64,
     deadline: Option<Pin<Box<Sleep>>>,
+    /// When a frame was last handed to the reader: the time until it asks for the next is the
+    /// server's (storing a part, a query), not the client's, and is not counted.
+    handed_at: Option<Instant>,
     stalled: Arc<AtomicBool>,
 }
 
@@ -470,6 +492,10 @@ impl Body for MinRate {
         let deadline = this
             .deadline
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(window)));
+        if let Some(handed_at) = this.handed_at.take() {
+            let later = deadline.deadline() + handed_at.elapsed();
+            deadline.as_mut().reset(later);
+        }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
@@ -479,6 +505,7 @@ impl Body for MinRate {
                         deadline.as_mut().reset(Instant::now() + window);
                     }
                 }
+                this.handed_at = Some(Instant::now());
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(other) => Poll::Ready(other.map(|result| result.map_err(Into::into))),
@@ -522,8 +549,21 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_idle_connection_closes_after_keep_alive() {
+    async fn a_new_connection_has_the_heads_time_to_send_a_request() {
         let activity = Activity::new();
+        tokio::time::advance(Duration::from_secs(9)).await;
+        assert!(matches!(activity.verdict(&limits()), Verdict::Fine { .. }));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(matches!(
+            activity.verdict(&limits()),
+            Verdict::Close("idle")
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_closes_after_keep_alive() {
+        let activity = Arc::new(Activity::new());
+        drop(InFlight::start(&activity));
         tokio::time::advance(Duration::from_secs(59)).await;
         assert!(matches!(activity.verdict(&limits()), Verdict::Fine { .. }));
         tokio::time::advance(Duration::from_secs(2)).await;
@@ -535,7 +575,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_head_must_arrive_within_its_time_from_its_first_byte() {
-        let activity = Activity::new();
+        let activity = Arc::new(Activity::new());
+        drop(InFlight::start(&activity));
         // Idle for a while first: that is the keep-alive's time, not the head's.
         tokio::time::advance(Duration::from_secs(30)).await;
         activity.read();

@@ -81,7 +81,7 @@ fn slow_heads_idle_connections_and_stalled_bodies_are_cut_within_their_limits() 
         .await;
         let generous = Duration::from_secs(6);
 
-        // Connected, never a byte: closed after the keep-alive time, not the head's.
+        // Connected, never a byte: a new connection has the head's time to send a request.
         let idle = async {
             let mut stream = connect(&app).await;
             let since = Instant::now();
@@ -159,8 +159,8 @@ fn slow_heads_idle_connections_and_stalled_bodies_are_cut_within_their_limits() 
         };
         let idle_for = closed_after(&idle, "idle");
         assert!(
-            (Duration::from_millis(1900)..Duration::from_millis(3500)).contains(&idle_for),
-            "idle connection closed after {idle_for:?} (keep-alive 2 s)"
+            (Duration::from_millis(900)..Duration::from_millis(2500)).contains(&idle_for),
+            "a silent new connection closed after {idle_for:?} (head 1 s)"
         );
         assert!(idle.0.is_empty(), "{:?}", idle.0);
         let head_for = closed_after(&slow_head, "slow head");

@@ -74,6 +74,9 @@ pub async fn receive(
         form: UploadForm::default(),
     };
     if let Err(error) = upload.read(&mut multipart).await {
+        // The turn (and what was stored) is given back before the rest of the body is read.
+        let Upload { turn, form, .. } = upload;
+        drop((turn, form));
         // A mistake in the form is answered once the body is in; a stranger is not worth it.
         if error != AppError::NotFound {
             drain(&mut multipart).await;
@@ -198,15 +201,6 @@ async fn store(
         AppError::invalid("archive", "Choose a .zip or .tar.gz archive to upload.")
     })?;
     let txn = state.db.begin().await?;
-    // Checked again with the version: two uploads of one user at once were each within it.
-    if let Some(quota) = state.config.storage_per_user
-        && stored_by(&txn, principal.id)
-            .await?
-            .saturating_add(archive.bytes)
-            > quota
-    {
-        return Err(quota_exceeded(quota));
-    }
     let inserted = version::Entity::insert(version::ActiveModel {
         application_id: Set(application.id),
         name: Set(name.as_str().to_owned()),
@@ -227,6 +221,14 @@ async fn store(
         }
         other => other?,
     };
+    // Checked again with the version written (on SQLite a transaction that reads before it
+    // writes may fail when another commits in between): two uploads of one user at once were
+    // each within the quota.
+    if let Some(quota) = state.config.storage_per_user
+        && stored_by(&txn, principal.id).await? > quota
+    {
+        return Err(quota_exceeded(quota));
+    }
     // Until the commit succeeds the object is not the version's: any early return, error or
     // dropped request removes it again.
     outbox::record(

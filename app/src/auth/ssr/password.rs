@@ -3,9 +3,10 @@
 //! Policy: each run takes 19 MiB and a core for tens of milliseconds, and anyone can ask for one
 //! (a wrong password costs as much as a right one). So runs happen on one thread per core, a
 //! short queue waits behind them, and a check that finds the queue full is refused at once with
-//! [`AppError::Busy`] (503 with `Retry-After`) instead of piling up memory. Each account may have
-//! [`CHECKS_PER_ACCOUNT`] checks waiting or running at once, and each client address half of the
-//! pool (a [`Shares`] each): one account's or one client's flood is refused beyond its own share
+//! [`AppError::Busy`] (503 with `Retry-After`) instead of piling up memory. Each client may have
+//! [`CHECKS_PER_ACCOUNT`] checks waiting or running at once for one account, and half of the
+//! pool in all (a [`Shares`] each, held until the check has run): one client's flood is refused
+//! beyond its own share
 //! and leaves the queue to the others (429: the asker's own excess, where a full queue is 503). A password checked right recently is not checked again:
 //! [`RecentlyVerified`] remembers, for a minute, a keyed digest of each stored hash and the
 //! password that matched it (a client sending Basic credentials with every request costs one
@@ -58,7 +59,9 @@ pub struct Asker<'a> {
     pub account: &'a str,
 }
 
-/// Checks one account may have waiting or running at once.
+/// Checks one client may have waiting or running at once for one account. Per client and
+/// account, like the sign-in throttle: counted per account alone, clients elsewhere could keep
+/// an account's share taken and lock its owner out.
 pub const CHECKS_PER_ACCOUNT: usize = 2;
 
 /// Checks one client address may have waiting or running at once: half of what the pool takes
@@ -74,14 +77,19 @@ fn cores() -> usize {
 
 static CLIENT_SHARES: LazyLock<Arc<Shares<IpAddr>>> =
     LazyLock::new(|| Shares::new(checks_per_client()));
-static ACCOUNT_SHARES: LazyLock<Arc<Shares<String>>> =
+static ACCOUNT_SHARES: LazyLock<Arc<Shares<(IpAddr, String)>>> =
     LazyLock::new(|| Shares::new(CHECKS_PER_ACCOUNT));
+
+/// What an asker holds while its check waits or runs: its share as a client, and as a client
+/// asking for one account.
+type AskerShares = (Share<IpAddr>, Share<(IpAddr, String)>);
 
 /// The asker's shares of the check queue, or [`AppError::TooManyRequests`] when it holds its
 /// share already: the asker's own excess (429), where a full queue is the server's (503).
-fn take_shares(asker: Asker<'_>) -> Result<(Share<IpAddr>, Share<String>), AppError> {
-    let client = CLIENT_SHARES.take(client_key(asker.client));
-    let account = ACCOUNT_SHARES.take(username_key(asker.account));
+fn take_shares(asker: Asker<'_>) -> Result<AskerShares, AppError> {
+    let client = client_key(asker.client);
+    let account = ACCOUNT_SHARES.take((client, username_key(asker.account)));
+    let client = CLIENT_SHARES.take(client);
     match (client, account) {
         (Some(client), Some(account)) => Ok((client, account)),
         _ => {
@@ -105,8 +113,8 @@ pub async fn verify_password(
     if digest.is_some_and(|digest| RECENTLY_VERIFIED.contains(&digest)) {
         return Ok(true);
     }
-    let _shares = take_shares(asker)?;
-    let matches = check(hash, password).await?;
+    let shares = take_shares(asker)?;
+    let matches = check(hash, password, shares).await?;
     if let Some(digest) = digest
         && matches
     {
@@ -115,23 +123,30 @@ pub async fn verify_password(
     Ok(matches)
 }
 
-/// Runs the check itself, on the hashing pool.
-async fn check(hash: Option<String>, password: String) -> Result<bool, AppError> {
-    blocking(move || {
-        let known = hash.is_some();
-        let Some(stored) = hash.or_else(|| DUMMY_HASH.clone()) else {
-            return Ok(false);
-        };
-        let parsed = PasswordHash::new(&stored).map_err(|error| {
-            tracing::error!(%error, "stored password hash is malformed");
-            AppError::Internal
-        })?;
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(known && matches)
-    })
-    .await
+/// Runs the check itself, on the hashing pool. The asker's `shares` are held until the check has
+/// run, not until the request is answered: a client that hangs up does not get its share back
+/// while its check still waits in the queue.
+async fn check(
+    hash: Option<String>,
+    password: String,
+    shares: impl Send + 'static,
+) -> Result<bool, AppError> {
+    HASHING
+        .run(shares, move || {
+            let known = hash.is_some();
+            let Some(stored) = hash.or_else(|| DUMMY_HASH.clone()) else {
+                return Ok(false);
+            };
+            let parsed = PasswordHash::new(&stored).map_err(|error| {
+                tracing::error!(%error, "stored password hash is malformed");
+                AppError::Internal
+            })?;
+            let matches = Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            Ok(known && matches)
+        })
+        .await
 }
 
 /// Stored hashes and the passwords that matched them lately, as digests keyed with a random key
@@ -232,13 +247,19 @@ impl Hashing {
     }
 
     /// Runs `work` on the pool once a thread is free, or refuses it if the queue is full.
+    /// `held` (an asker's shares) is kept until the work has run or been skipped; work whose
+    /// caller went away meanwhile is skipped.
     async fn run<T: Send + 'static>(
         &self,
+        held: impl Send + 'static,
         work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
         let (done, outcome) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
-            let _ = done.send(work());
+            if !done.is_closed() {
+                let _ = done.send(work());
+            }
+            drop(held);
         });
         match self.queue.try_send(job) {
             Ok(()) => {}
@@ -265,7 +286,7 @@ static HASHING: LazyLock<Hashing> = LazyLock::new(|| Hashing::new(cores()));
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
-    HASHING.run(work).await
+    HASHING.run((), work).await
 }
 
 #[cfg(test)]
@@ -321,13 +342,19 @@ mod tests {
             .map(|_| take_shares(asker).expect("within its share"))
             .collect();
         assert!(take_shares(asker).is_err(), "past its share");
-        // The same account from another address (any case) is the same account…
+        // The same account in any case is the same account…
+        let same = Asker {
+            client: "192.0.2.7".parse().unwrap(),
+            account: "flooder",
+        };
+        assert!(take_shares(same).is_err());
+        // …but from another address it is not held back (no one can lock its owner out)…
         let elsewhere = Asker {
             client: "192.0.2.8".parse().unwrap(),
             account: "flooder",
         };
-        assert!(take_shares(elsewhere).is_err());
-        // …and another account from another address is not held back.
+        assert!(take_shares(elsewhere).is_ok());
+        // …nor is another account from another address.
         let other = Asker {
             client: "192.0.2.9".parse().unwrap(),
             account: "someone",
@@ -370,7 +397,7 @@ mod tests {
             let (started, refused) = (started.clone(), refused.clone());
             tokio::spawn(async move {
                 let outcome = hashing
-                    .run(move || {
+                    .run((), move || {
                         started.fetch_add(1, Ordering::SeqCst);
                         drop(gate.read());
                         Ok(())
@@ -414,7 +441,7 @@ mod tests {
         );
         assert_eq!(started.load(Ordering::SeqCst), 5);
         // Afterwards the queue is empty again.
-        assert_eq!(hashing.run(|| Ok(7)).await, Ok(7));
+        assert_eq!(hashing.run((), || Ok(7)).await, Ok(7));
     }
 
     #[tokio::test]

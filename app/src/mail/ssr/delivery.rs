@@ -228,17 +228,18 @@ async fn deliver_due(state: &AppState, current: &mut Option<Current>) -> Result<
         )
         .await;
     }
-    // Nothing went through and not every failure was its mail's own (a greeting or sender
-    // refused looks like a refusal of the mail): treat the server as failing and probe it. A
-    // round of unsendable mails alone says nothing about the server.
-    if !outcomes.is_empty() {
-        let server_failed = sent.is_empty()
-            && outcomes.iter().any(|(_, outcome)| {
-                outcome
-                    .as_ref()
-                    .is_err_and(|failed| !failed.is_the_mails_own())
-            });
-        current.probe.observe(server_failed, Instant::now());
+    // A mail went through: the server works. Nothing did, and some failure was not its mail's
+    // own (a greeting or sender refused looks like a refusal of the mail): treat the server as
+    // failing and probe it. A round of unsendable mails alone says nothing about the server,
+    // either way.
+    if !sent.is_empty() {
+        current.probe.observe(false, Instant::now());
+    } else if outcomes.iter().any(|(_, outcome)| {
+        outcome
+            .as_ref()
+            .is_err_and(|failed| !failed.is_the_mails_own())
+    }) {
+        current.probe.observe(true, Instant::now());
     }
     Ok(outcomes.len())
 }

@@ -164,13 +164,18 @@ impl MailError {
     }
 }
 
-/// A permanent refusal with one of the codes RFC 5321 gives for a recipient (550 mailbox
-/// unavailable, 551 not local, 552 mailbox full, 553 mailbox name not allowed).
+/// A permanent refusal of the recipient: one of the codes RFC 5321 gives for one (550 mailbox
+/// unavailable, 551 not local, 552 mailbox full, 553 mailbox name not allowed) with an enhanced
+/// status (RFC 3463) about the address or the mailbox, 5.1.x or 5.2.x. The same basic codes also
+/// answer "relaying denied" or "sender not allowed" (5.7.x), which are the settings' fault and
+/// must put the server on probation like any other failure.
 fn refuses_the_recipient(error: &lettre::transport::smtp::Error) -> bool {
+    let text = error.to_string();
     error.is_permanent()
         && error
             .status()
             .is_some_and(|code| matches!(code.to_string().as_str(), "550" | "551" | "552" | "553"))
+        && (text.contains(" 5.1.") || text.contains(" 5.2."))
 }
 
 /// An SMTP failure in plain words, with the server's own answer.
