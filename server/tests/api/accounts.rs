@@ -300,29 +300,7 @@ async fn sessions_signed_in_before_the_upgrade_stay_signed_in(backend: Backend) 
     let db = Database::connect(&database.url).await.unwrap();
     let kind = db.get_database_backend();
     let now = chrono::Utc::now();
-    let user = Query::insert()
-        .into_table(Alias::new("users"))
-        .columns(
-            [
-                "username",
-                "name",
-                "role",
-                "password_hash",
-                "notifications",
-                "created_at",
-            ]
-            .map(Alias::new),
-        )
-        .values_panic([
-            "old".into(),
-            "Old".into(),
-            "user".into(),
-            "x".into(),
-            false.into(),
-            now.into(),
-        ])
-        .to_owned();
-    db.execute(&user).await.unwrap();
+    insert_old_user(&db, "old", "Old").await;
     let id: i64 = db
         .query_one_raw(Statement::from_string(
             kind,
@@ -400,36 +378,13 @@ async fn usernames_are_unique_in_any_case(backend: Backend) {
 /// An upgrade finds accounts whose names differ only in case: it renames none by guesswork, and
 /// stops naming them.
 async fn an_upgrade_with_names_differing_only_in_case_stops_and_names_them(backend: Backend) {
-    use sea_orm::sea_query::{Alias, Query};
-    use sea_orm::{ConnectionTrait, Database};
+    use sea_orm::Database;
 
     let database = TestDatabase::new(backend).await;
     app::db::migrate(&database.url, Some(14)).await.unwrap();
     let db = Database::connect(&database.url).await.unwrap();
     for name in ["Dup", "dup"] {
-        let user = Query::insert()
-            .into_table(Alias::new("users"))
-            .columns(
-                [
-                    "username",
-                    "name",
-                    "role",
-                    "password_hash",
-                    "notifications",
-                    "created_at",
-                ]
-                .map(Alias::new),
-            )
-            .values_panic([
-                name.into(),
-                name.into(),
-                "user".into(),
-                "x".into(),
-                false.into(),
-                chrono::Utc::now().into(),
-            ])
-            .to_owned();
-        db.execute(&user).await.unwrap();
+        insert_old_user(&db, name, name).await;
     }
     db.close().await.unwrap();
     let error = app::db::migrate(&database.url, None)
@@ -455,4 +410,35 @@ async fn cross_site_form_posts_are_refused(backend: Backend) {
     assert_eq!(json(response).await["error"], "cross_site_request");
     let user = json(browser.rest_user().await).await;
     assert_eq!(user["email"], serde_json::Value::Null);
+}
+
+/// A user row written straight into a database an older version left (migrated only so far),
+/// with the columns every version had.
+async fn insert_old_user(db: &sea_orm::DatabaseConnection, username: &str, name: &str) {
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sea_query::{Alias, Query};
+
+    let user = Query::insert()
+        .into_table(Alias::new("users"))
+        .columns(
+            [
+                "username",
+                "name",
+                "role",
+                "password_hash",
+                "notifications",
+                "created_at",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            username.into(),
+            name.into(),
+            "user".into(),
+            "x".into(),
+            false.into(),
+            chrono::Utc::now().into(),
+        ])
+        .to_owned();
+    db.execute(&user).await.unwrap();
 }

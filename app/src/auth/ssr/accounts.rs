@@ -13,7 +13,7 @@
 use std::net::IpAddr;
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionTrait,
@@ -236,10 +236,7 @@ pub async fn lock_account(
 ) -> Result<user::Model, AppError> {
     let locked = user::Entity::update_many()
         .col_expr(user::Column::Id, Expr::col(user::Column::Id))
-        .filter(
-            Expr::expr(Func::lower(Expr::col(user::Column::Username)))
-                .eq(username.trim().to_ascii_lowercase()),
-        )
+        .filter(super::users::named(username))
         .exec(txn)
         .await?;
     if locked.rows_affected == 0 {

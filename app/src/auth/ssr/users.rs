@@ -107,20 +107,20 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user
         })
 }
 
-/// The account named `username`, in any case: usernames are unique whatever their case (an
-/// index on `lower(username)` keeps them so, and serves this lookup).
+/// The account named `username`, in any case ([`named`]).
 pub async fn find_by_username(
     db: &impl ConnectionTrait,
     username: &str,
 ) -> Result<Option<user::Model>, AppError> {
+    Ok(user::Entity::find().filter(named(username)).one(db).await?)
+}
+
+/// The condition "the account is named `username`", in any case: usernames are unique whatever
+/// their case (an index on `lower(username)` keeps them so, and serves this condition).
+pub fn named(username: &str) -> sea_orm::sea_query::SimpleExpr {
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
-    Ok(user::Entity::find()
-        .filter(
-            Expr::expr(Func::lower(Expr::col(user::Column::Username)))
-                .eq(username.trim().to_ascii_lowercase()),
-        )
-        .one(db)
-        .await?)
+    Expr::expr(Func::lower(Expr::col(user::Column::Username)))
+        .eq(username.trim().to_ascii_lowercase())
 }
 
 /// On first start (no users at all) creates `admin`. Returns the generated password when none was
